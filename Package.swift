@@ -1,0 +1,85 @@
+// swift-tools-version: 6.2
+// threatpipe: streams SentinelOne threats, enriched with their analysis and explore events, into sinks.
+import PackageDescription
+
+let package = Package(
+    name: "threatpipe",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "threatpipe", targets: ["threatpipe"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+    ],
+    targets: [
+        // JSON without loss: validation, span location, splicing, a literal-preserving value type.
+        .target(name: "RawJSON"),
+        // The core: records, bounded channels, stages, acknowledgement tracking. Knows no HTTP, no files.
+        .target(
+            name: "Pipeline",
+            dependencies: [
+                "RawJSON",
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The source: the SentinelOne management API client (threats, analysis, explore events).
+        .target(
+            name: "SentinelOne",
+            dependencies: [
+                "RawJSON",
+                "Pipeline",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The transform: enriched threat → bytes of one record in an output format.
+        .target(name: "Formats", dependencies: ["RawJSON", "Pipeline"]),
+        // The sinks: stdout and NDJSON files.
+        .target(
+            name: "Sinks",
+            dependencies: [
+                "Pipeline",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // A SentinelOne API emulator over a real HTTP server, for the demo, the tests and the benchmarks.
+        .target(
+            name: "Emulator",
+            dependencies: [
+                "RawJSON",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The command line: export, emulator.
+        .executableTarget(
+            name: "threatpipe",
+            dependencies: [
+                "RawJSON", "Pipeline", "SentinelOne", "Formats", "Sinks", "Emulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "RawJSONTests", dependencies: ["RawJSON"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "RawJSON"]),
+        .testTarget(name: "SentinelOneTests", dependencies: ["SentinelOne", "Pipeline", "RawJSON"]),
+        .testTarget(name: "FormatsTests", dependencies: ["Formats", "Pipeline", "RawJSON"]),
+        .testTarget(name: "SinksTests", dependencies: ["Sinks", "Pipeline"]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["Emulator", "RawJSON"]
+        ),
+    ]
+)

@@ -1,0 +1,136 @@
+import RawJSON
+import Synchronization
+
+/// The three endpoints' answers, independent of the HTTP server: query parameters in, status and JSON bytes out.
+public final class EmulatorAPI: Sendable {
+    public let dataset: ThreatDataset
+    /// The largest `limit` accepted, as on a real console.
+    public let maximumPageSize = 1000
+    private let counters = Mutex(RequestCounts())
+
+    public init(dataset: ThreatDataset) {
+        self.dataset = dataset
+    }
+
+    /// Requests answered so far, by endpoint.
+    public var requestCounts: RequestCounts { counters.withLock { $0 } }
+
+    /// `GET /web/api/v2.1/threats`.
+    func threats(_ parameters: [(String, String)]) throws(EmulatorRequestError) -> [UInt8] {
+        counters.withLock { $0.threats += 1 }
+        let selection = try ThreatListSelection(parameters: parameters)
+        let limit = try pageLimit(parameters, defaultLimit: 10)
+        let selected = selection.select(from: dataset)
+        let queryHash = EmulatorCursor.hash(selection.fingerprint)
+        var start = 0
+        if let text = value("cursor", in: parameters) {
+            guard let cursor = EmulatorCursor(encoded: text), cursor.queryHash == queryHash else {
+                throw .invalid("cursor: invalid or expired cursor")
+            }
+            start = selection.position(after: cursor, in: selected)
+        }
+        let end = min(start + limit, selected.count)
+        var body = Array("{\"data\":[".utf8)
+        for position in start..<end {
+            if position > start { body.append(UInt8(ascii: ",")) }
+            dataset.listItem(at: selected[position].index).write(to: &body)
+        }
+        var nextCursor: String?
+        if end < selected.count, end > start {
+            let last = selected[end - 1]
+            nextCursor = EmulatorCursor(sortValue: last.value, index: last.index, queryHash: queryHash).encoded
+        }
+        let total = value("skipCount", in: parameters) == "true" ? nil : selected.count
+        appendPagination(nextCursor: nextCursor, totalItems: total, to: &body)
+        return body
+    }
+
+    /// `GET /web/api/v2.1/private/threats/{id}/analysis`.
+    func analysis(threatID: String) throws(EmulatorRequestError) -> [UInt8] {
+        counters.withLock { $0.analysis += 1 }
+        let index = try liveIndex(threatID)
+        var body = Array("{\"data\":".utf8)
+        dataset.analysis(at: index).write(to: &body)
+        body.append(UInt8(ascii: "}"))
+        return body
+    }
+
+    /// `GET /web/api/v2.1/threats/{id}/explore/events`.
+    func events(threatID: String, _ parameters: [(String, String)]) throws(EmulatorRequestError) -> [UInt8] {
+        counters.withLock { $0.events += 1 }
+        let index = try liveIndex(threatID)
+        let limit = try pageLimit(parameters, defaultLimit: 10)
+        var numbers = Array(0..<dataset.eventCount(at: index))
+        if let types = value("eventTypes", in: parameters) {
+            let wanted = Set(types.split(separator: ",").map(String.init))
+            numbers = numbers.filter { wanted.contains(dataset.event(threat: index, number: $0)["eventType"]?.stringValue ?? "") }
+        }
+        var start = 0
+        if let text = value("cursor", in: parameters) {
+            guard let cursor = EmulatorCursor(encoded: text), cursor.queryHash == UInt64(index),
+                cursor.index <= numbers.count
+            else {
+                throw .invalid("cursor: invalid or expired cursor")
+            }
+            start = cursor.index
+        }
+        let end = min(start + limit, numbers.count)
+        var body = Array("{\"data\":[".utf8)
+        for position in start..<end {
+            if position > start { body.append(UInt8(ascii: ",")) }
+            dataset.event(threat: index, number: numbers[position]).write(to: &body)
+        }
+        let nextCursor = end < numbers.count
+            ? EmulatorCursor(sortValue: 0, index: end, queryHash: UInt64(index)).encoded : nil
+        let total = value("skipCount", in: parameters) == "true" ? nil : numbers.count
+        appendPagination(nextCursor: nextCursor, totalItems: total, to: &body)
+        return body
+    }
+
+    private func liveIndex(_ threatID: String) throws(EmulatorRequestError) -> Int {
+        guard let index = dataset.index(ofID: threatID), !dataset.isDeleted(at: index) else {
+            throw .notFound(threatID)
+        }
+        return index
+    }
+
+    private func pageLimit(_ parameters: [(String, String)], defaultLimit: Int) throws(EmulatorRequestError) -> Int {
+        guard let text = value("limit", in: parameters) else { return defaultLimit }
+        guard let limit = Int(text), (1...maximumPageSize).contains(limit) else {
+            throw .invalid("limit: must be between 1 and \(maximumPageSize)")
+        }
+        return limit
+    }
+
+    private func value(_ name: String, in parameters: [(String, String)]) -> String? {
+        parameters.last { $0.0 == name }?.1
+    }
+
+    private func appendPagination(nextCursor: String?, totalItems: Int?, to body: inout [UInt8]) {
+        body.append(contentsOf: "],\"pagination\":{\"nextCursor\":".utf8)
+        if let nextCursor { JSONSplicer.appendString(nextCursor, to: &body) } else { body.append(contentsOf: "null".utf8) }
+        body.append(contentsOf: ",\"totalItems\":".utf8)
+        body.append(contentsOf: (totalItems.map(String.init) ?? "null").utf8)
+        body.append(contentsOf: "}}".utf8)
+    }
+
+    /// The body of an error answer.
+    static func errorBody(_ error: EmulatorRequestError) -> [UInt8] {
+        var body = Array("{\"errors\":[{\"code\":\(error.code),\"detail\":".utf8)
+        JSONSplicer.appendString(error.detail, to: &body)
+        body.append(contentsOf: ",\"title\":".utf8)
+        JSONSplicer.appendString(error.title, to: &body)
+        body.append(contentsOf: "}],\"data\":null,\"pagination\":null}".utf8)
+        return body
+    }
+}
+
+/// Requests answered by endpoint.
+public struct RequestCounts: Sendable, Equatable {
+    public var threats = 0
+    public var analysis = 0
+    public var events = 0
+    public var rejected = 0
+
+    public var total: Int { threats + analysis + events + rejected }
+}

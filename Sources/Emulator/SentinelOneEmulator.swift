@@ -1,0 +1,84 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import Synchronization
+
+/// A SentinelOne management API emulator on a real HTTP server: the threats list with cursors and filters, threat
+/// analysis, explore events; `ApiToken` authentication with the console's 401 envelope; deleted threats' 404s.
+public struct SentinelOneEmulator: Sendable {
+    public let configuration: EmulatorConfiguration
+    public let api: EmulatorAPI
+    let logger: Logger
+
+    public init(configuration: EmulatorConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.api = EmulatorAPI(dataset: ThreatDataset(count: configuration.threats, seed: configuration.seed))
+        self.logger = logger
+    }
+
+    /// Serves until the task is cancelled (or SIGINT/SIGTERM when `handleSignals`); `onListening` gets the port.
+    public func run(handleSignals: Bool = false, onListening: @escaping @Sendable (Int) async -> Void) async throws {
+        let router = Router()
+        let api = self.api
+        let expectedAuthorization = "ApiToken " + configuration.token
+        let latency = configuration.latency
+        let requestNumber = Atomic<Int>(0)
+
+        @Sendable func answer(
+            _ request: Request,
+            _ body: () throws(EmulatorRequestError) -> [UInt8]
+        ) async -> Response {
+            if latency > .zero { try? await Task.sleep(for: latency) }
+            let number = requestNumber.add(1, ordering: .relaxed).newValue
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            headers[HTTPField.Name("X-RQID")!] = "emulator-\(number)"
+            let status: Int
+            let bytes: [UInt8]
+            do throws(EmulatorRequestError) {
+                guard request.headers[.authorization] == expectedAuthorization else { throw .unauthorized }
+                bytes = try body()
+                status = 200
+            } catch {
+                status = error.status
+                bytes = EmulatorAPI.errorBody(error)
+            }
+            return Response(
+                status: HTTPResponse.Status(code: status),
+                headers: headers,
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes))
+            )
+        }
+
+        @Sendable func parameters(_ request: Request) -> [(String, String)] {
+            request.uri.queryParameters.map { (String($0.key), String($0.value)) }
+        }
+
+        router.get("/web/api/v2.1/threats") { request, _ in
+            await answer(request) { () throws(EmulatorRequestError) in try api.threats(parameters(request)) }
+        }
+        router.get("/web/api/v2.1/private/threats/:id/analysis") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return await answer(request) { () throws(EmulatorRequestError) in try api.analysis(threatID: id) }
+        }
+        router.get("/web/api/v2.1/threats/:id/explore/events") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return await answer(request) { () throws(EmulatorRequestError) in
+                try api.events(threatID: id, parameters(request))
+            }
+        }
+
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "threatpipe-emulator"),
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
+            logger: logger
+        )
+        if handleSignals {
+            try await app.runService()
+        } else {
+            try await app.runService(gracefulShutdownSignals: [])
+        }
+    }
+}

@@ -1,0 +1,97 @@
+/// One pass over the source: fetcher → enricher → record writer, joined by bounded channels, with every record
+/// tracked until every sink has acknowledged it.
+///
+/// Memory is bounded by the channel capacities, the enrichment concurrency and the sinks' buffers — never by the
+/// number of threats.
+public struct ExportPipeline<Source: ThreatSource>: Sendable {
+    /// Channel capacities and enrichment concurrency.
+    public struct Configuration: Sendable {
+        /// Threats enriched at once.
+        public var concurrency: Int
+        /// Listed threats waiting for enrichment.
+        public var fetchedCapacity: Int
+        /// Enriched threats waiting for the sinks.
+        public var enrichedCapacity: Int
+
+        public init(concurrency: Int = 8, fetchedCapacity: Int = 256, enrichedCapacity: Int = 64) {
+            self.concurrency = concurrency
+            self.fetchedCapacity = fetchedCapacity
+            self.enrichedCapacity = enrichedCapacity
+        }
+    }
+
+    let source: Source
+    let encoder: any RecordEncoder
+    let sinks: [any RecordSink]
+    let configuration: Configuration
+
+    public init(source: Source, encoder: any RecordEncoder, sinks: [any RecordSink], configuration: Configuration) {
+        precondition(!sinks.isEmpty, "at least one sink")
+        self.source = source
+        self.encoder = encoder
+        self.sinks = sinks
+        self.configuration = configuration
+    }
+
+    /// Runs the pass to its end. Throws when the source or a sink fails, or when a record was not acknowledged by
+    /// every sink.
+    public func run() async throws -> ExportSummary {
+        let tracker = AcknowledgementTracker(sinkCount: sinks.count)
+        for (index, sink) in sinks.enumerated() {
+            try await sink.open(acknowledger: tracker.acknowledger(forSink: index))
+        }
+        let fetched = BoundedChannel<ListedThreat>(capacity: configuration.fetchedCapacity)
+        let enriched = BoundedChannel<EnrichedThreat>(capacity: configuration.enrichedCapacity)
+        let fetcher = ThreatFetcher(source: source, tracker: tracker)
+        let enricher = ThreatEnricher(source: source, concurrency: configuration.concurrency)
+        let writer = RecordWriter(encoder: encoder, sinks: sinks)
+
+        var summary = ExportSummary()
+        try await withThrowingTaskGroup(of: StageResult.self) { group in
+            group.addTask { .fetched(try await fetcher.run(into: fetched)) }
+            group.addTask {
+                await enricher.run(from: fetched.elements, into: enriched)
+                return .enriched
+            }
+            group.addTask { .written(try await writer.run(from: enriched.elements)) }
+            do {
+                for try await result in group {
+                    switch result {
+                    case .fetched(let fetch): summary.fetch = fetch
+                    case .enriched: break
+                    case .written(let write): summary.write = write
+                    }
+                }
+            } catch {
+                group.cancelAll()
+                throw error
+            }
+        }
+        let acknowledgements = tracker.snapshot
+        summary.acknowledgedPerSink = acknowledgements.acknowledgedCount
+        guard acknowledgements.isComplete, summary.write.records == summary.fetch.threats else {
+            throw PipelineError(
+                code: .unacknowledged,
+                message: "\(acknowledgements.inFlightCount) of \(acknowledgements.registeredCount) records were "
+                    + "not acknowledged by every sink"
+            )
+        }
+        return summary
+    }
+
+    private enum StageResult: Sendable {
+        case fetched(FetchSummary)
+        case enriched
+        case written(WriteSummary)
+    }
+}
+
+/// What one pass did.
+public struct ExportSummary: Sendable, Equatable {
+    public var fetch = FetchSummary()
+    public var write = WriteSummary()
+    /// Records acknowledged by each sink, in sink order.
+    public var acknowledgedPerSink: [UInt64] = []
+
+    public init() {}
+}

@@ -1,0 +1,12 @@
+/// A destination of records. A sink acknowledges a record through its ``SinkAcknowledger`` once the record is
+/// durable there (written to stdout, fsynced to a file, delivered to Kafka) — possibly long after `write` returned.
+public protocol RecordSink: Sendable {
+    /// A short name for logs and errors, e.g. `ndjson:/var/lib/threatpipe/out.ndjson`.
+    var name: String { get }
+    /// Prepares the sink; `acknowledger` is how it reports durable records.
+    func open(acknowledger: SinkAcknowledger) async throws
+    /// Accepts a record; suspends while the destination is behind (backpressure).
+    func write(_ record: EncodedRecord) async throws
+    /// Makes everything written durable, acknowledges it, and releases the destination.
+    func close() async throws
+}

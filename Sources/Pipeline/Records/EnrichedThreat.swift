@@ -1,0 +1,13 @@
+/// A threat joined with its analysis and explore events: what the encoder turns into one record.
+public struct EnrichedThreat: Sendable {
+    public var threat: ListedThreat
+    /// The analysis response's `data` object, compact JSON.
+    public var analysis: EnrichmentOutcome<[UInt8]>
+    public var events: EnrichmentOutcome<ThreatEvents>
+
+    public init(threat: ListedThreat, analysis: EnrichmentOutcome<[UInt8]>, events: EnrichmentOutcome<ThreatEvents>) {
+        self.threat = threat
+        self.analysis = analysis
+        self.events = events
+    }
+}

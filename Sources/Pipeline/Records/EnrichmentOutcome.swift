@@ -1,0 +1,39 @@
+/// The result of fetching one part of a threat's enrichment. Failures are data: the record is emitted either way.
+public enum EnrichmentOutcome<Value: Sendable>: Sendable {
+    /// The part was fetched.
+    case fetched(Value)
+    /// The API said the threat is gone (404): deleted between listing and enrichment.
+    case notFound(EnrichmentFailure)
+    /// The part could not be fetched (after retries).
+    case failed(EnrichmentFailure)
+
+    /// The value when fetched.
+    public var value: Value? {
+        if case .fetched(let value) = self { return value }
+        return nil
+    }
+
+    /// The failure, when not fetched.
+    public var failure: EnrichmentFailure? {
+        switch self {
+        case .fetched: return nil
+        case .notFound(let failure), .failed(let failure): return failure
+        }
+    }
+}
+
+/// Why an enrichment part is missing, as recorded in the output record.
+public struct EnrichmentFailure: Sendable, Equatable {
+    /// HTTP status of the last answer, when there was one.
+    public var httpStatus: Int?
+    /// A one-line explanation (the API's `detail` when it gave one). Never contains the token.
+    public var message: String
+    /// The API's `X-RQID` request id of the last answer, for support cases.
+    public var requestID: String?
+
+    public init(httpStatus: Int? = nil, message: String, requestID: String? = nil) {
+        self.httpStatus = httpStatus
+        self.message = message
+        self.requestID = requestID
+    }
+}

@@ -1,0 +1,18 @@
+/// One threat as the list endpoint returned it: its identity and its exact JSON.
+public struct ListedThreat: Sendable, Equatable {
+    /// Position in fetch order, assigned by the fetcher (0, 1, 2, …); acknowledgements are tracked by it.
+    public var sequence: UInt64
+    /// The list item's `id`: what the analysis and events endpoints take.
+    public var id: String
+    /// `threatInfo.updatedAt` as the API wrote it, when present.
+    public var updatedAt: String?
+    /// The list item's JSON, compact (see `JSONSplicer`), values exactly as served.
+    public var json: [UInt8]
+
+    public init(sequence: UInt64 = 0, id: String, updatedAt: String?, json: [UInt8]) {
+        self.sequence = sequence
+        self.id = id
+        self.updatedAt = updatedAt
+        self.json = json
+    }
+}

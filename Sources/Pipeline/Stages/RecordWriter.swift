@@ -1,0 +1,64 @@
+/// The last stage: encodes each enriched threat once and writes it to every sink, in turn; closes the sinks at the
+/// end of input so that they make their data durable and acknowledge it.
+public struct RecordWriter: Sendable {
+    let encoder: any RecordEncoder
+    let sinks: [any RecordSink]
+
+    public init(encoder: any RecordEncoder, sinks: [any RecordSink]) {
+        self.encoder = encoder
+        self.sinks = sinks
+    }
+
+    /// Writes every threat of `input`; returns what was written.
+    public func run(from input: some AsyncSequence<EnrichedThreat, Never>) async throws -> WriteSummary {
+        var summary = WriteSummary()
+        for await enriched in input {
+            let record = encoder.encode(enriched)
+            for sink in sinks {
+                do {
+                    try await sink.write(record)
+                } catch {
+                    throw PipelineError(code: .sinkFailed, message: "\(sink.name): \(error)")
+                }
+            }
+            summary.count(enriched)
+        }
+        for sink in sinks {
+            do {
+                try await sink.close()
+            } catch {
+                throw PipelineError(code: .sinkFailed, message: "\(sink.name): \(error)")
+            }
+        }
+        return summary
+    }
+}
+
+/// Counts of what reached the sinks.
+public struct WriteSummary: Sendable, Equatable {
+    public var records = 0
+    public var analysisNotFound = 0
+    public var analysisFailed = 0
+    public var eventsNotFound = 0
+    public var eventsFailed = 0
+    public var eventsTruncated = 0
+    public var events = 0
+
+    public init() {}
+
+    mutating func count(_ threat: EnrichedThreat) {
+        records += 1
+        switch threat.analysis {
+        case .fetched: break
+        case .notFound: analysisNotFound += 1
+        case .failed: analysisFailed += 1
+        }
+        switch threat.events {
+        case .fetched(let events):
+            self.events += events.count
+            if events.truncated { eventsTruncated += 1 }
+        case .notFound: eventsNotFound += 1
+        case .failed: eventsFailed += 1
+        }
+    }
+}

@@ -1,0 +1,136 @@
+import AsyncHTTPClient
+import Logging
+import NIOCore
+import NIOHTTP1
+import RawJSON
+
+/// A client of the SentinelOne management API over AsyncHTTPClient: authenticated GETs with bounded bodies and a
+/// few retries of transient failures (429, 5xx, broken connections).
+public struct SentinelOneClient: Sendable {
+    /// How the client talks to the console.
+    public struct Configuration: Sendable {
+        public var consoleURL: ConsoleURL
+        public var token: APIToken
+        /// Time allowed for one request, from sending to the last byte of the body.
+        public var requestTimeout: TimeAmount = .seconds(60)
+        /// A body larger than this is an error for that request, not an out-of-memory.
+        public var maximumResponseBytes = 64 * 1024 * 1024
+        /// Tries per request, the first included, for transient failures.
+        public var maximumAttempts = 3
+        /// Wait before the first retry; doubled after each.
+        public var retryDelay: Duration = .milliseconds(250)
+
+        public init(consoleURL: ConsoleURL, token: APIToken) {
+            self.consoleURL = consoleURL
+            self.token = token
+        }
+    }
+
+    public let configuration: Configuration
+    let httpClient: HTTPClient
+    let logger: Logger
+
+    public init(configuration: Configuration, httpClient: HTTPClient, logger: Logger) {
+        self.configuration = configuration
+        self.httpClient = httpClient
+        self.logger = logger
+    }
+
+    /// GETs `path` with `query`; returns the 2xx answer or throws a ``SentinelOneError``.
+    public func get(_ path: String, query: String = "") async throws(SentinelOneError) -> APIResponse {
+        let url = configuration.consoleURL.url(path: path, query: query)
+        var attempt = 1
+        var delay = configuration.retryDelay
+        while true {
+            do {
+                return try await getOnce(url: url, path: path)
+            } catch let error where isTransient(error) && attempt < configuration.maximumAttempts {
+                logger.warning(
+                    "retrying request",
+                    metadata: ["path": "\(path)", "attempt": "\(attempt)", "error": "\(error)"]
+                )
+                try? await Task.sleep(for: delay)
+                attempt += 1
+                delay *= 2
+            }
+        }
+    }
+
+    private func getOnce(url: String, path: String) async throws(SentinelOneError) -> APIResponse {
+        var request = HTTPClientRequest(url: url)
+        request.method = .GET
+        request.headers.add(name: "Authorization", value: configuration.token.authorization)
+        request.headers.add(name: "Accept", value: "application/json")
+        request.headers.add(name: "Accept-Encoding", value: "gzip")
+        request.headers.add(name: "User-Agent", value: "threatpipe")
+        let response: HTTPClientResponse
+        let body: ByteBuffer
+        do {
+            response = try await httpClient.execute(request, timeout: configuration.requestTimeout)
+            body = try await response.body.collect(upTo: configuration.maximumResponseBytes)
+        } catch is NIOTooManyBytesError {
+            throw SentinelOneError(
+                code: .responseTooLarge,
+                message: "GET \(path): the body exceeds \(configuration.maximumResponseBytes) bytes"
+            )
+        } catch {
+            throw SentinelOneError(
+                code: .unreachable,
+                message: "GET \(configuration.consoleURL)\(path): \(Self.describe(error))"
+            )
+        }
+        let requestID = response.headers.first(name: "X-RQID")
+        let status = Int(response.status.code)
+        guard (200..<300).contains(status) else {
+            throw Self.statusError(status: status, path: path, body: body, requestID: requestID)
+        }
+        return APIResponse(status: status, body: body, requestID: requestID)
+    }
+
+    private func isTransient(_ error: SentinelOneError) -> Bool {
+        error.code == .unreachable || error.code == .unavailable
+    }
+
+    static func statusError(status: Int, path: String, body: ByteBuffer, requestID: String?) -> SentinelOneError {
+        let detail = ErrorEnvelope.detail(in: body).map { ": \($0)" } ?? ""
+        let code: SentinelOneError.Code
+        let meaning: String
+        switch status {
+        case 401:
+            code = .unauthorized
+            meaning = "the console rejected the API token"
+        case 403:
+            code = .forbidden
+            meaning = "the API token is not allowed to read this"
+        case 404:
+            code = .notFound
+            meaning = "not found"
+        case 429, 500..<600:
+            code = .unavailable
+            meaning = "the console is unavailable"
+        default:
+            code = .rejected
+            meaning = "the console rejected the request"
+        }
+        return SentinelOneError(
+            code: code,
+            message: "GET \(path): \(meaning) (HTTP \(status))\(detail)",
+            httpStatus: status,
+            requestID: requestID
+        )
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .connectTimeout: return "connection timed out"
+            case .readTimeout, .deadlineExceeded: return "request timed out"
+            case .remoteConnectionClosed: return "the console closed the connection"
+            default: return String(describing: error)
+            }
+        }
+        let text = String(describing: error)
+        if text.contains("connectionRefused") || text.contains("Connection refused") { return "connection refused" }
+        return text
+    }
+}

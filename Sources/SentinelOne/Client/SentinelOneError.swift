@@ -1,0 +1,42 @@
+/// A request to the console that did not give a usable answer. The message never contains the token.
+public struct SentinelOneError: Error, Sendable, CustomStringConvertible {
+    /// What kind of failure: decides the exit code and whether a retry can help.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        let name: String
+        /// 401: the token was rejected.
+        public static let unauthorized = Code(name: "unauthorized")
+        /// 403: the token lacks the permission.
+        public static let forbidden = Code(name: "forbidden")
+        /// 404: the resource (a deleted threat) does not exist.
+        public static let notFound = Code(name: "not found")
+        /// Another 4xx, e.g. 400 for a bad filter value or an expired cursor.
+        public static let rejected = Code(name: "rejected")
+        /// 429 or 5xx, still so after the retries.
+        public static let unavailable = Code(name: "unavailable")
+        /// No connection could be made, or it broke, or it timed out.
+        public static let unreachable = Code(name: "unreachable")
+        /// A 2xx answer that is not the documented JSON.
+        public static let malformedResponse = Code(name: "malformed response")
+        /// A body larger than the configured maximum.
+        public static let responseTooLarge = Code(name: "response too large")
+        public var description: String { name }
+    }
+
+    public var code: Code
+    /// One line: what was asked, what came back.
+    public var message: String
+    public var httpStatus: Int?
+    /// The console's `X-RQID`, when it sent one.
+    public var requestID: String?
+
+    public init(code: Code, message: String, httpStatus: Int? = nil, requestID: String? = nil) {
+        self.code = code
+        self.message = message
+        self.httpStatus = httpStatus
+        self.requestID = requestID
+    }
+
+    public var description: String {
+        requestID.map { "\(message) (request id \($0))" } ?? message
+    }
+}

@@ -1,0 +1,45 @@
+/// The query of `GET /web/api/v2.1/threats/{id}/explore/events`: the user's event filters, paging, and an optional
+/// cap on the number of events per threat.
+public struct ExploreEventsQuery: Sendable, Equatable {
+    public static let maximumPageSize = 1000
+
+    public var filters: [QueryFilter]
+    /// Events per page (`limit`), 1…1000.
+    public var pageSize: Int
+    /// At most this many events per threat; nil: all of them.
+    public var maximumEvents: Int?
+
+    public init(filters: [QueryFilter] = [], pageSize: Int = maximumPageSize, maximumEvents: Int? = nil)
+        throws(FilterError)
+    {
+        guard (1...Self.maximumPageSize).contains(pageSize) else {
+            throw FilterError(
+                option: "--events-page-size \(pageSize)",
+                reason: "the page size is 1…\(Self.maximumPageSize)"
+            )
+        }
+        if let maximumEvents, maximumEvents < 0 {
+            throw FilterError(option: "--max-events \(maximumEvents)", reason: "the cap is 0 or more")
+        }
+        self.filters = filters
+        self.pageSize = pageSize
+        self.maximumEvents = maximumEvents
+    }
+
+    /// The query string of a page. The first page of a capped query asks for the total so that a truncated record
+    /// can say how many events exist; otherwise `skipCount=true`.
+    func queryString(cursor: String?, remaining: Int?) -> String {
+        var items = filters.map { filter in
+            (
+                name: filter.name, value: filter.value,
+                isList: FilterCatalog.explorEvents.parameters[filter.name] == .array
+            )
+        }
+        let limit = remaining.map { min(max($0, 1), pageSize) } ?? pageSize
+        items.append((name: "limit", value: String(limit), isList: false))
+        let wantsTotal = maximumEvents != nil && cursor == nil
+        if !wantsTotal { items.append((name: "skipCount", value: "true", isList: false)) }
+        if let cursor { items.append((name: "cursor", value: cursor, isList: false)) }
+        return QueryString.encode(items)
+    }
+}

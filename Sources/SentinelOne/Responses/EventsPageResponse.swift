@@ -1,0 +1,30 @@
+import Pipeline
+import RawJSON
+
+/// Reads one page of `GET /web/api/v2.1/threats/{id}/explore/events`, appending its events (compact) to the
+/// events gathered so far, up to a cap.
+enum EventsPageResponse {
+    /// - Returns: the page's pagination; events beyond `limit` (when given) are validated but not kept.
+    static func append(
+        _ response: APIResponse,
+        path: String,
+        to events: inout ThreatEvents,
+        limit: Int?
+    ) throws(SentinelOneError) -> (nextCursor: String?, totalItems: Int?, droppedAny: Bool) {
+        var dropped = false
+        let envelope = try ResponseEnvelope.scan(response, path: path) { scanner in
+            guard try scanner.peekKind() == .array else { throw ShapeError(description: "data is not an array") }
+            try scanner.forEachElement { scanner in
+                let span = try scanner.skipValue()
+                if let limit, events.count >= limit {
+                    dropped = true
+                    return
+                }
+                if events.count > 0 { events.joinedJSON.append(UInt8(ascii: ",")) }
+                JSONSplicer.appendCompact(scanner.bytes, span: span, to: &events.joinedJSON)
+                events.count += 1
+            }
+        }
+        return (envelope.nextCursor, envelope.totalItems, dropped)
+    }
+}

@@ -1,0 +1,68 @@
+import Logging
+import Pipeline
+import RawJSON
+
+/// The SentinelOne console as the pipeline's ``ThreatSource``: the threat list with fixed filters, each threat's
+/// analysis, and every page of its explore events.
+public struct SentinelOneThreatSource: ThreatSource {
+    public static let threatsPath = "/web/api/v2.1/threats"
+
+    let client: SentinelOneClient
+    let threatQuery: ThreatListQuery
+    let eventsQuery: ExploreEventsQuery
+
+    public init(client: SentinelOneClient, threatQuery: ThreatListQuery, eventsQuery: ExploreEventsQuery) {
+        self.client = client
+        self.threatQuery = threatQuery
+        self.eventsQuery = eventsQuery
+    }
+
+    public func fetchPage(cursor: String?) async throws -> ThreatPage {
+        let response = try await client.get(Self.threatsPath, query: threatQuery.queryString(cursor: cursor))
+        return try ThreatListResponse.parse(response, path: Self.threatsPath)
+    }
+
+    public func fetchAnalysis(of threat: ListedThreat) async -> EnrichmentOutcome<[UInt8]> {
+        let path = "/web/api/v2.1/private/threats/\(QueryString.percentEncode(threat.id))/analysis"
+        do {
+            let response = try await client.get(path)
+            return .fetched(try AnalysisResponse.parse(response, path: path))
+        } catch {
+            return Self.outcome(of: error)
+        }
+    }
+
+    public func fetchEvents(of threat: ListedThreat) async -> EnrichmentOutcome<ThreatEvents> {
+        let path = "/web/api/v2.1/threats/\(QueryString.percentEncode(threat.id))/explore/events"
+        var events = ThreatEvents()
+        var cursor: String? = nil
+        let cap = eventsQuery.maximumEvents
+        do throws(SentinelOneError) {
+            repeat {
+                let remaining = cap.map { $0 - events.count }
+                if let remaining, remaining <= 0 {
+                    events.truncated = true
+                    break
+                }
+                let query = eventsQuery.queryString(cursor: cursor, remaining: remaining)
+                let response = try await client.get(path, query: query)
+                let page = try EventsPageResponse.append(response, path: path, to: &events, limit: cap)
+                if cursor == nil { events.totalItems = page.totalItems }
+                if page.droppedAny { events.truncated = true }
+                if page.nextCursor != nil, page.nextCursor == cursor {
+                    throw SentinelOneError(code: .malformedResponse, message: "GET \(path): the same cursor twice")
+                }
+                cursor = page.nextCursor
+            } while cursor != nil
+            if let total = events.totalItems, total > events.count, cap != nil { events.truncated = true }
+            return .fetched(events)
+        } catch {
+            return Self.outcome(of: error)
+        }
+    }
+
+    static func outcome<Value>(of error: SentinelOneError) -> EnrichmentOutcome<Value> {
+        let failure = EnrichmentFailure(httpStatus: error.httpStatus, message: error.message, requestID: error.requestID)
+        return error.code == .notFound ? .notFound(failure) : .failed(failure)
+    }
+}

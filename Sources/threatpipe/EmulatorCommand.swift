@@ -1,0 +1,57 @@
+import ArgumentParser
+import Emulator
+import Foundation
+import Logging
+
+/// `threatpipe emulator`: a SentinelOne API emulator for demos, tests and benchmarks.
+struct EmulatorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "emulator",
+        abstract: "Serve a SentinelOne management API emulator with deterministic threats.",
+        discussion: "Prints 'listening on http://HOST:PORT' on standard output once it accepts connections."
+    )
+
+    @Option(help: "Address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to listen on; 0 picks a free one.")
+    var port = 0
+
+    @Option(help: "Number of threats the console holds.")
+    var threats = 1000
+
+    @Option(help: "Seed of the generated data: the same seed serves the same data.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Delay added to every answer, in milliseconds.")
+    var latencyMs = 0
+
+    @Option(help: "The API token the emulator accepts (a demo value, not a secret).")
+    var token = EmulatorConfiguration().token
+
+    @Option(help: "Log level.")
+    var logLevel: Logger.Level = .warning
+
+    func validate() throws {
+        guard threats >= 0 else { throw ValidationError("--threats is 0 or more") }
+        guard (0...65535).contains(port) else { throw ValidationError("--port is 0…65535") }
+        guard latencyMs >= 0 else { throw ValidationError("--latency-ms is 0 or more") }
+    }
+
+    func run() async throws {
+        var configuration = EmulatorConfiguration()
+        configuration.host = host
+        configuration.port = port
+        configuration.threats = threats
+        configuration.seed = seed
+        configuration.latency = .milliseconds(latencyMs)
+        configuration.token = token
+        let logger = LogSetup.logger(label: "threatpipe.emulator", level: logLevel)
+        let emulator = SentinelOneEmulator(configuration: configuration, logger: logger)
+        let host = self.host
+        let threats = self.threats
+        try await emulator.run(handleSignals: true) { port in
+            printOutput("threatpipe emulator: \(threats) threats, listening on http://\(host):\(port)")
+        }
+    }
+}

@@ -1,0 +1,50 @@
+import ArgumentParser
+import Pipeline
+import SentinelOne
+import Sinks
+
+/// The process exit codes (sysexits.h values), one per kind of failure, as documented in the README.
+enum ExitStatus: Int32 {
+    case success = 0
+    case internalError = 1
+    /// A bad flag, filter, console URL, or a missing/unreadable token: nothing was requested.
+    case usage = 64
+    /// The console could not be reached, or kept answering 429/5xx.
+    case unavailable = 69
+    /// A sink could not write or make records durable; or not every record was acknowledged.
+    case ioError = 74
+    /// The console answered something that is not the documented API (malformed JSON, 400 on a request).
+    case protocolError = 76
+    /// The console rejected the token (401) or its permissions (403).
+    case permissionDenied = 77
+
+    static let documentation = """
+        Exit status: 0 every record reached every sink; 64 bad usage or configuration (flag, filter, URL, token);
+        69 console unreachable or unavailable; 74 sink error or unacknowledged records; 76 malformed or rejected
+        API answer; 77 token rejected (401) or permission denied (403); 1 internal error.
+        """
+
+    /// The exit status an error maps to.
+    static func of(_ error: any Error) -> ExitStatus {
+        switch error {
+        case let error as SentinelOneError:
+            switch error.code {
+            case .unauthorized, .forbidden: return .permissionDenied
+            case .unreachable, .unavailable: return .unavailable
+            default: return .protocolError
+            }
+        case is FilterError, is ConsoleURLError, is ConfigurationError: return .usage
+        case is SinkError: return .ioError
+        case let error as PipelineError:
+            return error.code == .sourceLoop ? .protocolError : .ioError
+        default: return .internalError
+        }
+    }
+
+    var exitCode: ExitCode { ExitCode(rawValue) }
+}
+
+/// A problem with the options or environment found before any work is done.
+struct ConfigurationError: Error, CustomStringConvertible {
+    var description: String
+}
