@@ -72,14 +72,27 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Helpers shared by the test targets (an in-process emulator on a real port).
+        .target(
+            name: "TestSupport",
+            dependencies: ["Emulator", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/TestSupport"
+        ),
         .testTarget(name: "RawJSONTests", dependencies: ["RawJSON"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "RawJSON"]),
-        .testTarget(name: "SentinelOneTests", dependencies: ["SentinelOne", "Pipeline", "RawJSON"]),
+        .testTarget(
+            name: "SentinelOneTests",
+            dependencies: [
+                "SentinelOne", "Pipeline", "RawJSON", "Emulator", "TestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            exclude: ["Fixtures"]
+        ),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "Pipeline", "RawJSON"]),
         .testTarget(name: "SinksTests", dependencies: ["Sinks", "Pipeline"]),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["Emulator", "RawJSON"]
+            dependencies: ["Emulator", "RawJSON", "TestSupport"]
         ),
     ]
 )

@@ -1,0 +1,39 @@
+import Testing
+
+@testable import RawJSON
+
+@Suite struct JSONSplicerTests {
+    private func compact(_ text: String) -> String {
+        let bytes = Array(text.utf8)
+        var output: [UInt8] = []
+        bytes.withUnsafeBytes { JSONSplicer.appendCompact($0, to: &output) }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    @Test func dropsWhitespaceOutsideStringsOnly() {
+        #expect(compact("{ \"a b\" :\n [ 1 ,\t\"x  y\" ] }") == #"{"a b":[1,"x  y"]}"#)
+    }
+
+    @Test func keepsEscapesAndNumbersByteForByte() {
+        let text = #"{"s":"q\"\\\n\u0001","n":123456789012345678901234567890,"d":1.50,"e":6.02E-23}"#
+        #expect(compact(text) == text)
+    }
+
+    @Test func writesLineAndParagraphSeparatorsAsEscapes() throws {
+        let output = compact("[\"a\u{2028}b\u{2029}c\"]")
+        #expect(output == #"["a\u2028b\u2029c"]"#)
+        #expect(try JSONValue.parse(Array(output.utf8)) == .array([.string("a\u{2028}b\u{2029}c")]))
+    }
+
+    @Test func escapedQuoteDoesNotEndTheString() {
+        #expect(compact(#"["a\" ]  ", 1 ]"#) == #"["a\" ]  ",1]"#)
+    }
+
+    @Test func stringWriterEscapesWhatJSONRequires() throws {
+        var output: [UInt8] = []
+        let text = "q\" b\\ n\n r\r t\t c\u{01} é 🦠 \u{2028}"
+        JSONSplicer.appendString(text, to: &output)
+        #expect(!output.contains(0x0A))
+        #expect(try JSONValue.parse(output) == .string(text))
+    }
+}

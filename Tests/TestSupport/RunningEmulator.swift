@@ -1,0 +1,48 @@
+import Emulator
+import Logging
+
+/// An emulator serving on a free loopback port inside the test process, for as long as the test needs it.
+public final class RunningEmulator: Sendable {
+    /// `http://127.0.0.1:PORT`.
+    public let url: String
+    public let api: EmulatorAPI
+    public let token: String
+    private let task: Task<Void, any Error>
+
+    private init(url: String, api: EmulatorAPI, token: String, task: Task<Void, any Error>) {
+        self.url = url
+        self.api = api
+        self.token = token
+        self.task = task
+    }
+
+    /// Starts the emulator and returns once it accepts connections.
+    public static func start(threats: Int, seed: UInt64 = 1, latency: Duration = .zero) async throws -> RunningEmulator {
+        var configuration = EmulatorConfiguration()
+        configuration.threats = threats
+        configuration.seed = seed
+        configuration.latency = latency
+        var logger = Logger(label: "test.emulator")
+        logger.logLevel = .error
+        let emulator = SentinelOneEmulator(configuration: configuration, logger: logger)
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let task = Task {
+            defer { continuation.finish() }
+            try await emulator.run { port in continuation.yield(port) }
+        }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next() else {
+            try await task.value
+            throw EmulatorDidNotStart()
+        }
+        return RunningEmulator(url: "http://127.0.0.1:\(port)", api: emulator.api, token: configuration.token, task: task)
+    }
+
+    /// Stops serving and waits for the server to close.
+    public func stop() async {
+        task.cancel()
+        _ = try? await task.value
+    }
+}
+
+struct EmulatorDidNotStart: Error {}
