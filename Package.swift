@@ -62,11 +62,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // glibc malloc tuning that keeps peak memory flat over long exports.
+        .target(name: "CMallocTuning"),
         // The command line: export, emulator.
         .executableTarget(
             name: "threatpipe",
             dependencies: [
-                "RawJSON", "Pipeline", "SentinelOne", "Formats", "Sinks", "Emulator",
+                "RawJSON", "Pipeline", "SentinelOne", "Formats", "Sinks", "Emulator", "CMallocTuning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),

@@ -15,6 +15,11 @@ public final class EmulatorAPI: Sendable {
     /// Requests answered so far, by endpoint.
     public var requestCounts: RequestCounts { counters.withLock { $0 } }
 
+    /// Counts a request refused before reaching an endpoint (a wrong token).
+    func recordRejected() {
+        counters.withLock { $0.rejected += 1 }
+    }
+
     /// `GET /web/api/v2.1/threats`.
     func threats(_ parameters: [(String, String)]) throws(EmulatorRequestError) -> [UInt8] {
         counters.withLock { $0.threats += 1 }
@@ -131,6 +136,13 @@ public struct RequestCounts: Sendable, Equatable {
     public var analysis = 0
     public var events = 0
     public var rejected = 0
+
+    public init(threats: Int = 0, analysis: Int = 0, events: Int = 0, rejected: Int = 0) {
+        self.threats = threats
+        self.analysis = analysis
+        self.events = events
+        self.rejected = rejected
+    }
 
     public var total: Int { threats + analysis + events + rejected }
 }

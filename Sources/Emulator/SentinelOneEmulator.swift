@@ -37,7 +37,10 @@ public struct SentinelOneEmulator: Sendable {
             let status: Int
             let bytes: [UInt8]
             do throws(EmulatorRequestError) {
-                guard request.headers[.authorization] == expectedAuthorization else { throw .unauthorized }
+                guard request.headers[.authorization] == expectedAuthorization else {
+                    api.recordRejected()
+                    throw .unauthorized
+                }
                 bytes = try body()
                 status = 200
             } catch {

@@ -24,7 +24,7 @@ public struct RawRecordEncoder: RecordEncoder {
         var out: [UInt8] = []
         out.reserveCapacity(
             threat.json.count + (enriched.analysis.value?.count ?? 0)
-                + (enriched.events.value?.joinedJSON.count ?? 0) + 512
+                + (enriched.events.value?.byteCount ?? 0) + 512
         )
         out.append(contentsOf: Self.metaOpen)
         JSONSplicer.appendString(threat.id, to: &out)
@@ -59,7 +59,7 @@ public struct RawRecordEncoder: RecordEncoder {
         out.append(contentsOf: Self.eventsKey)
         if let events = enriched.events.value {
             out.append(UInt8(ascii: "["))
-            out.append(contentsOf: events.joinedJSON)
+            events.appendJoined(to: &out)
             out.append(UInt8(ascii: "]"))
         } else {
             out.append(contentsOf: Self.null)

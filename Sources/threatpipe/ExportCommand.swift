@@ -58,6 +58,9 @@ struct ExportCommand: AsyncParsableCommand {
     @Option(help: "Seconds allowed for one API request.")
     var requestTimeout = 60
 
+    @Option(help: "Seconds allowed to open a connection to the console.")
+    var connectTimeout = 5
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .notice
 
@@ -67,6 +70,7 @@ struct ExportCommand: AsyncParsableCommand {
         guard (1...1000).contains(eventsPageSize) else { throw ValidationError("--events-page-size is 1…1000") }
         if let maxEvents, maxEvents < 0 { throw ValidationError("--max-events is 0 or more") }
         guard requestTimeout >= 1 else { throw ValidationError("--request-timeout is at least 1 second") }
+        guard connectTimeout >= 1 else { throw ValidationError("--connect-timeout is at least 1 second") }
         if resolvedSinks.contains(.ndjson), output == nil { throw ValidationError("--sink ndjson needs --output PATH") }
         if output != nil, !resolvedSinks.contains(.ndjson) {
             throw ValidationError("--output is for the ndjson sink; add --sink ndjson")
@@ -81,6 +85,7 @@ struct ExportCommand: AsyncParsableCommand {
 
     func run() async throws {
         signal(SIGPIPE, SIG_IGN)
+        MemoryTuning.apply()
         let logger = LogSetup.logger(label: "threatpipe.export", level: logLevel)
         do {
             let summary = try await export(logger: logger)
@@ -115,7 +120,10 @@ struct ExportCommand: AsyncParsableCommand {
         }
 
         var httpConfiguration = HTTPClient.Configuration()
-        httpConfiguration.timeout = .init(connect: .seconds(10), read: .seconds(Int64(requestTimeout)))
+        httpConfiguration.timeout = .init(
+            connect: .seconds(Int64(connectTimeout)),
+            read: .seconds(Int64(requestTimeout))
+        )
         httpConfiguration.decompression = .enabled(limit: .ratio(50))
         httpConfiguration.connectionPool = .init(
             idleTimeout: .seconds(60),

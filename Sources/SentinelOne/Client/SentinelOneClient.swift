@@ -15,10 +15,12 @@ public struct SentinelOneClient: Sendable {
         public var requestTimeout: TimeAmount = .seconds(60)
         /// A body larger than this is an error for that request, not an out-of-memory.
         public var maximumResponseBytes = 64 * 1024 * 1024
-        /// Tries per request, the first included, for transient failures.
-        public var maximumAttempts = 3
-        /// Wait before the first retry; doubled after each.
-        public var retryDelay: Duration = .milliseconds(250)
+        /// Tries per request, the first included, for transient failures (429, 5xx, broken connections).
+        public var maximumAttempts = 4
+        /// The backoff before retry n is a random time up to `retryDelay × 2^(n-1)` ("full jitter"), at most
+        /// `maximumRetryDelay`; a `Retry-After` the console sends is honoured up to `maximumRetryDelay`.
+        public var retryDelay: Duration = .milliseconds(500)
+        public var maximumRetryDelay: Duration = .seconds(30)
 
         public init(consoleURL: ConsoleURL, token: APIToken) {
             self.consoleURL = consoleURL
@@ -40,23 +42,37 @@ public struct SentinelOneClient: Sendable {
     public func get(_ path: String, query: String = "") async throws(SentinelOneError) -> APIResponse {
         let url = configuration.consoleURL.url(path: path, query: query)
         var attempt = 1
-        var delay = configuration.retryDelay
         while true {
             do {
                 return try await getOnce(url: url, path: path)
-            } catch let error where isTransient(error) && attempt < configuration.maximumAttempts {
+            } catch let failure where isTransient(failure.error) && attempt < configuration.maximumAttempts {
+                let delay = backoff(attempt: attempt, retryAfter: failure.retryAfter)
                 logger.warning(
                     "retrying request",
-                    metadata: ["path": "\(path)", "attempt": "\(attempt)", "error": "\(error)"]
+                    metadata: ["path": "\(path)", "attempt": "\(attempt)", "delay": "\(delay)", "error": "\(failure.error)"]
                 )
                 try? await Task.sleep(for: delay)
                 attempt += 1
-                delay *= 2
+            } catch {
+                throw error.error
             }
         }
     }
 
-    private func getOnce(url: String, path: String) async throws(SentinelOneError) -> APIResponse {
+    /// The wait before retry number `attempt`.
+    func backoff(attempt: Int, retryAfter: Duration?) -> Duration {
+        if let retryAfter { return min(retryAfter, configuration.maximumRetryDelay) }
+        let ceiling = min(configuration.retryDelay * (1 << min(attempt - 1, 20)), configuration.maximumRetryDelay)
+        return ceiling * Double.random(in: 0...1)
+    }
+
+    /// A failed attempt, with the console's `Retry-After` when it sent one.
+    struct AttemptFailure: Error {
+        var error: SentinelOneError
+        var retryAfter: Duration?
+    }
+
+    private func getOnce(url: String, path: String) async throws(AttemptFailure) -> APIResponse {
         var request = HTTPClientRequest(url: url)
         request.method = .GET
         request.headers.add(name: "Authorization", value: configuration.token.authorization)
@@ -67,22 +83,25 @@ public struct SentinelOneClient: Sendable {
         let body: ByteBuffer
         do {
             response = try await httpClient.execute(request, timeout: configuration.requestTimeout)
-            body = try await response.body.collect(upTo: configuration.maximumResponseBytes)
+            body = try await Self.collectBody(of: response, upTo: configuration.maximumResponseBytes)
         } catch is NIOTooManyBytesError {
-            throw SentinelOneError(
+            throw AttemptFailure(error: SentinelOneError(
                 code: .responseTooLarge,
                 message: "GET \(path): the body exceeds \(configuration.maximumResponseBytes) bytes"
-            )
+            ))
         } catch {
-            throw SentinelOneError(
+            throw AttemptFailure(error: SentinelOneError(
                 code: .unreachable,
                 message: "GET \(configuration.consoleURL)\(path): \(Self.describe(error))"
-            )
+            ))
         }
         let requestID = response.headers.first(name: "X-RQID")
         let status = Int(response.status.code)
         guard (200..<300).contains(status) else {
-            throw Self.statusError(status: status, path: path, body: body, requestID: requestID)
+            throw AttemptFailure(
+                error: Self.statusError(status: status, path: path, body: body, requestID: requestID),
+                retryAfter: response.headers.first(name: "Retry-After").flatMap(Self.parseRetryAfter)
+            )
         }
         return APIResponse(status: status, body: body, requestID: requestID)
     }
@@ -118,6 +137,24 @@ public struct SentinelOneClient: Sendable {
             httpStatus: status,
             requestID: requestID
         )
+    }
+
+    /// Gathers the body into one buffer sized from `Content-Length` when the console sends it, so that a
+    /// multi-megabyte page is not copied through ever-doubling buffers.
+    static func collectBody(of response: HTTPClientResponse, upTo maximum: Int) async throws -> ByteBuffer {
+        let announced = response.headers.first(name: "Content-Length").flatMap(Int.init)
+        if let announced, announced > maximum { throw NIOTooManyBytesError(maxBytes: maximum) }
+        var body = ByteBufferAllocator().buffer(capacity: min(announced ?? 16 * 1024, maximum))
+        for try await var part in response.body {
+            guard body.readableBytes + part.readableBytes <= maximum else { throw NIOTooManyBytesError(maxBytes: maximum) }
+            body.writeBuffer(&part)
+        }
+        return body
+    }
+
+    /// `Retry-After` in seconds (the HTTP-date form is left to the backoff).
+    static func parseRetryAfter(_ value: String) -> Duration? {
+        Int(value.filter { !$0.isWhitespace }).flatMap { $0 >= 0 ? .seconds($0) : nil }
     }
 
     private static func describe(_ error: any Error) -> String {

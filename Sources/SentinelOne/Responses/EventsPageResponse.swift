@@ -1,8 +1,8 @@
 import Pipeline
 import RawJSON
 
-/// Reads one page of `GET /web/api/v2.1/threats/{id}/explore/events`, appending its events (compact) to the
-/// events gathered so far, up to a cap.
+/// Reads one page of `GET /web/api/v2.1/threats/{id}/explore/events`, adding its events (compact) to the events
+/// gathered so far as one more page, up to a cap.
 enum EventsPageResponse {
     /// - Returns: the page's pagination; events beyond `limit` (when given) are validated but not kept.
     static func append(
@@ -12,6 +12,7 @@ enum EventsPageResponse {
         limit: Int?
     ) throws(SentinelOneError) -> (nextCursor: String?, totalItems: Int?, droppedAny: Bool) {
         var dropped = false
+        var page: [UInt8] = []
         let envelope = try ResponseEnvelope.scan(response, path: path) { scanner in
             guard try scanner.peekKind() == .array else { throw ShapeError(description: "data is not an array") }
             try scanner.forEachElement { scanner in
@@ -20,11 +21,12 @@ enum EventsPageResponse {
                     dropped = true
                     return
                 }
-                if events.count > 0 { events.joinedJSON.append(UInt8(ascii: ",")) }
-                JSONSplicer.appendCompact(scanner.bytes, span: span, to: &events.joinedJSON)
+                if !page.isEmpty { page.append(UInt8(ascii: ",")) }
+                JSONSplicer.appendCompact(scanner.bytes, span: span, to: &page)
                 events.count += 1
             }
         }
+        if !page.isEmpty { events.pages.append(page) }
         return (envelope.nextCursor, envelope.totalItems, dropped)
     }
 }

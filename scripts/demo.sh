@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The quick-start demo: starts the bundled SentinelOne API emulator, exports its threats (enriched with analysis and
+# explore events) to stdout and to an NDJSON file, shows what came out, and stops the emulator.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+binary=${THREATPIPE:-.build/release/threatpipe}
+threats=${DEMO_THREATS:-50}
+output=${DEMO_OUTPUT:-out/demo.ndjson}
+workdir=$(mktemp -d)
+emulator_pid=""
+cleanup() {
+    [ -n "$emulator_pid" ] && kill "$emulator_pid" 2>/dev/null && wait "$emulator_pid" 2>/dev/null
+    rm -rf "$workdir"
+}
+trap cleanup EXIT
+
+"$binary" emulator --threats "$threats" --port 0 >"$workdir/emulator.out" 2>"$workdir/emulator.err" &
+emulator_pid=$!
+# The emulator prints "… listening on http://HOST:PORT" once it accepts connections.
+for _ in $(seq 1 100); do
+    url=$(grep -o 'http://[0-9.:]*' "$workdir/emulator.out" || true)
+    [ -n "$url" ] && break
+    kill -0 "$emulator_pid" 2>/dev/null || { cat "$workdir/emulator.err" >&2; exit 1; }
+    sleep 0.1
+done
+[ -n "$url" ] || { echo "demo: the emulator did not start" >&2; exit 1; }
+echo "demo: emulator with $threats threats at $url" >&2
+
+rm -f "$output"
+S1_API_TOKEN=threatpipe-demo-token "$binary" export --console-url "$url" \
+    --sink stdout --sink ndjson --output "$output" --events-page-size 10
+
+echo >&2
+echo "demo: $(wc -l <"$output") records in $output; the first one, abridged:" >&2
+head -n 1 "$output" | python3 -c '
+import json, sys
+record = json.loads(sys.stdin.readline())
+print(json.dumps({"meta": record["meta"],
+                  "threat": {k: record["threat"][k] for k in ("id", "threatInfo")},
+                  "analysis keys": sorted(record["analysis"] or {}),
+                  "events": len(record["events"] or [])}, indent=2)[:3000])' >&2

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what building and testing threatpipe needs and the machine lacks. Safe to run again: it only installs
+# what is missing. Needs root (or sudo) only when a Debian package is missing.
+set -euo pipefail
+
+if ! command -v swift >/dev/null 2>&1; then
+    echo "install-deps: the Swift toolchain (6.1 or later) is not on PATH; see https://www.swift.org/install/linux/" >&2
+    exit 1
+fi
+
+packages=()
+command -v python3 >/dev/null 2>&1 || packages+=(python3 python3-pip)
+command -v pkg-config >/dev/null 2>&1 || packages+=(pkg-config)
+
+if [ ${#packages[@]} -gt 0 ]; then
+    run_as_root=()
+    [ "$(id -u)" -eq 0 ] || run_as_root=(sudo)
+    echo "install-deps: installing ${packages[*]}"
+    "${run_as_root[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${run_as_root[@]}" apt-get install -y -qq "${packages[@]}" >/dev/null
+fi
+
+# The tests validate records with an independent JSON Schema implementation.
+if ! python3 -c 'import jsonschema' >/dev/null 2>&1; then
+    echo "install-deps: installing the Python package jsonschema"
+    python3 -m pip install --quiet jsonschema 2>/dev/null \
+        || python3 -m pip install --quiet --break-system-packages jsonschema
+fi
