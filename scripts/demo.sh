@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 binary=${THREATPIPE:-.build/release/threatpipe}
-threats=${DEMO_THREATS:-50}
+threats=${DEMO_THREATS:-30}
 output=${DEMO_OUTPUT:-out/demo.ndjson}
 workdir=$(mktemp -d)
 emulator_pid=""
@@ -29,7 +29,7 @@ echo "demo: emulator with $threats threats at $url" >&2
 
 rm -f "$output"
 S1_API_TOKEN=threatpipe-demo-token "$binary" export --console-url "$url" \
-    --sink stdout --sink ndjson --output "$output" --events-page-size 10
+    --sink stdout --sink ndjson --output "$output" --events-page-size 10 --max-events 20
 
 echo >&2
 echo "demo: $(wc -l <"$output") records in $output; the first one, abridged:" >&2
