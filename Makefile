@@ -1,7 +1,7 @@
 # threatpipe — the two quick-start commands are `make demo` and `make test`.
 SWIFT ?= swift
 
-.PHONY: deps build release demo test clean
+.PHONY: deps build release demo demo-kafka test clean
 
 ## deps: install the system and Python packages the build and the tests need (only what is missing)
 deps:
@@ -18,6 +18,10 @@ release: deps
 ## demo: emulator → export to stdout and out/demo.ndjson → emulator stopped
 demo: release
 	@bash scripts/demo.sh
+
+## demo-kafka: emulator + librdkafka's mock Kafka cluster → export to a topic → read back with kcat and compared
+demo-kafka: release
+	@bash scripts/demo-kafka.sh
 
 ## test: every test — unit, against the emulator over loopback, and end to end through the binary
 test: build

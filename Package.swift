@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // JSON without loss: validation, span location, splicing, a literal-preserving value type.
@@ -43,11 +44,20 @@ let package = Package(
         ),
         // The transform: enriched threat → bytes of one record in an output format.
         .target(name: "Formats", dependencies: ["RawJSON", "Pipeline"]),
-        // The sinks: stdout and NDJSON files.
+        // librdkafka (Debian's librdkafka-dev), as C.
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        // The only module that touches librdkafka: producer, configuration, errors, delivery reports, mock cluster.
+        .target(name: "Kafka", dependencies: ["CRdKafka"]),
+        // The sinks: stdout, NDJSON files, Kafka.
         .target(
             name: "Sinks",
             dependencies: [
                 "Pipeline",
+                "Kafka",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -68,8 +78,9 @@ let package = Package(
         .executableTarget(
             name: "threatpipe",
             dependencies: [
-                "RawJSON", "Pipeline", "SentinelOne", "Formats", "Sinks", "Emulator", "CMallocTuning",
+                "RawJSON", "Pipeline", "SentinelOne", "Formats", "Sinks", "Emulator", "CMallocTuning", "Kafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -91,10 +102,10 @@ let package = Package(
             exclude: ["Fixtures"]
         ),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "Pipeline", "RawJSON"]),
-        .testTarget(name: "SinksTests", dependencies: ["Sinks", "Pipeline"]),
+        .testTarget(name: "SinksTests", dependencies: ["Sinks", "Pipeline", "Kafka", .product(name: "Logging", package: "swift-log")]),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["Emulator", "RawJSON", "TestSupport"]
+            dependencies: ["Emulator", "RawJSON", "TestSupport", "Kafka"]
         ),
     ]
 )

@@ -7,6 +7,7 @@ public final class EmulatorAPI: Sendable {
     /// The largest `limit` accepted, as on a real console.
     public let maximumPageSize = 1000
     private let counters = Mutex(RequestCounts())
+    private let waiters = Mutex<[(count: Int, continuation: CheckedContinuation<Void, Never>)]>([])
 
     public init(dataset: ThreatDataset) {
         self.dataset = dataset
@@ -15,14 +16,40 @@ public final class EmulatorAPI: Sendable {
     /// Requests answered so far, by endpoint.
     public var requestCounts: RequestCounts { counters.withLock { $0 } }
 
+    /// Returns once the emulator has answered at least `count` requests in all: lets a test act at a point of an
+    /// export's progress (take a broker down after the 500th request) without guessing times.
+    public func waitForRequests(atLeast count: Int) async {
+        await withCheckedContinuation { continuation in
+            let reached = waiters.withLock { waiters -> Bool in
+                if requestCounts.total >= count { return true }
+                waiters.append((count, continuation))
+                return false
+            }
+            if reached { continuation.resume() }
+        }
+    }
+
+    private func count(_ update: (inout RequestCounts) -> Void) {
+        let total = counters.withLock { counts -> Int in
+            update(&counts)
+            return counts.total
+        }
+        let ready = waiters.withLock { waiters -> [CheckedContinuation<Void, Never>] in
+            let ready = waiters.filter { $0.count <= total }.map(\.continuation)
+            waiters.removeAll { $0.count <= total }
+            return ready
+        }
+        ready.forEach { $0.resume() }
+    }
+
     /// Counts a request refused before reaching an endpoint (a wrong token).
     func recordRejected() {
-        counters.withLock { $0.rejected += 1 }
+        count { $0.rejected += 1 }
     }
 
     /// `GET /web/api/v2.1/threats`.
     func threats(_ parameters: [(String, String)]) throws(EmulatorRequestError) -> [UInt8] {
-        counters.withLock { $0.threats += 1 }
+        count { $0.threats += 1 }
         let selection = try ThreatListSelection(parameters: parameters)
         let limit = try pageLimit(parameters, defaultLimit: 10)
         let selected = selection.select(from: dataset)
@@ -52,7 +79,7 @@ public final class EmulatorAPI: Sendable {
 
     /// `GET /web/api/v2.1/private/threats/{id}/analysis`.
     func analysis(threatID: String) throws(EmulatorRequestError) -> [UInt8] {
-        counters.withLock { $0.analysis += 1 }
+        count { $0.analysis += 1 }
         let index = try liveIndex(threatID)
         var body = Array("{\"data\":".utf8)
         dataset.analysis(at: index).write(to: &body)
@@ -62,7 +89,7 @@ public final class EmulatorAPI: Sendable {
 
     /// `GET /web/api/v2.1/threats/{id}/explore/events`.
     func events(threatID: String, _ parameters: [(String, String)]) throws(EmulatorRequestError) -> [UInt8] {
-        counters.withLock { $0.events += 1 }
+        count { $0.events += 1 }
         let index = try liveIndex(threatID)
         let limit = try pageLimit(parameters, defaultLimit: 10)
         var numbers = Array(0..<dataset.eventCount(at: index))

@@ -38,7 +38,11 @@ public struct ExportPipeline<Source: ThreatSource>: Sendable {
     public func run() async throws -> ExportSummary {
         let tracker = AcknowledgementTracker(sinkCount: sinks.count)
         for (index, sink) in sinks.enumerated() {
-            try await sink.open(acknowledger: tracker.acknowledger(forSink: index))
+            do {
+                try await sink.open(acknowledger: tracker.acknowledger(forSink: index))
+            } catch {
+                throw PipelineError.sinkFailed(sink, error)
+            }
         }
         let fetched = BoundedChannel<ListedThreat>(capacity: configuration.fetchedCapacity)
         let enriched = BoundedChannel<EnrichedThreat>(capacity: configuration.enrichedCapacity)

@@ -13,10 +13,13 @@ public struct PipelineError: Error, Sendable, CustomStringConvertible {
 
     public var code: Code
     public var message: String
+    /// The error that caused this one, e.g. a sink's own error.
+    public var underlying: (any Error)?
 
-    public init(code: Code, message: String) {
+    public init(code: Code, message: String, underlying: (any Error)? = nil) {
         self.code = code
         self.message = message
+        self.underlying = underlying
     }
 
     public var description: String { message }

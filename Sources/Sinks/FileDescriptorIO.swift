@@ -48,5 +48,6 @@ public struct SinkError: Error, Sendable, CustomStringConvertible {
         self.message = message
     }
 
-    public var description: String { "\(path): \(message)" }
+    /// The message alone: the pipeline names the sink.
+    public var description: String { message }
 }

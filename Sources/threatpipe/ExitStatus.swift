@@ -1,4 +1,5 @@
 import ArgumentParser
+import Kafka
 import Pipeline
 import SentinelOne
 import Sinks
@@ -7,11 +8,11 @@ import Sinks
 enum ExitStatus: Int32 {
     case success = 0
     case internalError = 1
-    /// A bad flag, filter, console URL, or a missing/unreadable token: nothing was requested.
+    /// A bad flag, filter, console URL, Kafka property, or a missing/unreadable token: nothing was requested.
     case usage = 64
     /// The console could not be reached, or kept answering 429/5xx.
     case unavailable = 69
-    /// A sink could not write or make records durable; or not every record was acknowledged.
+    /// A sink could not write or make records durable (a Kafka delivery failed); or not every record was acknowledged.
     case ioError = 74
     /// The console answered something that is not the documented API (malformed JSON, 400 on a request).
     case protocolError = 76
@@ -19,8 +20,9 @@ enum ExitStatus: Int32 {
     case permissionDenied = 77
 
     static let documentation = """
-        Exit status: 0 every record reached every sink; 64 bad usage or configuration (flag, filter, URL, token);
-        69 console unreachable or unavailable; 74 sink error or unacknowledged records; 76 malformed or rejected
+        Exit status: 0 every record reached every sink; 64 bad usage or configuration (flag, filter, URL, token,
+        Kafka property); 69 console unreachable or unavailable; 74 sink error (a Kafka delivery failed, a file could
+        not be written) or unacknowledged records; 76 malformed or rejected
         API answer; 77 token rejected (401) or permission denied (403); 1 internal error.
         """
 
@@ -35,7 +37,12 @@ enum ExitStatus: Int32 {
             }
         case is FilterError, is ConsoleURLError, is ConfigurationError: return .usage
         case is SinkError: return .ioError
+        case let error as KafkaError:
+            return error.name == "INVALID_CONFIGURATION" ? .usage : .ioError
         case let error as PipelineError:
+            if let underlying = error.underlying, case let status = of(underlying), status != .internalError {
+                return status
+            }
             return error.code == .sourceLoop ? .protocolError : .ioError
         default: return .internalError
         }

@@ -22,7 +22,7 @@ struct ExportCommand: AsyncParsableCommand {
     )
 
     enum SinkKind: String, ExpressibleByArgument, CaseIterable {
-        case stdout, ndjson
+        case stdout, ndjson, kafka
     }
 
     @Option(help: "Console base URL, e.g. https://usea1.sentinelone.net (default: $S1_CONSOLE_URL).")
@@ -49,11 +49,23 @@ struct ExportCommand: AsyncParsableCommand {
     @Option(help: "At most this many events per threat (the record says when it was truncated). Default: all.")
     var maxEvents: Int?
 
-    @Option(name: .customLong("sink"), help: "Where records go: stdout or ndjson; repeatable. Default: stdout, or ndjson when --output is given.")
+    @Option(name: .customLong("sink"), help: "Where records go: stdout, ndjson or kafka; repeatable. Default: stdout, or ndjson when --output is given.")
     var sinks: [SinkKind] = []
 
     @Option(help: "The NDJSON file (appended to; parent directories are created).")
     var output: String?
+
+    @Option(help: "Kafka bootstrap brokers, HOST:PORT[,HOST:PORT…] (for --sink kafka).")
+    var kafkaBrokers: String?
+
+    @Option(help: "The Kafka topic (for --sink kafka).")
+    var kafkaTopic: String?
+
+    @Option(name: .customLong("kafka-property"), help: "A librdkafka property as key=value, passed as is (SASL, TLS, compression…); repeatable; overrides threatpipe's defaults.")
+    var kafkaProperties: [String] = []
+
+    @Option(help: "Seconds the Kafka sink may wait for outstanding deliveries when it closes.")
+    var kafkaFlushTimeout = 30
 
     @Option(help: "Seconds allowed for one API request.")
     var requestTimeout = 60
@@ -76,6 +88,14 @@ struct ExportCommand: AsyncParsableCommand {
             throw ValidationError("--output is for the ndjson sink; add --sink ndjson")
         }
         if Set(resolvedSinks).count != resolvedSinks.count { throw ValidationError("a --sink is given twice") }
+        if resolvedSinks.contains(.kafka) {
+            guard kafkaBrokers?.isEmpty == false else { throw ValidationError("--sink kafka needs --kafka-brokers HOST:PORT") }
+            guard kafkaTopic?.isEmpty == false else { throw ValidationError("--sink kafka needs --kafka-topic NAME") }
+        }
+        for property in kafkaProperties where !property.contains("=") || property.hasPrefix("=") {
+            throw ValidationError("--kafka-property takes key=value, got '\(property)'")
+        }
+        guard kafkaFlushTimeout >= 1 else { throw ValidationError("--kafka-flush-timeout is at least 1 second") }
     }
 
     var resolvedSinks: [SinkKind] {
@@ -94,6 +114,24 @@ struct ExportCommand: AsyncParsableCommand {
             printError("threatpipe: error: \(error)")
             throw ExitStatus.of(error).exitCode
         }
+    }
+
+    /// The Kafka sink's settings; records carry their format and schema in headers.
+    private var kafkaConfiguration: KafkaSinkConfiguration {
+        KafkaSinkConfiguration(
+            brokers: kafkaBrokers ?? "",
+            topic: kafkaTopic ?? "",
+            properties: kafkaProperties.map { property in
+                let equals = property.firstIndex(of: "=")!
+                return (String(property[..<equals]), String(property[property.index(after: equals)...]))
+            },
+            headers: [
+                ("content-type", "application/json"),
+                ("threatpipe-format", "raw"),
+                ("threatpipe-schema", RawRecordEncoder.schemaID),
+            ],
+            flushTimeout: .seconds(kafkaFlushTimeout)
+        )
     }
 
     private func export(logger: Logger) async throws -> String {
@@ -116,6 +154,7 @@ struct ExportCommand: AsyncParsableCommand {
             switch kind {
             case .stdout: return StdoutSink()
             case .ndjson: return NDJSONFileSink(path: output!)
+            case .kafka: return KafkaSink(configuration: kafkaConfiguration, logger: logger)
             }
         }
 

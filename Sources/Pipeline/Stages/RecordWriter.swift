@@ -18,7 +18,7 @@ public struct RecordWriter: Sendable {
                 do {
                     try await sink.write(record)
                 } catch {
-                    throw PipelineError(code: .sinkFailed, message: "\(sink.name): \(error)")
+                    throw PipelineError.sinkFailed(sink, error)
                 }
             }
             summary.count(enriched)
@@ -27,7 +27,7 @@ public struct RecordWriter: Sendable {
             do {
                 try await sink.close()
             } catch {
-                throw PipelineError(code: .sinkFailed, message: "\(sink.name): \(error)")
+                throw PipelineError.sinkFailed(sink, error)
             }
         }
         return summary
@@ -60,5 +60,12 @@ public struct WriteSummary: Sendable, Equatable {
         case .notFound: eventsNotFound += 1
         case .failed: eventsFailed += 1
         }
+    }
+}
+
+extension PipelineError {
+    /// `sink` failed with `error`: the message names the sink once.
+    static func sinkFailed(_ sink: any RecordSink, _ error: any Error) -> PipelineError {
+        PipelineError(code: .sinkFailed, message: "\(sink.name): \(error)", underlying: error)
     }
 }

@@ -45,7 +45,9 @@ public struct SentinelOneClient: Sendable {
         while true {
             do {
                 return try await getOnce(url: url, path: path)
-            } catch let failure where isTransient(failure.error) && attempt < configuration.maximumAttempts {
+            } catch let failure
+                where isTransient(failure.error) && attempt < configuration.maximumAttempts && !Task.isCancelled
+            {
                 let delay = backoff(attempt: attempt, retryAfter: failure.retryAfter)
                 logger.warning(
                     "retrying request",

@@ -1,0 +1,7 @@
+#ifndef THREATPIPE_CRDKAFKA_SHIM_H
+#define THREATPIPE_CRDKAFKA_SHIM_H
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#endif

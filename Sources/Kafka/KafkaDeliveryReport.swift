@@ -1,0 +1,10 @@
+/// What librdkafka said about one message: delivered (with its partition and offset) or failed for good, after
+/// librdkafka's own retries.
+public struct KafkaDeliveryReport: Sendable {
+    /// The producer's per-message tag (threatpipe: the record's sequence number).
+    public var tag: UInt64
+    /// nil when the broker has the message.
+    public var error: KafkaError?
+    public var partition: Int32
+    public var offset: Int64
+}

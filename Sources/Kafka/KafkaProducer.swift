@@ -1,0 +1,106 @@
+import CRdKafka
+import Foundation
+import Synchronization
+
+/// A librdkafka producer for one topic: messages are enqueued without blocking, delivery reports come back
+/// through `onDelivery` from a poll thread of the producer's own (never one of Swift's cooperative threads).
+public final class KafkaProducer: Sendable {
+    /// What `produce` did with a message.
+    public enum ProduceResult: Sendable, Equatable {
+        /// librdkafka has it; a delivery report will follow.
+        case enqueued
+        /// librdkafka's queue is full: wait for delivery reports, then produce it again.
+        case queueFull
+    }
+
+    public let topic: String
+    private let kafka: RDKafkaHandle
+    /// Held for as long as the handle lives: librdkafka keeps only an unretained pointer to it.
+    private let callbacks: RDKafkaCallbacks
+    private let pollLoop = RDKafkaPollLoop()
+    private let closed = Atomic<Bool>(false)
+
+    /// Creates the producer.
+    /// - Parameters:
+    ///   - properties: librdkafka properties (`bootstrap.servers`, `acks`, …), applied in order; an unknown key or a
+    ///     bad value throws with librdkafka's own text.
+    public init(
+        topic: String,
+        properties: [(key: String, value: String)],
+        onDelivery: @escaping @Sendable (KafkaDeliveryReport) -> Void,
+        onError: @escaping @Sendable (KafkaError) -> Void,
+        onLog: @escaping @Sendable (Int32, String) -> Void = { _, _ in }
+    ) throws(KafkaError) {
+        let configuration = RDKafkaConfiguration()
+        for property in properties { try configuration.set(property.key, property.value) }
+        let callbacks = RDKafkaCallbacks(onDelivery: onDelivery, onError: onError, onLog: onLog)
+        callbacks.install(on: configuration)
+        self.topic = topic
+        self.callbacks = callbacks
+        self.kafka = try RDKafkaHandle.make(RD_KAFKA_PRODUCER, configuration)
+        pollLoop.start(kafka, name: "threatpipe.kafka.poll")
+    }
+
+    deinit {
+        if !closed.load(ordering: .acquiring) {
+            pollLoop.stop()
+            rd_kafka_destroy(kafka.pointer)
+        }
+    }
+
+    /// Enqueues one message (copied). `tag` comes back in its delivery report.
+    public func produce(key: [UInt8], value: [UInt8], headers: [(String, String)], tag: UInt64) throws(KafkaError) -> ProduceResult {
+        let headerList = rd_kafka_headers_new(headers.count)
+        for (name, text) in headers { rd_kafka_header_add(headerList, name, -1, text, -1) }
+        let failure: OpaquePointer? = topic.withCString { topicName in
+            value.withUnsafeBytes { valueBytes in
+                key.withUnsafeBytes { keyBytes in
+                    var fields = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 6)
+                    fields[0].vtype = RD_KAFKA_VTYPE_TOPIC
+                    fields[0].u.cstr = topicName
+                    fields[1].vtype = RD_KAFKA_VTYPE_VALUE
+                    fields[1].u.mem.ptr = UnsafeMutableRawPointer(mutating: valueBytes.baseAddress)
+                    fields[1].u.mem.size = valueBytes.count
+                    fields[2].vtype = RD_KAFKA_VTYPE_KEY
+                    fields[2].u.mem.ptr = UnsafeMutableRawPointer(mutating: keyBytes.baseAddress)
+                    fields[2].u.mem.size = keyBytes.count
+                    fields[3].vtype = RD_KAFKA_VTYPE_HEADERS
+                    fields[3].u.headers = headerList
+                    fields[4].vtype = RD_KAFKA_VTYPE_OPAQUE
+                    fields[4].u.ptr = UnsafeMutableRawPointer(bitPattern: UInt(tag &+ 1))
+                    fields[5].vtype = RD_KAFKA_VTYPE_MSGFLAGS
+                    fields[5].u.i = RD_KAFKA_MSG_F_COPY
+                    return rd_kafka_produceva(kafka.pointer, fields, fields.count)
+                }
+            }
+        }
+        guard let failure else { return .enqueued }
+        rd_kafka_headers_destroy(headerList)
+        let error = KafkaError(consuming: failure)
+        if error.isQueueFull { return .queueFull }
+        throw error
+    }
+
+    /// Messages enqueued or in flight, not yet reported.
+    public var outstandingCount: Int { Int(rd_kafka_outq_len(kafka.pointer)) }
+
+    /// Waits up to `timeout` for every message to be reported (on a thread of its own), then destroys the producer.
+    /// - Returns: how many messages were still outstanding: not delivered.
+    public func close(flushTimeout: Duration) async -> Int {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return 0 }
+        let kafka = self.kafka
+        let pollLoop = self.pollLoop
+        let milliseconds = Int32(clamping: flushTimeout.components.seconds * 1000 + flushTimeout.components.attoseconds / 1_000_000_000_000_000)
+        return await withCheckedContinuation { continuation in
+            let thread = Thread {
+                rd_kafka_flush(kafka.pointer, milliseconds)
+                pollLoop.stop()
+                let outstanding = Int(rd_kafka_outq_len(kafka.pointer))
+                rd_kafka_destroy(kafka.pointer)
+                continuation.resume(returning: outstanding)
+            }
+            thread.name = "threatpipe.kafka.close"
+            thread.start()
+        }
+    }
+}

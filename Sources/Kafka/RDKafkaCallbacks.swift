@@ -1,0 +1,52 @@
+import CRdKafka
+import Synchronization
+
+/// What the C callbacks reach through librdkafka's opaque pointer: the Swift closures of one producer.
+final class RDKafkaCallbacks: Sendable {
+    let onDelivery: @Sendable (KafkaDeliveryReport) -> Void
+    let onError: @Sendable (KafkaError) -> Void
+    let onLog: @Sendable (Int32, String) -> Void
+
+    init(
+        onDelivery: @escaping @Sendable (KafkaDeliveryReport) -> Void,
+        onError: @escaping @Sendable (KafkaError) -> Void,
+        onLog: @escaping @Sendable (Int32, String) -> Void
+    ) {
+        self.onDelivery = onDelivery
+        self.onError = onError
+        self.onLog = onLog
+    }
+
+    /// Installs the three C callbacks and `self` as their opaque on `configuration`. The caller keeps `self` alive
+    /// (retained) for as long as the handle exists.
+    func install(on configuration: RDKafkaConfiguration) {
+        let handle = configuration.handle
+        rd_kafka_conf_set_opaque(handle, Unmanaged.passUnretained(self).toOpaque())
+        rd_kafka_conf_set_dr_msg_cb(handle) { _, message, opaque in
+            guard let message, let opaque else { return }
+            let callbacks = Unmanaged<RDKafkaCallbacks>.fromOpaque(opaque).takeUnretainedValue()
+            let fields = message.pointee
+            let tag = UInt64(UInt(bitPattern: fields._private)) &- 1
+            let error = fields.err == RD_KAFKA_RESP_ERR_NO_ERROR ? nil : KafkaError(fields.err)
+            callbacks.onDelivery(KafkaDeliveryReport(tag: tag, error: error, partition: fields.partition, offset: fields.offset))
+        }
+        rd_kafka_conf_set_error_cb(handle) { kafka, code, reason, opaque in
+            guard let opaque else { return }
+            let callbacks = Unmanaged<RDKafkaCallbacks>.fromOpaque(opaque).takeUnretainedValue()
+            let error = rd_kafka_resp_err_t(rawValue: code)
+            if error == RD_KAFKA_RESP_ERR__FATAL {
+                var text = [CChar](repeating: 0, count: 512)
+                let fatal = rd_kafka_fatal_error(kafka, &text, text.count)
+                let message = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                callbacks.onError(KafkaError(fatal, message: message, isFatal: true))
+            } else {
+                callbacks.onError(KafkaError(error, message: reason.map { String(cString: $0) }))
+            }
+        }
+        rd_kafka_conf_set_log_cb(handle) { kafka, level, facility, text in
+            guard let kafka, let opaque = rd_kafka_opaque(kafka) else { return }
+            let callbacks = Unmanaged<RDKafkaCallbacks>.fromOpaque(opaque).takeUnretainedValue()
+            callbacks.onLog(level, "\(facility.map { String(cString: $0) } ?? ""): \(text.map { String(cString: $0) } ?? "")")
+        }
+    }
+}

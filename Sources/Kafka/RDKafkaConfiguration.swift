@@ -1,0 +1,30 @@
+import CRdKafka
+
+/// An `rd_kafka_conf_t` being filled in; every key and value is checked by librdkafka as it is set.
+final class RDKafkaConfiguration {
+    /// The handle; nil once handed to `rd_kafka_new`, which takes it over.
+    private(set) var handle: OpaquePointer?
+
+    init() {
+        handle = rd_kafka_conf_new()
+    }
+
+    deinit {
+        if let handle { rd_kafka_conf_destroy(handle) }
+    }
+
+    /// Sets one property; librdkafka's error text on an unknown key or an invalid value.
+    func set(_ key: String, _ value: String) throws(KafkaError) {
+        var errorText = [CChar](repeating: 0, count: 512)
+        let result = rd_kafka_conf_set(handle, key, value, &errorText, errorText.count)
+        guard result == RD_KAFKA_CONF_OK else {
+            throw KafkaError.configuration(String(decoding: errorText.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+    }
+
+    /// Gives the handle to `rd_kafka_new` (which owns it from then on when it succeeds).
+    func take() -> OpaquePointer? {
+        defer { handle = nil }
+        return handle
+    }
+}

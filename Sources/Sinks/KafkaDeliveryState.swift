@@ -1,0 +1,56 @@
+import Kafka
+import Synchronization
+
+/// What the Kafka sink's delivery reports tell its writer: the first failure, and a wake-up each time a delivery
+/// frees room in librdkafka's queue.
+final class KafkaDeliveryState: Sendable {
+    private struct State {
+        var failure: (error: KafkaError, tag: UInt64?)?
+        var generation: UInt64 = 0
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
+
+    var failure: (error: KafkaError, tag: UInt64?)? { state.withLock { $0.failure } }
+
+    /// A number that changes with every delivery report.
+    var generation: UInt64 { state.withLock { $0.generation } }
+
+    /// Records the first failure (later ones add nothing new for the user).
+    func fail(_ error: KafkaError, tag: UInt64?) {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            if state.failure == nil { state.failure = (error, tag) }
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        waiters.forEach { $0.resume() }
+    }
+
+    /// A delivery report arrived: room was freed.
+    func delivered() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.generation &+= 1
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        waiters.forEach { $0.resume() }
+    }
+
+    /// Returns once a delivery report newer than `generation` arrived, or a failure was recorded, or the task was
+    /// cancelled.
+    func waitForDelivery(after generation: UInt64) async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let resumeNow = state.withLock { state -> Bool in
+                    if state.generation != generation || state.failure != nil || Task.isCancelled { return true }
+                    state.waiters.append(continuation)
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            delivered()
+        }
+    }
+}

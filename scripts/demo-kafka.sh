@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Kafka without a Kafka installation: starts librdkafka's mock cluster and the API emulator, exports the emulator's
+# threats into a topic, reads them back with kcat and checks them against an NDJSON export of the same run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+binary=${THREATPIPE:-.build/release/threatpipe}
+threats=${DEMO_THREATS:-200}
+topic=threats
+workdir=$(mktemp -d)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+    rm -rf "$workdir"
+}
+trap cleanup EXIT
+
+# Starts a long-running threatpipe command and prints the first match of PATTERN in what it says.
+start() {
+    local name=$1 pattern=$2
+    shift 2
+    "$binary" "$@" >"$workdir/$name.out" 2>"$workdir/$name.err" &
+    pids+=($!)
+    for _ in $(seq 1 100); do
+        found=$(grep -o "$pattern" "$workdir/$name.out" | head -n 1 || true)
+        [ -n "$found" ] && { echo "$found"; return; }
+        kill -0 "${pids[-1]}" 2>/dev/null || { cat "$workdir/$name.err" >&2; exit 1; }
+        sleep 0.1
+    done
+    echo "demo-kafka: $name did not start" >&2
+    exit 1
+}
+
+url=$(start emulator 'http://[0-9.:]*' emulator --threats "$threats" --port 0)
+brokers=$(start cluster '127\.0\.0\.1:[0-9]*\(,127\.0\.0\.1:[0-9]*\)*' kafka-mock-cluster --brokers 3 --topic "$topic")
+echo "demo-kafka: emulator at $url, mock Kafka cluster at $brokers" >&2
+
+S1_API_TOKEN=threatpipe-demo-token "$binary" export --console-url "$url" \
+    --sink kafka --kafka-brokers "$brokers" --kafka-topic "$topic" \
+    --sink ndjson --output "$workdir/export.ndjson"
+
+kcat -b "$brokers" -C -t "$topic" -o beginning -e -q -X fetch.message.max.bytes=67108864 -f '%s\n' \
+    | sort >"$workdir/kafka.sorted"
+sort "$workdir/export.ndjson" >"$workdir/file.sorted"
+echo "demo-kafka: kcat read $(wc -l <"$workdir/kafka.sorted") messages from topic $topic" >&2
+if cmp -s "$workdir/kafka.sorted" "$workdir/file.sorted"; then
+    echo "demo-kafka: the topic holds exactly the records of the NDJSON export" >&2
+else
+    echo "demo-kafka: the topic and the NDJSON export differ" >&2
+    exit 1
+fi
+kcat -b "$brokers" -C -t "$topic" -o beginning -e -q -c 3 -f 'key=%k partition=%p offset=%o headers=%h bytes=%S\n'
