@@ -1,36 +1,36 @@
 import TestSupport
 import Testing
 
-/// Peak memory of an export must not grow with the number of threats: the pipeline's channels are bounded.
-/// The emulator runs as a process of its own, so the export's peak is measured apart from the test process's work.
 extension EndToEnd {
-@Suite(.serialized) struct BoundedMemoryTests {
-    @Test(.timeLimit(.minutes(15))) func peakMemoryOf20000ThreatsStaysNearThatOf2000() async throws {
-        // Each size runs twice and keeps its lower peak: a peak is a maximum, and one unlucky moment on this shared
-        // machine should not decide the comparison.
-        var peaks: [Int: Int] = [:]
-        for threats in [2000, 20000, 2000, 20000] {
-            let emulator = try await EmulatorProcess.start(threats: threats)
-            let command = try ThreatpipeCommand()
-            let outcome = try await command.run(
-                ["export", "--console-url", emulator.url, "--concurrency", "16"],
-                environment: ["S1_API_TOKEN": emulator.token],
-                discardStdout: true
-            )
-            await emulator.stop()
-            command.cleanUp()
-            #expect(outcome.status == 0, "\(outcome.stderr)")
-            #expect(outcome.stderr.contains("exported \(threats) threats"), "\(outcome.stderr)")
-            peaks[threats] = min(peaks[threats] ?? .max, outcome.peakMemoryKiB)
+    /// Peak memory of an export must not grow with the number of threats: the pipeline's channels are bounded.
+    /// The emulator runs as a process of its own, so the export's peak is measured apart from the test process's work.
+    @Suite(.serialized) struct BoundedMemoryTests {
+        @Test(.timeLimit(.minutes(15))) func peakMemoryOf20000ThreatsStaysNearThatOf2000() async throws {
+            // Each size runs twice and keeps its lower peak: a peak is a maximum, and one unlucky moment on this shared
+            // machine should not decide the comparison.
+            var peaks: [Int: Int] = [:]
+            for threats in [2000, 20000, 2000, 20000] {
+                let emulator = try await EmulatorProcess.start(threats: threats)
+                let command = try ThreatpipeCommand()
+                let outcome = try await command.run(
+                    ["export", "--console-url", emulator.url, "--concurrency", "16"],
+                    environment: ["S1_API_TOKEN": emulator.token],
+                    discardStdout: true
+                )
+                await emulator.stop()
+                command.cleanUp()
+                #expect(outcome.status == 0, "\(outcome.stderr)")
+                #expect(outcome.stderr.contains("exported \(threats) threats"), "\(outcome.stderr)")
+                peaks[threats] = min(peaks[threats] ?? .max, outcome.peakMemoryKiB)
+            }
+            let small = try #require(peaks[2000])
+            let large = try #require(peaks[20000])
+            let ratio = Double(large) / Double(small)
+            print("bounded memory: peak RSS \(small) KiB for 2,000 threats, \(large) KiB for 20,000 (×\(ratio))")
+            // Ten times the threats: anything held per threat would multiply the peak; the peak of a bounded pipeline
+            // is its steady state plus the largest transient (a new list page arriving while a threat with a thousand
+            // events is in flight), which a longer run meets more often — hence some headroom above 1.
+            #expect(ratio <= 1.35, "peak RSS \(small) KiB for 2,000 threats, \(large) KiB for 20,000 (×\(ratio))")
         }
-        let small = try #require(peaks[2000])
-        let large = try #require(peaks[20000])
-        let ratio = Double(large) / Double(small)
-        print("bounded memory: peak RSS \(small) KiB for 2,000 threats, \(large) KiB for 20,000 (×\(ratio))")
-        // Ten times the threats: anything held per threat would multiply the peak; the peak of a bounded pipeline
-        // is its steady state plus the largest transient (a new list page arriving while a threat with a thousand
-        // events is in flight), which a longer run meets more often — hence some headroom above 1.
-        #expect(ratio <= 1.35, "peak RSS \(small) KiB for 2,000 threats, \(large) KiB for 20,000 (×\(ratio))")
     }
-}
 }

@@ -6,124 +6,124 @@ import TestSupport
 import Testing
 
 extension EndToEnd {
-/// `threatpipe export --sink kafka` against librdkafka's mock cluster over TCP on loopback, read back with kcat.
-@Suite(.serialized) struct KafkaExportTests {
-    private func withSetup(
-        threats: Int,
-        brokers: Int = 3,
-        _ body: (RunningEmulator, KafkaMockCluster, ThreatpipeCommand) async throws -> Void
-    ) async throws {
-        let emulator = try await RunningEmulator.start(threats: threats)
-        let cluster = try KafkaMockCluster(brokers: brokers)
-        try cluster.createTopic("threats", partitions: 3, replicationFactor: min(brokers, 3))
-        let command = try ThreatpipeCommand()
-        defer { command.cleanUp() }
-        do {
-            try await body(emulator, cluster, command)
-        } catch {
-            await emulator.stop()
-            throw error
-        }
-        await emulator.stop()
-        withExtendedLifetime(cluster) {}
-    }
-
-    private func exportArguments(_ emulator: RunningEmulator, _ cluster: KafkaMockCluster, _ extra: [String] = []) -> [String] {
-        ["export", "--console-url", emulator.url, "--sink", "kafka", "--kafka-brokers", cluster.bootstrapServers,
-         "--kafka-topic", "threats", "--events-page-size", "50"] + extra
-    }
-
-    /// The consumed messages as (key, value) pairs.
-    private func consume(_ cluster: KafkaMockCluster, _ command: ThreatpipeCommand) async throws -> [(key: String, value: [UInt8])] {
-        let data = try await Kcat.consume(brokers: cluster.bootstrapServers, topic: "threats", format: "%k\t%s\n", in: command)
-        return RecordExpectations.lines(data).map { line in
-            let tab = line.firstIndex(of: 0x09)!
-            return (String(decoding: line[..<tab], as: UTF8.self), Array(line[(tab + 1)...]))
-        }
-    }
-
-    @Test func recordsInKafkaEqualTheNDJSONExportByteForByteKeyedByThreatID() async throws {
-        try await withSetup(threats: 600) { emulator, cluster, command in
-            let output = command.path("threats.ndjson")
-            let outcome = try await command.run(
-                exportArguments(emulator, cluster, ["--sink", "ndjson", "--output", output]),
-                environment: ["S1_API_TOKEN": emulator.token]
-            )
-            #expect(outcome.status == 0, "\(outcome.stderr)")
-            let file = try Data(contentsOf: URL(fileURLWithPath: output))
-            try RecordExpectations.verify(file, against: emulator.api.dataset, expectedCount: 600)
-            let messages = try await consume(cluster, command)
-            #expect(messages.count == 600)
-            #expect(messages.map(\.value).sorted { $0.lexicographicallyPrecedes($1) }
-                == RecordExpectations.lines(file).sorted { $0.lexicographicallyPrecedes($1) })
-            for message in messages {
-                let record = try JSONValue.parse(message.value)
-                #expect(record["meta"]?["threatId"]?.stringValue == message.key)
+    /// `threatpipe export --sink kafka` against librdkafka's mock cluster over TCP on loopback, read back with kcat.
+    @Suite(.serialized) struct KafkaExportTests {
+        private func withSetup(
+            threats: Int,
+            brokers: Int = 3,
+            _ body: (RunningEmulator, KafkaMockCluster, ThreatpipeCommand) async throws -> Void
+        ) async throws {
+            let emulator = try await RunningEmulator.start(threats: threats)
+            let cluster = try KafkaMockCluster(brokers: brokers)
+            try cluster.createTopic("threats", partitions: 3, replicationFactor: min(brokers, 3))
+            let command = try ThreatpipeCommand()
+            defer { command.cleanUp() }
+            do {
+                try await body(emulator, cluster, command)
+            } catch {
+                await emulator.stop()
+                throw error
             }
-            let headers = try await Kcat.consume(brokers: cluster.bootstrapServers, topic: "threats", format: "%h\n", in: command)
-            let first = String(decoding: RecordExpectations.lines(headers)[0], as: UTF8.self)
-            #expect(first == "content-type=application/json,threatpipe-format=raw,threatpipe-schema=threatpipe.enriched-threat.v1")
+            await emulator.stop()
+            withExtendedLifetime(cluster) {}
         }
-    }
 
-    /// The only broker goes down after the 300th API request and comes back 400 requests later: librdkafka retries,
-    /// the sink waits, and every record arrives exactly once.
-    @Test(.timeLimit(.minutes(3))) func brokerDownMidExportLosesNothing() async throws {
-        let threats = 1500
-        try await withSetup(threats: threats, brokers: 1) { emulator, cluster, command in
-            async let outcome = command.run(
-                exportArguments(emulator, cluster, ["--concurrency", "4"]), environment: ["S1_API_TOKEN": emulator.token],
-                discardStdout: true
-            )
-            await emulator.api.waitForRequests(atLeast: 300)
-            cluster.setBroker(1, up: false)
-            await emulator.api.waitForRequests(atLeast: 700)
-            cluster.setBroker(1, up: true)
-            let result = try await outcome
-            #expect(result.status == 0, "\(result.stderr)")
-            let messages = try await consume(cluster, command)
-            #expect(messages.count == threats)
-            #expect(Set(messages.map(\.key)).count == threats)
+        private func exportArguments(_ emulator: RunningEmulator, _ cluster: KafkaMockCluster, _ extra: [String] = []) -> [String] {
+            ["export", "--console-url", emulator.url, "--sink", "kafka", "--kafka-brokers", cluster.bootstrapServers,
+             "--kafka-topic", "threats", "--events-page-size", "50"] + extra
         }
-    }
 
-    @Test func injectedProduceErrorsAreRetriedWithoutLossOrDuplicates() async throws {
-        try await withSetup(threats: 400) { emulator, cluster, command in
-            cluster.failNextProduceRequests(with: [
-                KafkaMockCluster.ErrorCode.notLeaderForPartition, KafkaMockCluster.ErrorCode.requestTimedOut,
-                KafkaMockCluster.ErrorCode.notEnoughReplicas, KafkaMockCluster.ErrorCode.notEnoughReplicas,
-                KafkaMockCluster.ErrorCode.requestTimedOut,
-            ])
-            let outcome = try await command.run(exportArguments(emulator, cluster), environment: ["S1_API_TOKEN": emulator.token])
-            #expect(outcome.status == 0, "\(outcome.stderr)")
-            let messages = try await consume(cluster, command)
-            #expect(messages.count == 400, "no record lost, none duplicated")
-            #expect(Set(messages.map(\.key)).count == 400)
+        /// The consumed messages as (key, value) pairs.
+        private func consume(_ cluster: KafkaMockCluster, _ command: ThreatpipeCommand) async throws -> [(key: String, value: [UInt8])] {
+            let data = try await Kcat.consume(brokers: cluster.bootstrapServers, topic: "threats", format: "%k\t%s\n", in: command)
+            return RecordExpectations.lines(data).map { line in
+                let tab = line.firstIndex(of: 0x09)!
+                return (String(decoding: line[..<tab], as: UTF8.self), Array(line[(tab + 1)...]))
+            }
         }
-    }
 
-    @Test func recordLargerThanTheMessageLimitStopsTheExportClearly() async throws {
-        try await withSetup(threats: 30) { emulator, cluster, command in
-            let outcome = try await command.run(
-                exportArguments(emulator, cluster, ["--kafka-property", "message.max.bytes=4000"]),
-                environment: ["S1_API_TOKEN": emulator.token]
-            )
-            #expect(outcome.status == 74, "\(outcome.stderr)")
-            #expect(outcome.stderr.contains("MSG_SIZE_TOO_LARGE"), "\(outcome.stderr)")
-            #expect(outcome.stderr.hasPrefix("threatpipe: error: kafka:threats:"), "\(outcome.stderr)")
+        @Test func recordsInKafkaEqualTheNDJSONExportByteForByteKeyedByThreatID() async throws {
+            try await withSetup(threats: 600) { emulator, cluster, command in
+                let output = command.path("threats.ndjson")
+                let outcome = try await command.run(
+                    exportArguments(emulator, cluster, ["--sink", "ndjson", "--output", output]),
+                    environment: ["S1_API_TOKEN": emulator.token]
+                )
+                #expect(outcome.status == 0, "\(outcome.stderr)")
+                let file = try Data(contentsOf: URL(fileURLWithPath: output))
+                try RecordExpectations.verify(file, against: emulator.api.dataset, expectedCount: 600)
+                let messages = try await consume(cluster, command)
+                #expect(messages.count == 600)
+                #expect(messages.map(\.value).sorted { $0.lexicographicallyPrecedes($1) }
+                    == RecordExpectations.lines(file).sorted { $0.lexicographicallyPrecedes($1) })
+                for message in messages {
+                    let record = try JSONValue.parse(message.value)
+                    #expect(record["meta"]?["threatId"]?.stringValue == message.key)
+                }
+                let headers = try await Kcat.consume(brokers: cluster.bootstrapServers, topic: "threats", format: "%h\n", in: command)
+                let first = String(decoding: RecordExpectations.lines(headers)[0], as: UTF8.self)
+                #expect(first == "content-type=application/json,threatpipe-format=raw,threatpipe-schema=threatpipe.enriched-threat.v1")
+            }
         }
-    }
 
-    @Test func unknownKafkaPropertyIsAUsageErrorWithLibrdkafkasText() async throws {
-        try await withSetup(threats: 5) { emulator, cluster, command in
-            let outcome = try await command.run(
-                exportArguments(emulator, cluster, ["--kafka-property", "no.such.property=1"]),
-                environment: ["S1_API_TOKEN": emulator.token]
-            )
-            #expect(outcome.status == 64, "\(outcome.stderr)")
-            #expect(outcome.stderr.contains("No such configuration property"), "\(outcome.stderr)")
-            #expect(emulator.api.requestCounts.total == 0)
+        /// The only broker goes down after the 300th API request and comes back 400 requests later: librdkafka retries,
+        /// the sink waits, and every record arrives exactly once.
+        @Test(.timeLimit(.minutes(3))) func brokerDownMidExportLosesNothing() async throws {
+            let threats = 1500
+            try await withSetup(threats: threats, brokers: 1) { emulator, cluster, command in
+                async let outcome = command.run(
+                    exportArguments(emulator, cluster, ["--concurrency", "4"]), environment: ["S1_API_TOKEN": emulator.token],
+                    discardStdout: true
+                )
+                await emulator.api.waitForRequests(atLeast: 300)
+                cluster.setBroker(1, up: false)
+                await emulator.api.waitForRequests(atLeast: 700)
+                cluster.setBroker(1, up: true)
+                let result = try await outcome
+                #expect(result.status == 0, "\(result.stderr)")
+                let messages = try await consume(cluster, command)
+                #expect(messages.count == threats)
+                #expect(Set(messages.map(\.key)).count == threats)
+            }
+        }
+
+        @Test func injectedProduceErrorsAreRetriedWithoutLossOrDuplicates() async throws {
+            try await withSetup(threats: 400) { emulator, cluster, command in
+                cluster.failNextProduceRequests(with: [
+                    KafkaMockCluster.ErrorCode.notLeaderForPartition, KafkaMockCluster.ErrorCode.requestTimedOut,
+                    KafkaMockCluster.ErrorCode.notEnoughReplicas, KafkaMockCluster.ErrorCode.notEnoughReplicas,
+                    KafkaMockCluster.ErrorCode.requestTimedOut,
+                ])
+                let outcome = try await command.run(exportArguments(emulator, cluster), environment: ["S1_API_TOKEN": emulator.token])
+                #expect(outcome.status == 0, "\(outcome.stderr)")
+                let messages = try await consume(cluster, command)
+                #expect(messages.count == 400, "no record lost, none duplicated")
+                #expect(Set(messages.map(\.key)).count == 400)
+            }
+        }
+
+        @Test func recordLargerThanTheMessageLimitStopsTheExportClearly() async throws {
+            try await withSetup(threats: 30) { emulator, cluster, command in
+                let outcome = try await command.run(
+                    exportArguments(emulator, cluster, ["--kafka-property", "message.max.bytes=4000"]),
+                    environment: ["S1_API_TOKEN": emulator.token]
+                )
+                #expect(outcome.status == 74, "\(outcome.stderr)")
+                #expect(outcome.stderr.contains("MSG_SIZE_TOO_LARGE"), "\(outcome.stderr)")
+                #expect(outcome.stderr.hasPrefix("threatpipe: error: kafka:threats:"), "\(outcome.stderr)")
+            }
+        }
+
+        @Test func unknownKafkaPropertyIsAUsageErrorWithLibrdkafkasText() async throws {
+            try await withSetup(threats: 5) { emulator, cluster, command in
+                let outcome = try await command.run(
+                    exportArguments(emulator, cluster, ["--kafka-property", "no.such.property=1"]),
+                    environment: ["S1_API_TOKEN": emulator.token]
+                )
+                #expect(outcome.status == 64, "\(outcome.stderr)")
+                #expect(outcome.stderr.contains("No such configuration property"), "\(outcome.stderr)")
+                #expect(emulator.api.requestCounts.total == 0)
+            }
         }
     }
-}
 }
