@@ -72,13 +72,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The state of a continuous export: the checkpoint file, written atomically.
+        .target(name: "Persistence", dependencies: ["Pipeline"]),
         // glibc malloc tuning that keeps peak memory flat over long exports.
         .target(name: "CMallocTuning"),
         // The command line: export, emulator.
         .executableTarget(
             name: "threatpipe",
             dependencies: [
-                "RawJSON", "Pipeline", "SentinelOne", "Formats", "Sinks", "Emulator", "CMallocTuning", "Kafka",
+                "RawJSON", "Pipeline", "SentinelOne", "Formats", "Sinks", "Emulator", "CMallocTuning", "Kafka", "Persistence",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -93,6 +95,7 @@ let package = Package(
         ),
         .testTarget(name: "RawJSONTests", dependencies: ["RawJSON"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "RawJSON"]),
+        .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "Pipeline"]),
         .testTarget(
             name: "SentinelOneTests",
             dependencies: [

@@ -3,14 +3,58 @@ import Synchronization
 
 /// The three endpoints' answers, independent of the HTTP server: query parameters in, status and JSON bytes out.
 public final class EmulatorAPI: Sendable {
-    public let dataset: ThreatDataset
+    /// The console as it started; live mode adds threats after these.
+    public let initialDataset: ThreatDataset
     /// The largest `limit` accepted, as on a real console.
     public let maximumPageSize = 1000
+    let live: LiveChanges
     private let counters = Mutex(RequestCounts())
-    private let waiters = Mutex<[(count: Int, continuation: CheckedContinuation<Void, Never>)]>([])
+    private let waiters = Mutex<[(count: Int, listOnly: Bool, continuation: CheckedContinuation<Void, Never>)]>([])
 
-    public init(dataset: ThreatDataset) {
-        self.dataset = dataset
+    public init(dataset: ThreatDataset, versionsLogPath: String? = nil) {
+        self.initialDataset = dataset
+        self.live = LiveChanges(initialCount: dataset.count, versionsLogPath: versionsLogPath)
+    }
+
+    /// The console now: the initial threats plus those added since.
+    public var dataset: ThreatDataset { ThreatDataset(count: live.count, seed: initialDataset.seed) }
+
+    /// A threat's current `updatedAt`.
+    public func updatedAt(at index: Int) -> RFC3339Timestamp {
+        live.override(at: index)?.updatedAt ?? initialDataset.updatedAt(at: index)
+    }
+
+    /// A threat's current list item: the generated one, with the latest live update applied.
+    public func listItem(at index: Int) -> JSONValue {
+        applyingLiveVersion(to: dataset.listItem(at: index), version: live.override(at: index))
+    }
+
+    /// Adds and updates threats (live mode); stamped with `now`.
+    public func change(added: Int, updated: Int, now: RFC3339Timestamp) {
+        live.change(added: added, updated: updated, now: now, seed: initialDataset.seed)
+    }
+
+    /// Stops live changes.
+    public func freeze() { live.freeze() }
+
+    /// Every (id, updatedAt) version served in a list answer so far.
+    public var servedVersions: Set<ServedVersion> { live.served }
+
+    private func applyingLiveVersion(to value: JSONValue, version: (number: Int, updatedAt: RFC3339Timestamp)?) -> JSONValue {
+        guard let version, case .object(var members) = value,
+            let infoIndex = members.firstIndex(where: { $0.key == "threatInfo" }),
+            case .object(var info) = members[infoIndex].value
+        else { return value }
+        let statuses = ["unresolved", "in_progress", "resolved"]
+        for position in info.indices {
+            switch info[position].key {
+            case "updatedAt": info[position].value = .string(version.updatedAt.description)
+            case "incidentStatus": info[position].value = .string(statuses[version.number % statuses.count])
+            default: break
+            }
+        }
+        members[infoIndex].value = .object(info)
+        return .object(members)
     }
 
     /// Requests answered so far, by endpoint.
@@ -19,10 +63,20 @@ public final class EmulatorAPI: Sendable {
     /// Returns once the emulator has answered at least `count` requests in all: lets a test act at a point of an
     /// export's progress (take a broker down after the 500th request) without guessing times.
     public func waitForRequests(atLeast count: Int) async {
+        await wait(for: count, listOnly: false)
+    }
+
+    /// Returns once at least `count` threat-list requests were answered (one per poll of a small console).
+    public func waitForListRequests(atLeast count: Int) async {
+        await wait(for: count, listOnly: true)
+    }
+
+    private func wait(for count: Int, listOnly: Bool) async {
         await withCheckedContinuation { continuation in
             let reached = waiters.withLock { waiters -> Bool in
-                if requestCounts.total >= count { return true }
-                waiters.append((count, continuation))
+                let counts = requestCounts
+                if (listOnly ? counts.threats : counts.total) >= count { return true }
+                waiters.append((count, listOnly, continuation))
                 return false
             }
             if reached { continuation.resume() }
@@ -30,13 +84,16 @@ public final class EmulatorAPI: Sendable {
     }
 
     private func count(_ update: (inout RequestCounts) -> Void) {
-        let total = counters.withLock { counts -> Int in
+        let counts = counters.withLock { counts -> RequestCounts in
             update(&counts)
-            return counts.total
+            return counts
         }
         let ready = waiters.withLock { waiters -> [CheckedContinuation<Void, Never>] in
-            let ready = waiters.filter { $0.count <= total }.map(\.continuation)
-            waiters.removeAll { $0.count <= total }
+            let isReady = { (waiter: (count: Int, listOnly: Bool, continuation: CheckedContinuation<Void, Never>)) in
+                (waiter.listOnly ? counts.threats : counts.total) >= waiter.count
+            }
+            let ready = waiters.filter(isReady).map(\.continuation)
+            waiters.removeAll(where: isReady)
             return ready
         }
         ready.forEach { $0.resume() }
@@ -52,7 +109,10 @@ public final class EmulatorAPI: Sendable {
         count { $0.threats += 1 }
         let selection = try ThreatListSelection(parameters: parameters)
         let limit = try pageLimit(parameters, defaultLimit: 10)
-        let selected = selection.select(from: dataset)
+        let snapshot = live.snapshot()
+        let dataset = ThreatDataset(count: snapshot.count, seed: initialDataset.seed)
+        let updatedAt = { (index: Int) in snapshot.overrides[index]?.updatedAt ?? self.initialDataset.updatedAt(at: index) }
+        let selected = selection.select(from: dataset, updatedAt: updatedAt)
         let queryHash = EmulatorCursor.hash(selection.fingerprint)
         var start = 0
         if let text = value("cursor", in: parameters) {
@@ -63,10 +123,14 @@ public final class EmulatorAPI: Sendable {
         }
         let end = min(start + limit, selected.count)
         var body = Array("{\"data\":[".utf8)
+        var served: [ServedVersion] = []
         for position in start..<end {
             if position > start { body.append(UInt8(ascii: ",")) }
-            dataset.listItem(at: selected[position].index).write(to: &body)
+            let index = selected[position].index
+            applyingLiveVersion(to: dataset.listItem(at: index), version: snapshot.overrides[index]).write(to: &body)
+            served.append(ServedVersion(id: dataset.id(at: index), updatedAt: updatedAt(index).description))
         }
+        live.recordServed(served)
         var nextCursor: String?
         if end < selected.count, end > start {
             let last = selected[end - 1]
@@ -82,7 +146,7 @@ public final class EmulatorAPI: Sendable {
         count { $0.analysis += 1 }
         let index = try liveIndex(threatID)
         var body = Array("{\"data\":".utf8)
-        dataset.analysis(at: index).write(to: &body)
+        applyingLiveVersion(to: dataset.analysis(at: index), version: live.override(at: index)).write(to: &body)
         body.append(UInt8(ascii: "}"))
         return body
     }

@@ -9,6 +9,16 @@ public struct EmulatorConfiguration: Sendable {
     public var latency: Duration = .zero
     /// The only token accepted in `Authorization: ApiToken <token>`.
     public var token = "threatpipe-demo-token"
+    /// Live mode: new threats per second, added while serving.
+    public var addedPerSecond: Double = 0
+    /// Live mode: updates per second to random existing threats (a new `updatedAt` and incident status).
+    public var updatedPerSecond: Double = 0
+    /// Live mode stops changing the console after this long; nil: never.
+    public var liveDuration: Duration?
+    /// Appends every (id, updatedAt) version served in a list answer to this file.
+    public var versionsLogPath: String?
+
+    var isLive: Bool { addedPerSecond > 0 || updatedPerSecond > 0 }
 
     public init() {}
 }

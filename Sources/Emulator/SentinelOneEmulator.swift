@@ -2,7 +2,9 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import RawJSON
 import Synchronization
+import Foundation
 
 /// A SentinelOne management API emulator on a real HTTP server: the threats list with cursors and filters, threat
 /// analysis, explore events; `ApiToken` authentication with the console's 401 envelope; deleted threats' 404s.
@@ -13,7 +15,10 @@ public struct SentinelOneEmulator: Sendable {
 
     public init(configuration: EmulatorConfiguration, logger: Logger) {
         self.configuration = configuration
-        self.api = EmulatorAPI(dataset: ThreatDataset(count: configuration.threats, seed: configuration.seed))
+        self.api = EmulatorAPI(
+            dataset: ThreatDataset(count: configuration.threats, seed: configuration.seed),
+            versionsLogPath: configuration.versionsLogPath
+        )
         self.logger = logger
     }
 
@@ -78,10 +83,40 @@ public struct SentinelOneEmulator: Sendable {
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
             logger: logger
         )
+        let changes = configuration.isLive ? Task { await changeLive() } : nil
+        defer { changes?.cancel() }
         if handleSignals {
             try await app.runService()
         } else {
             try await app.runService(gracefulShutdownSignals: [])
         }
+    }
+
+    /// Live mode: ten times a second, adds and updates threats at the configured rates, until `liveDuration`.
+    private func changeLive() async {
+        let started = ContinuousClock.now
+        var addedOwed = 0.0
+        var updatedOwed = 0.0
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(100))
+            if let duration = configuration.liveDuration, ContinuousClock.now - started >= duration {
+                api.freeze()
+                return
+            }
+            addedOwed += configuration.addedPerSecond / 10
+            updatedOwed += configuration.updatedPerSecond / 10
+            let added = Int(addedOwed)
+            let updated = Int(updatedOwed)
+            addedOwed -= Double(added)
+            updatedOwed -= Double(updated)
+            api.change(added: added, updated: updated, now: .now)
+        }
+    }
+}
+
+extension RFC3339Timestamp {
+    /// The current wall-clock time.
+    static var now: RFC3339Timestamp {
+        RFC3339Timestamp(microseconds: Int64(Date().timeIntervalSince1970 * 1_000_000))
     }
 }

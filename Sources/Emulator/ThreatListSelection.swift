@@ -74,16 +74,16 @@ struct ThreatListSelection {
         fingerprint = canonical.sorted().joined(separator: "&")
     }
 
-    func sortValue(_ dataset: ThreatDataset, _ index: Int) -> Int64 {
+    func sortValue(_ dataset: ThreatDataset, _ index: Int, _ updatedAt: (Int) -> RFC3339Timestamp) -> Int64 {
         switch sortField {
         case .createdAt: return dataset.createdAt(at: index).microseconds
-        case .updatedAt: return dataset.updatedAt(at: index).microseconds
+        case .updatedAt: return updatedAt(index).microseconds
         case .id: return Int64(index)
         }
     }
 
-    /// The selected threats in order, as (sort value, index).
-    func select(from dataset: ThreatDataset) -> [(value: Int64, index: Int)] {
+    /// The selected threats in order, as (sort value, index); `updatedAt` gives a threat's current update time.
+    func select(from dataset: ThreatDataset, updatedAt: (Int) -> RFC3339Timestamp) -> [(value: Int64, index: Int)] {
         var selected: [(value: Int64, index: Int)] = []
         let candidates: [Int] =
             ids.map { ids in ids.compactMap { dataset.index(ofID: $0) }.sorted() } ?? Array(0..<dataset.count)
@@ -96,11 +96,11 @@ struct ThreatListSelection {
                 continue
             }
             if updatedAtRange.lowerBound != nil || updatedAtRange.upperBound != nil,
-                !updatedAtRange.contains(dataset.updatedAt(at: index))
+                !updatedAtRange.contains(updatedAt(index))
             {
                 continue
             }
-            selected.append((sortValue(dataset, index), index))
+            selected.append((sortValue(dataset, index, updatedAt), index))
         }
         if sortField != .id || descending {
             selected.sort { lhs, rhs in

@@ -13,6 +13,13 @@ public struct ExportPipeline<Source: ThreatSource>: Sendable {
         /// Enriched threats waiting for the sinks.
         public var enrichedCapacity: Int
 
+        /// Raised to stop fetching; what was fetched is still delivered.
+        public var stop: StopSignal?
+        /// Sees each threat when it is numbered (sequence numbers start at 0 on every run).
+        public var onFetched: (@Sendable (ListedThreat) -> Void)?
+        /// Told the low watermark each time every record below it has been acknowledged by every sink.
+        public var onWatermarkAdvanced: (@Sendable (UInt64) -> Void)?
+
         public init(concurrency: Int = 8, fetchedCapacity: Int = 256, enrichedCapacity: Int = 64) {
             self.concurrency = concurrency
             self.fetchedCapacity = fetchedCapacity
@@ -36,7 +43,10 @@ public struct ExportPipeline<Source: ThreatSource>: Sendable {
     /// Runs the pass to its end. Throws when the source or a sink fails, or when a record was not acknowledged by
     /// every sink.
     public func run() async throws -> ExportSummary {
-        let tracker = AcknowledgementTracker(sinkCount: sinks.count)
+        let tracker = AcknowledgementTracker(
+            sinkCount: sinks.count,
+            onWatermarkAdvanced: configuration.onWatermarkAdvanced
+        )
         for (index, sink) in sinks.enumerated() {
             do {
                 try await sink.open(acknowledger: tracker.acknowledger(forSink: index))
@@ -46,7 +56,12 @@ public struct ExportPipeline<Source: ThreatSource>: Sendable {
         }
         let fetched = BoundedChannel<ListedThreat>(capacity: configuration.fetchedCapacity)
         let enriched = BoundedChannel<EnrichedThreat>(capacity: configuration.enrichedCapacity)
-        let fetcher = ThreatFetcher(source: source, tracker: tracker)
+        let fetcher = ThreatFetcher(
+            source: source,
+            tracker: tracker,
+            stop: configuration.stop,
+            onFetched: configuration.onFetched
+        )
         let enricher = ThreatEnricher(source: source, concurrency: configuration.concurrency)
         let writer = RecordWriter(encoder: encoder, sinks: sinks)
 

@@ -36,9 +36,39 @@ public actor NDJSONFileSink: RecordSink {
                 throw SinkError(path: path, message: "cannot create directory \(directory): \(error.localizedDescription)")
             }
         }
-        descriptor = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        descriptor = Glibc.open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             throw SinkError(path: path, message: "cannot open for appending: \(String(cString: strerror(errno)))")
+        }
+        try dropIncompleteLastLine()
+    }
+
+    /// A crash in the middle of a write can leave a partial last line. That record was never acknowledged, so it
+    /// will be written again; the fragment is cut off so that every line stays a whole record.
+    private func dropIncompleteLastLine() throws {
+        let size = lseek(descriptor, 0, SEEK_END)
+        guard size > 0 else { return }
+        var end = size
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while end > 0 {
+            let start = max(0, end - off_t(buffer.count))
+            let count = Int(end - start)
+            let read = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, count, start) }
+            guard read == count else {
+                throw SinkError(path: path, message: "cannot read its end: \(String(cString: strerror(errno)))")
+            }
+            if let newline = buffer[..<count].lastIndex(of: 0x0A) {
+                let keep = start + off_t(newline) + 1
+                if keep == size { return }
+                guard ftruncate(descriptor, keep) == 0 else {
+                    throw SinkError(path: path, message: "cannot cut an incomplete last line: \(String(cString: strerror(errno)))")
+                }
+                return
+            }
+            end = start
+        }
+        guard ftruncate(descriptor, 0) == 0 else {
+            throw SinkError(path: path, message: "cannot cut an incomplete line: \(String(cString: strerror(errno)))")
         }
     }
 

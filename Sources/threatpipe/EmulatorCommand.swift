@@ -29,6 +29,18 @@ struct EmulatorCommand: AsyncParsableCommand {
     @Option(help: "The API token the emulator accepts (a demo value, not a secret).")
     var token = EmulatorConfiguration().token
 
+    @Option(help: "Live mode: threats added per second while serving.")
+    var addPerSecond: Double = 0
+
+    @Option(help: "Live mode: updates per second to random existing threats (new updatedAt and incident status).")
+    var updatePerSecond: Double = 0
+
+    @Option(help: "Live mode: stop changing the console after this many seconds.")
+    var liveSeconds: Int?
+
+    @Option(help: "Append every (id, updatedAt) version served in a list answer to this file, tab-separated.")
+    var versionsLog: String?
+
     @Option(help: "Log level.")
     var logLevel: Logger.Level = .warning
 
@@ -36,6 +48,7 @@ struct EmulatorCommand: AsyncParsableCommand {
         guard threats >= 0 else { throw ValidationError("--threats is 0 or more") }
         guard (0...65535).contains(port) else { throw ValidationError("--port is 0…65535") }
         guard latencyMs >= 0 else { throw ValidationError("--latency-ms is 0 or more") }
+        guard addPerSecond >= 0, updatePerSecond >= 0 else { throw ValidationError("live rates are 0 or more") }
     }
 
     func run() async throws {
@@ -46,6 +59,10 @@ struct EmulatorCommand: AsyncParsableCommand {
         configuration.seed = seed
         configuration.latency = .milliseconds(latencyMs)
         configuration.token = token
+        configuration.addedPerSecond = addPerSecond
+        configuration.updatedPerSecond = updatePerSecond
+        configuration.liveDuration = liveSeconds.map { .seconds($0) }
+        configuration.versionsLogPath = versionsLog
         let logger = LogSetup.logger(label: "threatpipe.emulator", level: logLevel)
         let emulator = SentinelOneEmulator(configuration: configuration, logger: logger)
         let host = self.host

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Kafka
+import Persistence
 import Pipeline
 import SentinelOne
 import Sinks
@@ -16,6 +17,8 @@ enum ExitStatus: Int32 {
     case ioError = 74
     /// The console answered something that is not the documented API (malformed JSON, 400 on a request).
     case protocolError = 76
+    /// The state file cannot be read or written.
+    case dataError = 65
     /// The console rejected the token (401) or its permissions (403).
     case permissionDenied = 77
 
@@ -23,7 +26,7 @@ enum ExitStatus: Int32 {
         Exit status: 0 every record reached every sink; 64 bad usage or configuration (flag, filter, URL, token, \
         Kafka property); 69 console unreachable or unavailable; 74 sink error (a Kafka delivery failed, a file \
         could not be written) or unacknowledged records; 76 malformed or rejected API answer; 77 token rejected \
-        (401) or permission denied (403); 1 internal error.
+        (401) or permission denied (403); 65 unusable state file (run); 1 internal error.
         """
 
     /// The exit status an error maps to.
@@ -36,6 +39,7 @@ enum ExitStatus: Int32 {
             default: return .protocolError
             }
         case is FilterError, is ConsoleURLError, is ConfigurationError: return .usage
+        case is CheckpointFileError: return .dataError
         case is SinkError: return .ioError
         case let error as KafkaError:
             return error.name == "INVALID_CONFIGURATION" ? .usage : .ioError

@@ -7,6 +7,6 @@ struct Threatpipe: AsyncParsableCommand {
         commandName: "threatpipe",
         abstract: "Stream SentinelOne threats, enriched with their analysis and explore events, to stdout or NDJSON.",
         discussion: ExitStatus.documentation,
-        subcommands: [ExportCommand.self, EmulatorCommand.self, KafkaMockClusterCommand.self]
+        subcommands: [ExportCommand.self, RunCommand.self, EmulatorCommand.self, KafkaMockClusterCommand.self]
     )
 }

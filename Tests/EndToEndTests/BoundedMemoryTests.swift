@@ -27,10 +27,12 @@ extension EndToEnd {
             let large = try #require(peaks[20000])
             let ratio = Double(large) / Double(small)
             print("bounded memory: peak RSS \(small) KiB for 2,000 threats, \(large) KiB for 20,000 (×\(ratio))")
-            // Ten times the threats: anything held per threat would multiply the peak; the peak of a bounded pipeline
-            // is its steady state plus the largest transient (a new list page arriving while a threat with a thousand
-            // events is in flight), which a longer run meets more often — hence some headroom above 1.
-            #expect(ratio <= 1.35, "peak RSS \(small) KiB for 2,000 threats, \(large) KiB for 20,000 (×\(ratio))")
+            // Ten times the threats. Holding the records (about 10 KB each) would add some 180 MB: three times the
+            // peak or more. A bounded pipeline's peak is its steady state plus the largest transient (a new list
+            // page arriving while a threat with a thousand events is in flight), which a longer run meets more
+            // often: measured 1.17–1.30 here, higher when the machine is busy. The bound leaves room for that and
+            // none for anything kept per threat.
+            #expect(ratio <= 1.5, "peak RSS \(small) KiB for 2,000 threats, \(large) KiB for 20,000 (×\(ratio))")
         }
     }
 }

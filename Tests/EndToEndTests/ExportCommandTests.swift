@@ -100,6 +100,23 @@ extension EndToEnd {
             }
         }
 
+        @Test func sinceAndUntilBoundUpdatedAtForBackfills() async throws {
+            try await withEmulator(threats: 300) { emulator, command in
+                let since = try #require(RFC3339Timestamp("2026-01-04T00:00:00Z"))
+                let until = try #require(RFC3339Timestamp("2026-01-06T12:00:00Z"))
+                let outcome = try await command.run(
+                    ["export", "--console-url", emulator.url, "--since", since.description, "--until", until.description],
+                    environment: ["S1_API_TOKEN": emulator.token]
+                )
+                #expect(outcome.status == 0, "\(outcome.stderr)")
+                let dataset = emulator.api.dataset
+                let expected = Set((0..<300).filter { since <= dataset.updatedAt(at: $0) && dataset.updatedAt(at: $0) < until }.map { dataset.id(at: $0) })
+                #expect(!expected.isEmpty && expected.count < 300)
+                let records = try RecordExpectations.verify(outcome.stdout, against: dataset, expectedCount: expected.count)
+                #expect(Set(records.keys) == expected)
+            }
+        }
+
         @Test func wrongTokenExitsWithOneClearLineAndNoRecords() async throws {
             try await withEmulator(threats: 10) { emulator, command in
                 let outcome = try await command.run(

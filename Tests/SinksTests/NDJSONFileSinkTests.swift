@@ -66,3 +66,17 @@ import Testing
         #expect(error?.message.contains("cannot") == true)
     }
 }
+
+@Suite struct NDJSONCrashRecoveryTests {
+    @Test func anIncompleteLastLineLeftByACrashIsCutOff() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("threatpipe-crash-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let path = directory.appendingPathComponent("out.ndjson").path
+        try Data("{\"a\":1}\n{\"b\":2}\n{\"c\":".utf8).write(to: URL(fileURLWithPath: path))
+        let sink = NDJSONFileSink(path: path)
+        try await sink.open(acknowledger: AcknowledgementTracker(sinkCount: 1).acknowledger(forSink: 0))
+        try await sink.write(EncodedRecord(sequence: 0, key: "c", bytes: Array("{\"c\":3}".utf8)))
+        try await sink.close()
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "{\"a\":1}\n{\"b\":2}\n{\"c\":3}\n")
+    }
+}

@@ -17,8 +17,16 @@ public final class RunningEmulator: Sendable {
     }
 
     /// Starts the emulator and returns once it accepts connections.
-    public static func start(threats: Int, seed: UInt64 = 1, latency: Duration = .zero) async throws -> RunningEmulator {
+    public static func start(
+        threats: Int,
+        seed: UInt64 = 1,
+        latency: Duration = .zero,
+        addedPerSecond: Double = 0,
+        updatedPerSecond: Double = 0
+    ) async throws -> RunningEmulator {
         var configuration = EmulatorConfiguration()
+        configuration.addedPerSecond = addedPerSecond
+        configuration.updatedPerSecond = updatedPerSecond
         configuration.threats = threats
         configuration.seed = seed
         configuration.latency = latency

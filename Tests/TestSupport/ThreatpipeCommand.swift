@@ -50,6 +50,17 @@ public struct ThreatpipeCommand: Sendable {
         )
     }
 
+    /// Starts `threatpipe arguments…` without waiting; standard output and error are appended to files in this
+    /// test's directory (`stdout`, `stderr`), so that several runs add up.
+    public func start(_ arguments: [String], environment: [String: String] = [:]) throws -> ChildProcess.Started {
+        var environment = environment
+        environment["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        return try ChildProcess.start(
+            Self.executablePath, arguments, environment: environment,
+            stdoutPath: path("stdout"), stderrPath: path("stderr"), append: true
+        )
+    }
+
     /// Path of a file in this test's directory.
     public func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 

@@ -4,9 +4,12 @@ import Synchronization
 /// them from any thread (Kafka delivery reports, file syncs), and the pipeline reads the watermark.
 public final class AcknowledgementTracker: Sendable {
     private let state: Mutex<AcknowledgementState>
+    private let onWatermarkAdvanced: (@Sendable (UInt64) -> Void)?
 
-    public init(sinkCount: Int) {
+    /// - Parameter onWatermarkAdvanced: told the new low watermark each time it moves (outside the lock).
+    public init(sinkCount: Int, onWatermarkAdvanced: (@Sendable (UInt64) -> Void)? = nil) {
         state = Mutex(AcknowledgementState(sinkCount: sinkCount))
+        self.onWatermarkAdvanced = onWatermarkAdvanced
     }
 
     /// Registers the next record in fetch order and returns its sequence number.
@@ -17,14 +20,21 @@ public final class AcknowledgementTracker: Sendable {
     /// Records that sink number `sink` holds `sequence` durably.
     @discardableResult
     public func acknowledge(_ sequence: UInt64, sink: Int) -> AcknowledgementState.Action {
-        state.withLock { $0.acknowledge(sequence, sink: sink) }
+        let action = state.withLock { $0.acknowledge(sequence, sink: sink) }
+        if case .watermarkAdvanced(let watermark) = action { onWatermarkAdvanced?(watermark) }
+        return action
     }
 
     /// Records that sink number `sink` holds every one of `sequences` durably.
     public func acknowledge(_ sequences: some Sequence<UInt64>, sink: Int) {
-        state.withLock { state in
-            for sequence in sequences { _ = state.acknowledge(sequence, sink: sink) }
+        let advanced = state.withLock { state -> UInt64? in
+            var advanced: UInt64?
+            for sequence in sequences {
+                if case .watermarkAdvanced(let watermark) = state.acknowledge(sequence, sink: sink) { advanced = watermark }
+            }
+            return advanced
         }
+        if let advanced { onWatermarkAdvanced?(advanced) }
     }
 
     /// A copy of the current state.

@@ -2,10 +2,22 @@
 public struct ThreatFetcher<Source: ThreatSource>: Sendable {
     let source: Source
     let tracker: AcknowledgementTracker
+    let stop: StopSignal?
+    let onFetched: (@Sendable (ListedThreat) -> Void)?
 
-    public init(source: Source, tracker: AcknowledgementTracker) {
+    /// - Parameters:
+    ///   - stop: when raised, no further page is requested and no further threat sent.
+    ///   - onFetched: sees each threat once numbered, before it is sent on (the checkpoint notes its version).
+    public init(
+        source: Source,
+        tracker: AcknowledgementTracker,
+        stop: StopSignal? = nil,
+        onFetched: (@Sendable (ListedThreat) -> Void)? = nil
+    ) {
         self.source = source
         self.tracker = tracker
+        self.stop = stop
+        self.onFetched = onFetched
     }
 
     /// Fetches every page and sends its threats to `output`; finishes `output` when the list ends.
@@ -16,11 +28,17 @@ public struct ThreatFetcher<Source: ThreatSource>: Sendable {
         defer { output.finish() }
         repeat {
             try Task.checkCancellation()
+            if stop?.isStopRequested == true { break }
             let page = try await source.fetchPage(cursor: cursor)
             summary.pages += 1
             if summary.totalItems == nil { summary.totalItems = page.totalItems }
             for var threat in page.threats {
+                if stop?.isStopRequested == true {
+                    summary.stoppedEarly = true
+                    return summary
+                }
                 threat.sequence = tracker.register()
+                onFetched?(threat)
                 summary.threats += 1
                 await output.send(threat)
             }
@@ -37,6 +55,8 @@ public struct ThreatFetcher<Source: ThreatSource>: Sendable {
 public struct FetchSummary: Sendable, Equatable {
     public var pages = 0
     public var threats = 0
+    /// True when a stop request ended the paging before the last page.
+    public var stoppedEarly = false
     /// `pagination.totalItems` of the first page, when the API computed it.
     public var totalItems: Int?
 

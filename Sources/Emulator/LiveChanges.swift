@@ -1,0 +1,99 @@
+import Foundation
+import RawJSON
+import Synchronization
+
+/// The emulator's live mode: threats added and updated while it serves, every version it served remembered.
+final class LiveChanges: Sendable {
+    typealias Version = ServedVersion
+
+    private struct State {
+        var count: Int
+        /// index → (version number, updatedAt) for threats updated or added while serving.
+        var overrides: [Int: (number: Int, updatedAt: RFC3339Timestamp)] = [:]
+        var lastStamp: Int64 = 0
+        var frozen = false
+        var served: Set<Version> = []
+        var tick: UInt64 = 0
+    }
+
+    private let state: Mutex<State>
+    let initialCount: Int
+    /// Where each newly served version is appended as `id<TAB>updatedAt`, when asked for.
+    private let log: Mutex<FileHandle?>
+
+    init(initialCount: Int, versionsLogPath: String? = nil) {
+        self.initialCount = initialCount
+        state = Mutex(State(count: initialCount))
+        var handle: FileHandle?
+        if let versionsLogPath {
+            FileManager.default.createFile(atPath: versionsLogPath, contents: nil)
+            handle = FileHandle(forWritingAtPath: versionsLogPath)
+        }
+        log = Mutex(handle)
+    }
+
+    var count: Int { state.withLock { $0.count } }
+
+    /// The console at one instant: how many threats, and the live versions. A list answer is computed from one
+    /// snapshot, as a database would answer from one transaction — otherwise it could include an update stamped
+    /// after a new threat it does not include, and a client's checkpoint would pass that threat by.
+    struct Snapshot {
+        var count: Int
+        var overrides: [Int: (number: Int, updatedAt: RFC3339Timestamp)]
+    }
+
+    func snapshot() -> Snapshot {
+        state.withLock { Snapshot(count: $0.count, overrides: $0.overrides) }
+    }
+
+    func override(at index: Int) -> (number: Int, updatedAt: RFC3339Timestamp)? {
+        state.withLock { $0.overrides[index] }
+    }
+
+    /// Adds `added` threats and updates `updated` random existing ones, stamped with `now` (strictly increasing).
+    func change(added: Int, updated: Int, now: RFC3339Timestamp, seed: UInt64) {
+        state.withLock { state in
+            guard !state.frozen else { return }
+            state.tick += 1
+            var random = SplitMix64(seed: seed, stream: 99, index: state.tick)
+            func stamp() -> RFC3339Timestamp {
+                state.lastStamp = max(state.lastStamp + 1, now.microseconds)
+                return RFC3339Timestamp(microseconds: state.lastStamp)
+            }
+            for _ in 0..<added {
+                state.overrides[state.count] = (1, stamp())
+                state.count += 1
+            }
+            guard state.count > 0 else { return }
+            for _ in 0..<updated {
+                let index = Int(random.next() % UInt64(state.count))
+                let number = (state.overrides[index]?.number ?? 0) + 1
+                state.overrides[index] = (number, stamp())
+            }
+        }
+    }
+
+    /// Stops all changes from now on.
+    func freeze() { state.withLock { $0.frozen = true } }
+
+    func recordServed(_ versions: [Version]) {
+        let new = state.withLock { state in versions.filter { state.served.insert($0).inserted } }
+        guard !new.isEmpty else { return }
+        log.withLock { handle in
+            handle?.write(Data(new.map { "\($0.id)\t\($0.updatedAt)\n" }.joined().utf8))
+        }
+    }
+
+    var served: Set<Version> { state.withLock { $0.served } }
+}
+
+/// A threat version the emulator served in a list answer.
+public struct ServedVersion: Hashable, Sendable {
+    public var id: String
+    public var updatedAt: String
+
+    public init(id: String, updatedAt: String) {
+        self.id = id
+        self.updatedAt = updatedAt
+    }
+}

@@ -1,0 +1,157 @@
+import ArgumentParser
+import Foundation
+import Formats
+import Kafka
+import Logging
+import Persistence
+import Pipeline
+import RawJSON
+import SentinelOne
+import UnixSignals
+
+/// `threatpipe run`: follows the console continuously, delivering every new threat and every update once, with a
+/// durable checkpoint.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Follow the console: poll for new and updated threats, deliver each version once, checkpoint.",
+        discussion: """
+            Every --interval, threatpipe asks for the threats updated since its checkpoint (updatedAt__gte, sorted \
+            by updatedAt), skips the versions the checkpoint already covers, and moves the checkpoint only past \
+            versions every sink acknowledged. The state file is replaced atomically. SIGTERM or SIGINT stops \
+            fetching, delivers what is in flight, saves the checkpoint and exits 0; a second signal exits at once \
+            (the state file never claims more than was acknowledged).
+
+            \(ExitStatus.documentation)
+            """
+    )
+
+    @OptionGroup var source: SourceOptions
+    @OptionGroup var sinks: SinkOptions
+
+    @Option(help: "Time between the starts of two polls: seconds, or a duration such as 30s or 5m.")
+    var interval = "30s"
+
+    @Option(help: "The state file holding the checkpoint.")
+    var state = "threatpipe-state.json"
+
+    @Flag(help: "Start afresh from --since even if the state file belongs to other filters or another console.")
+    var resetState = false
+
+    @Option(help: "Where the first run starts: RFC 3339, or a duration ago such as 24h.")
+    var since = "24h"
+
+    /// Filters `run` sets itself.
+    static let managedFilters: Set<String> = ["updatedAt__gte", "updatedAt__gt", "sortBy", "sortOrder"]
+
+    func validate() throws {
+        guard let interval = TimeOptionParsing.duration(interval), interval >= .seconds(1) else {
+            throw ValidationError("--interval takes seconds or a duration such as 30s or 5m (at least 1s)")
+        }
+        guard TimeOptionParsing.instant(since, now: .now) != nil else {
+            throw ValidationError("--since takes an RFC 3339 time or a duration such as 24h")
+        }
+    }
+
+    func run() async throws {
+        signal(SIGPIPE, SIG_IGN)
+        MemoryTuning.apply()
+        let logger = LogSetup.logger(label: "threatpipe.run", level: source.logLevel)
+        do {
+            let checkpoint = try await follow(logger: logger)
+            printError("threatpipe: stopped; checkpoint \(checkpoint.map { "\($0.updatedAt) (\($0.idsAtUpdatedAt.count) ids)" } ?? "none") in \(state)")
+        } catch {
+            printError("threatpipe: error: \(error)")
+            throw ExitStatus.of(error).exitCode
+        }
+    }
+
+    private func follow(logger: Logger) async throws -> Checkpoint? {
+        let console = try source.console()
+        let userFilters = try source.threatFilters()
+        if let managed = userFilters.first(where: { Self.managedFilters.contains($0.name) }) {
+            throw ConfigurationError(description: "filter '\(managed.name)' is set by threatpipe run (use --since for the start)")
+        }
+        let filterTexts = userFilters.map { "\($0.name)=\($0.value)" }.sorted()
+        let file = CheckpointFile(path: state)
+        var start: Checkpoint?
+        if let contents = try file.load(), !resetState {
+            guard contents.consoleUrl == console.base, contents.filters == filterTexts else {
+                throw ConfigurationError(
+                    description: "state file \(state) belongs to \(contents.consoleUrl) with filters "
+                        + "[\(contents.filters.joined(separator: ", "))]; pass --reset-state to start afresh, or use another --state"
+                )
+            }
+            start = contents.checkpoint
+        }
+        let initialSince = TimeOptionParsing.instant(since, now: .now)!.description
+        _ = try TokenSource.load(file: source.apiTokenFile, environment: ProcessInfo.processInfo.environment)
+
+        let stop = StopSignal()
+        let signals = Task {
+            var received = 0
+            for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+                received += 1
+                if received > 1 {
+                    printError("threatpipe: second \(signal): exiting now")
+                    Foundation.exit(130)
+                }
+                logger.notice("stopping: delivering what is in flight, then saving the checkpoint", metadata: ["signal": "\(signal)"])
+                stop.requestStop()
+            }
+        }
+        defer { signals.cancel() }
+
+        let httpClient = source.makeHTTPClient()
+        let source = self.source
+        let sinks = self.sinks
+        let parts = ContinuousExport<SentinelOneThreatSource>.Parts(
+            makeSource: { since in
+                try source.makeSource(
+                    console: console,
+                    filters: userFilters + [
+                        QueryFilter(name: "updatedAt__gte", value: since),
+                        QueryFilter(name: "sortBy", value: "updatedAt"),
+                        QueryFilter(name: "sortOrder", value: "asc"),
+                    ],
+                    httpClient: httpClient,
+                    logger: logger
+                )
+            },
+            makeSinks: { sinks.makeSinks(logger: logger) },
+            encoder: RawRecordEncoder(consoleURL: console.base)
+        )
+        let continuous = ContinuousExport(
+            parts: parts,
+            pipelineConfiguration: .init(concurrency: source.concurrency),
+            interval: TimeOptionParsing.duration(interval)!,
+            initialSince: initialSince,
+            save: { checkpoint in
+                try file.save(.init(
+                    consoleUrl: console.base, filters: filterTexts, checkpoint: checkpoint,
+                    savedAt: RFC3339Timestamp.now.formatted(fractionDigits: 3)
+                ))
+            },
+            stop: stop,
+            logger: logger
+        )
+        let result: Result<Checkpoint?, any Error>
+        do {
+            result = .success(try await continuous.run(from: start, isFatal: Self.isFatal))
+        } catch {
+            result = .failure(error)
+        }
+        try? await httpClient.shutdown()
+        return try result.get()
+    }
+
+    /// Errors another poll cannot fix: wrong configuration, an unusable state file.
+    @Sendable static func isFatal(_ error: any Error) -> Bool {
+        switch error {
+        case is ConfigurationError, is FilterError, is ConsoleURLError, is CheckpointFileError: return true
+        case let error as PipelineError: return error.underlying.map(isFatal) ?? false
+        case let error as KafkaError: return error.name == "INVALID_CONFIGURATION"
+        default: return false
+        }
+    }
+}

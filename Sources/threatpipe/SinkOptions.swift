@@ -1,0 +1,80 @@
+import ArgumentParser
+import Formats
+import Logging
+import Pipeline
+import Sinks
+
+/// The options that say where records go: shared by `export` and `run`.
+struct SinkOptions: ParsableArguments {
+    enum SinkKind: String, ExpressibleByArgument, CaseIterable {
+        case stdout, ndjson, kafka
+    }
+
+    @Option(name: .customLong("sink"), help: "Where records go: stdout, ndjson or kafka; repeatable. Default: stdout, or ndjson when --output is given.")
+    var sinks: [SinkKind] = []
+
+    @Option(help: "The NDJSON file (appended to; parent directories are created).")
+    var output: String?
+
+    @Option(help: "Kafka bootstrap brokers, HOST:PORT[,HOST:PORT…] (for --sink kafka).")
+    var kafkaBrokers: String?
+
+    @Option(help: "The Kafka topic (for --sink kafka).")
+    var kafkaTopic: String?
+
+    @Option(name: .customLong("kafka-property"), help: "A librdkafka property as key=value, passed as is (SASL, TLS, compression…); repeatable; overrides threatpipe's defaults.")
+    var kafkaProperties: [String] = []
+
+    @Option(help: "Seconds the Kafka sink may wait for outstanding deliveries when it closes.")
+    var kafkaFlushTimeout = 30
+
+    func validate() throws {
+        if resolvedSinks.contains(.ndjson), output == nil { throw ValidationError("--sink ndjson needs --output PATH") }
+        if output != nil, !resolvedSinks.contains(.ndjson) {
+            throw ValidationError("--output is for the ndjson sink; add --sink ndjson")
+        }
+        if Set(resolvedSinks).count != resolvedSinks.count { throw ValidationError("a --sink is given twice") }
+        if resolvedSinks.contains(.kafka) {
+            guard kafkaBrokers?.isEmpty == false else { throw ValidationError("--sink kafka needs --kafka-brokers HOST:PORT") }
+            guard kafkaTopic?.isEmpty == false else { throw ValidationError("--sink kafka needs --kafka-topic NAME") }
+        }
+        for property in kafkaProperties where !property.contains("=") || property.hasPrefix("=") {
+            throw ValidationError("--kafka-property takes key=value, got '\(property)'")
+        }
+        guard kafkaFlushTimeout >= 1 else { throw ValidationError("--kafka-flush-timeout is at least 1 second") }
+    }
+
+    var resolvedSinks: [SinkKind] {
+        if !sinks.isEmpty { return sinks }
+        return output == nil ? [.stdout] : [.ndjson]
+    }
+
+    /// Fresh sinks, in the order given.
+    func makeSinks(logger: Logger) -> [any RecordSink] {
+        resolvedSinks.map { kind in
+            switch kind {
+            case .stdout: return StdoutSink()
+            case .ndjson: return NDJSONFileSink(path: output!)
+            case .kafka: return KafkaSink(configuration: kafkaConfiguration, logger: logger)
+            }
+        }
+    }
+
+    /// The Kafka sink's settings; records carry their format and schema in headers.
+    private var kafkaConfiguration: KafkaSinkConfiguration {
+        KafkaSinkConfiguration(
+            brokers: kafkaBrokers ?? "",
+            topic: kafkaTopic ?? "",
+            properties: kafkaProperties.map { property in
+                let equals = property.firstIndex(of: "=")!
+                return (String(property[..<equals]), String(property[property.index(after: equals)...]))
+            },
+            headers: [
+                ("content-type", "application/json"),
+                ("threatpipe-format", "raw"),
+                ("threatpipe-schema", RawRecordEncoder.schemaID),
+            ],
+            flushTimeout: .seconds(kafkaFlushTimeout)
+        )
+    }
+}

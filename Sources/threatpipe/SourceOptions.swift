@@ -1,0 +1,97 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import SentinelOne
+
+/// The options that say which console to read, how, and which threats: shared by `export` and `run`.
+struct SourceOptions: ParsableArguments {
+    @Option(help: "Console base URL, e.g. https://usea1.sentinelone.net (default: $S1_CONSOLE_URL).")
+    var consoleURL: String?
+
+    @Option(help: "Read the API token from this file (default: $S1_API_TOKEN).")
+    var apiTokenFile: String?
+
+    @Option(name: .customLong("filter"), help: "A GET /threats filter as name=value; repeatable (lists comma-separated).")
+    var filters: [String] = []
+
+    @Option(name: .customLong("event-filter"), help: "An explore/events filter as name=value; repeatable.")
+    var eventFilters: [String] = []
+
+    @Option(help: "Threats per list page, 1…1000.")
+    var pageSize = 1000
+
+    @Option(help: "Events per explore/events page, 1…1000.")
+    var eventsPageSize = 1000
+
+    @Option(help: "Threats enriched at once.")
+    var concurrency = 8
+
+    @Option(help: "At most this many events per threat (the record says when it was truncated). Default: all.")
+    var maxEvents: Int?
+
+    @Option(help: "Seconds allowed for one API request.")
+    var requestTimeout = 60
+
+    @Option(help: "Seconds allowed to open a connection to the console.")
+    var connectTimeout = 5
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .notice
+
+    func validate() throws {
+        guard concurrency >= 1, concurrency <= 256 else { throw ValidationError("--concurrency is 1…256") }
+        guard (1...1000).contains(pageSize) else { throw ValidationError("--page-size is 1…1000") }
+        guard (1...1000).contains(eventsPageSize) else { throw ValidationError("--events-page-size is 1…1000") }
+        if let maxEvents, maxEvents < 0 { throw ValidationError("--max-events is 0 or more") }
+        guard requestTimeout >= 1 else { throw ValidationError("--request-timeout is at least 1 second") }
+        guard connectTimeout >= 1 else { throw ValidationError("--connect-timeout is at least 1 second") }
+    }
+
+    /// The console, checked.
+    func console() throws -> ConsoleURL {
+        guard let text = consoleURL ?? ProcessInfo.processInfo.environment["S1_CONSOLE_URL"] else {
+            throw ConfigurationError(description: "no console URL: pass --console-url or set S1_CONSOLE_URL")
+        }
+        return try ConsoleURL(text)
+    }
+
+    /// The user's filters, checked against the catalogue.
+    func threatFilters() throws -> [QueryFilter] {
+        try QueryFilter.parse(filters, catalog: .threats)
+    }
+
+    /// An HTTP client pooled to match the concurrency; the caller shuts it down.
+    func makeHTTPClient() -> HTTPClient {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .seconds(Int64(connectTimeout)), read: .seconds(Int64(requestTimeout)))
+        configuration.decompression = .enabled(limit: .ratio(50))
+        configuration.connectionPool = .init(
+            idleTimeout: .seconds(60),
+            concurrentHTTP1ConnectionsPerHostSoftLimit: concurrency * 2 + 2
+        )
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    /// The console as a threat source, listing with `filters` (the user's, checked, plus any threatpipe adds).
+    func makeSource(
+        console: ConsoleURL,
+        filters: [QueryFilter],
+        httpClient: HTTPClient,
+        logger: Logger
+    ) throws -> SentinelOneThreatSource {
+        let token = try TokenSource.load(file: apiTokenFile, environment: ProcessInfo.processInfo.environment)
+        var configuration = SentinelOneClient.Configuration(consoleURL: console, token: token)
+        configuration.requestTimeout = .seconds(Int64(requestTimeout))
+        return SentinelOneThreatSource(
+            client: SentinelOneClient(configuration: configuration, httpClient: httpClient, logger: logger),
+            threatQuery: try ThreatListQuery(filters: filters, pageSize: pageSize),
+            eventsQuery: try ExploreEventsQuery(
+                filters: QueryFilter.parse(eventFilters, catalog: .explorEvents),
+                pageSize: eventsPageSize,
+                maximumEvents: maxEvents
+            )
+        )
+    }
+}

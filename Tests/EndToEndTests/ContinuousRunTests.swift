@@ -1,0 +1,117 @@
+import Emulator
+import Foundation
+import Persistence
+import Pipeline
+import RawJSON
+import TestSupport
+import Testing
+
+extension EndToEnd {
+    /// `threatpipe run` against a live emulator that keeps adding and updating threats.
+    @Suite(.serialized) struct ContinuousRunTests {
+        private func runArguments(_ emulator: RunningEmulator, _ command: ThreatpipeCommand) -> [String] {
+            ["run", "--console-url", emulator.url, "--interval", "1s", "--since", "2020-01-01T00:00:00Z",
+             "--output", command.path("out.ndjson"), "--state", command.path("state.json"), "--concurrency", "8"]
+        }
+
+        /// The versions in the output: (id, threatInfo.updatedAt) per line, in order.
+        private func deliveredVersions(_ command: ThreatpipeCommand) throws -> [ServedVersion] {
+            let data = try Data(contentsOf: URL(fileURLWithPath: command.path("out.ndjson")))
+            return try RecordExpectations.lines(data).map { line in
+                let record = try JSONValue.parse(line)
+                let id = try #require(record["threat"]?["id"]?.stringValue)
+                let updatedAt = try #require(record["threat"]?["threatInfo"]?["updatedAt"]?.stringValue)
+                return ServedVersion(id: id, updatedAt: updatedAt)
+            }
+        }
+
+        /// Freezes the console, lets one whole poll pass after the freeze, then stops `run` with SIGTERM.
+        private func finish(_ run: ChildProcess.Started, _ emulator: RunningEmulator) async -> ChildProcess.Result {
+            emulator.api.freeze()
+            let polls = emulator.api.requestCounts.threats
+            await emulator.api.waitForListRequests(atLeast: polls + 2)
+            run.send(SIGTERM)
+            return await run.wait()
+        }
+
+        /// Every threat is delivered in its final version; with `everyServedVersion`, so is every version the console
+        /// served (not so across crashes: a version served to a run that was killed, and overwritten before the
+        /// restart, can legitimately never be delivered).
+        private func expectComplete(_ delivered: [ServedVersion], _ emulator: RunningEmulator, everyServedVersion: Bool) {
+            let deliveredSet = Set(delivered)
+            let dataset = emulator.api.dataset
+            #expect(dataset.count > emulator.api.initialDataset.count, "the console grew while running")
+            var missingFinal: [String] = []
+            for index in 0..<dataset.count {
+                let final = ServedVersion(id: dataset.id(at: index), updatedAt: emulator.api.updatedAt(at: index).description)
+                if !deliveredSet.contains(final) { missingFinal.append(final.id) }
+            }
+            #expect(missingFinal.isEmpty, "\(missingFinal.count) threats lack their final version: \(missingFinal.prefix(5))")
+            for id in missingFinal.prefix(3) {
+                let index = dataset.index(ofID: id)!
+                print("missing \(id) index \(index): final \(emulator.api.updatedAt(at: index)); delivered \(delivered.filter { $0.id == id }.map(\.updatedAt)); served \(emulator.api.servedVersions.filter { $0.id == id }.map(\.updatedAt).sorted())")
+            }
+            guard everyServedVersion else { return }
+            let missingServed = emulator.api.servedVersions.subtracting(deliveredSet)
+            #expect(missingServed.isEmpty, "\(missingServed.count) served versions never delivered")
+        }
+
+        @Test(.timeLimit(.minutes(3))) func deliversEveryVersionOnceAndStopsGracefullyAtTheAcknowledgedCheckpoint() async throws {
+            let emulator = try await RunningEmulator.start(threats: 150, addedPerSecond: 8, updatedPerSecond: 15)
+            let command = try ThreatpipeCommand()
+            defer { command.cleanUp() }
+            let run = try command.start(runArguments(emulator, command), environment: ["S1_API_TOKEN": emulator.token])
+            await emulator.api.waitForListRequests(atLeast: 4)
+            let result = await finish(run, emulator)
+            await emulator.stop()
+            let stderr = (try? String(contentsOfFile: command.path("stderr"), encoding: .utf8)) ?? ""
+            #expect(result.status == 0, "\(stderr)")
+            #expect(result.elapsed < .seconds(120))
+
+            let delivered = try deliveredVersions(command)
+            #expect(Set(delivered).count == delivered.count, "each version once")
+            expectComplete(delivered, emulator, everyServedVersion: true)
+
+            let state = try #require(try CheckpointFile(path: command.path("state.json")).load())
+            let checkpoint = try #require(state.checkpoint)
+            let latest = try #require(delivered.compactMap { RFC3339Timestamp($0.updatedAt) }.max())
+            #expect(RFC3339Timestamp(checkpoint.updatedAt) == latest, "the checkpoint is the last acknowledged version")
+            #expect(Set(checkpoint.idsAtUpdatedAt) == Set(delivered.filter { RFC3339Timestamp($0.updatedAt) == latest }.map(\.id)))
+        }
+
+        @Test(.timeLimit(.minutes(4))) func killedAtRandomMomentsAndRestartedLosesNothing() async throws {
+            let emulator = try await RunningEmulator.start(threats: 150, addedPerSecond: 8, updatedPerSecond: 15)
+            let command = try ThreatpipeCommand()
+            defer { command.cleanUp() }
+            var generator = SystemRandomNumberGenerator()
+            for _ in 0..<3 {
+                let run = try command.start(runArguments(emulator, command), environment: ["S1_API_TOKEN": emulator.token])
+                await emulator.api.waitForRequests(atLeast: emulator.api.requestCounts.total + Int.random(in: 50...600, using: &generator))
+                run.send(SIGKILL)
+                #expect(await run.wait().status == 128 + SIGKILL)
+            }
+            let run = try command.start(runArguments(emulator, command), environment: ["S1_API_TOKEN": emulator.token])
+            await emulator.api.waitForListRequests(atLeast: emulator.api.requestCounts.threats + 2)
+            let result = await finish(run, emulator)
+            await emulator.stop()
+            let stderr = (try? String(contentsOfFile: command.path("stderr"), encoding: .utf8)) ?? ""
+            #expect(result.status == 0, "\(stderr)")
+            let delivered = try deliveredVersions(command)
+            expectComplete(delivered, emulator, everyServedVersion: false)
+        }
+
+        @Test func corruptStateFileIsAClearErrorAndIsLeftAsItWas() async throws {
+            let emulator = try await RunningEmulator.start(threats: 5)
+            let command = try ThreatpipeCommand()
+            defer { command.cleanUp() }
+            let garbage = "{\"version\": 1, \"checkpoint\": trunc"
+            try garbage.write(toFile: command.path("state.json"), atomically: true, encoding: .utf8)
+            let outcome = try await command.run(runArguments(emulator, command), environment: ["S1_API_TOKEN": emulator.token])
+            await emulator.stop()
+            #expect(outcome.status == 65, "\(outcome.stderr)")
+            #expect(outcome.stderr.contains("state file \(command.path("state.json")) is not a threatpipe state file"), "\(outcome.stderr)")
+            #expect(try String(contentsOfFile: command.path("state.json"), encoding: .utf8) == garbage)
+            #expect(emulator.api.requestCounts.total == 0)
+        }
+    }
+}
