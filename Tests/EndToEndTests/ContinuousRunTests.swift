@@ -1,5 +1,6 @@
 import Emulator
 import Foundation
+import Kafka
 import Persistence
 import Pipeline
 import RawJSON
@@ -98,6 +99,43 @@ extension EndToEnd {
             #expect(result.status == 0, "\(stderr)")
             let delivered = try deliveredVersions(command)
             expectComplete(delivered, emulator, everyServedVersion: false)
+        }
+
+        /// The same with the Kafka sink: the broker goes away for a while, the run is killed once in the outage,
+        /// and every threat still reaches the topic in its final version.
+        @Test(.timeLimit(.minutes(4))) func kafkaSinkThroughABrokerOutageAndACrashLosesNothing() async throws {
+            let emulator = try await RunningEmulator.start(threats: 100, addedPerSecond: 6, updatedPerSecond: 10)
+            let cluster = try KafkaMockCluster(brokers: 1)
+            try cluster.createTopic("threats", partitions: 3, replicationFactor: 1)
+            let command = try ThreatpipeCommand()
+            defer { command.cleanUp() }
+            let arguments = ["run", "--console-url", emulator.url, "--interval", "1s", "--since", "2020-01-01T00:00:00Z",
+                             "--sink", "kafka", "--kafka-brokers", cluster.bootstrapServers, "--kafka-topic", "threats",
+                             "--kafka-flush-timeout", "3", "--state", command.path("state.json")]
+            var run = try command.start(arguments, environment: ["S1_API_TOKEN": emulator.token])
+            await emulator.api.waitForListRequests(atLeast: 3)
+            cluster.setBroker(1, up: false)
+            await emulator.api.waitForListRequests(atLeast: emulator.api.requestCounts.threats + 2)
+            run.send(SIGKILL)
+            _ = await run.wait()
+            run = try command.start(arguments, environment: ["S1_API_TOKEN": emulator.token])
+            await emulator.api.waitForListRequests(atLeast: emulator.api.requestCounts.threats + 2)
+            cluster.setBroker(1, up: true)
+            await emulator.api.waitForListRequests(atLeast: emulator.api.requestCounts.threats + 2)
+            let result = await finish(run, emulator)
+            await emulator.stop()
+            let stderr = (try? String(contentsOfFile: command.path("stderr"), encoding: .utf8)) ?? ""
+            #expect(result.status == 0, "\(stderr)")
+            let data = try await Kcat.consume(brokers: cluster.bootstrapServers, topic: "threats", format: "%s\n", in: command)
+            let delivered = try RecordExpectations.lines(data).map { line in
+                let record = try JSONValue.parse(line)
+                return ServedVersion(
+                    id: try #require(record["threat"]?["id"]?.stringValue),
+                    updatedAt: try #require(record["threat"]?["threatInfo"]?["updatedAt"]?.stringValue)
+                )
+            }
+            expectComplete(delivered, emulator, everyServedVersion: false)
+            withExtendedLifetime(cluster) {}
         }
 
         @Test func corruptStateFileIsAClearErrorAndIsLeftAsItWas() async throws {
