@@ -66,8 +66,8 @@ public final class EmulatorAPI: Sendable {
         await wait(for: count, listOnly: false)
     }
 
-    /// Returns once at least `count` threat-list requests were answered (one per poll of a small console).
-    public func waitForListRequests(atLeast count: Int) async {
+    /// Returns once at least `count` passes over the threat list began (list requests without a cursor).
+    public func waitForListPasses(atLeast count: Int) async {
         await wait(for: count, listOnly: true)
     }
 
@@ -75,7 +75,7 @@ public final class EmulatorAPI: Sendable {
         await withCheckedContinuation { continuation in
             let reached = waiters.withLock { waiters -> Bool in
                 let counts = requestCounts
-                if (listOnly ? counts.threats : counts.total) >= count { return true }
+                if (listOnly ? counts.firstPages : counts.total) >= count { return true }
                 waiters.append((count, listOnly, continuation))
                 return false
             }
@@ -90,7 +90,7 @@ public final class EmulatorAPI: Sendable {
         }
         let ready = waiters.withLock { waiters -> [CheckedContinuation<Void, Never>] in
             let isReady = { (waiter: (count: Int, listOnly: Bool, continuation: CheckedContinuation<Void, Never>)) in
-                (waiter.listOnly ? counts.threats : counts.total) >= waiter.count
+                (waiter.listOnly ? counts.firstPages : counts.total) >= waiter.count
             }
             let ready = waiters.filter(isReady).map(\.continuation)
             waiters.removeAll(where: isReady)
@@ -106,7 +106,11 @@ public final class EmulatorAPI: Sendable {
 
     /// `GET /web/api/v2.1/threats`.
     func threats(_ parameters: [(String, String)]) throws(EmulatorRequestError) -> [UInt8] {
-        count { $0.threats += 1 }
+        let isFirstPage = value("cursor", in: parameters) == nil
+        count {
+            $0.threats += 1
+            if isFirstPage { $0.firstPages += 1 }
+        }
         let selection = try ThreatListSelection(parameters: parameters)
         let limit = try pageLimit(parameters, defaultLimit: 10)
         let snapshot = live.snapshot()
@@ -227,8 +231,11 @@ public struct RequestCounts: Sendable, Equatable {
     public var analysis = 0
     public var events = 0
     public var rejected = 0
+    /// List requests without a cursor: each starts a pass over the list (a poll, in `run`).
+    public var firstPages = 0
 
-    public init(threats: Int = 0, analysis: Int = 0, events: Int = 0, rejected: Int = 0) {
+    public init(threats: Int = 0, analysis: Int = 0, events: Int = 0, rejected: Int = 0, firstPages: Int = 0) {
+        self.firstPages = firstPages
         self.threats = threats
         self.analysis = analysis
         self.events = events

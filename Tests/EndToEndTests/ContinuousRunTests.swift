@@ -10,8 +10,10 @@ import Testing
 extension EndToEnd {
     /// `threatpipe run` against a live emulator that keeps adding and updating threats.
     @Suite(.serialized) struct ContinuousRunTests {
+        /// Pages of 7 threats: versions sharing an `updatedAt` (every 25th threat shares its neighbour's) fall across
+        /// page boundaries, and checkpoints land on them.
         private func runArguments(_ emulator: RunningEmulator, _ command: ThreatpipeCommand) -> [String] {
-            ["run", "--console-url", emulator.url, "--interval", "1s", "--since", "2020-01-01T00:00:00Z",
+            ["run", "--console-url", emulator.url, "--interval", "1s", "--since", "2020-01-01T00:00:00Z", "--page-size", "7",
              "--output", command.path("out.ndjson"), "--state", command.path("state.json"), "--concurrency", "8"]
         }
 
@@ -26,11 +28,12 @@ extension EndToEnd {
             }
         }
 
-        /// Freezes the console, lets one whole poll pass after the freeze, then stops `run` with SIGTERM.
+        /// Freezes the console, lets one whole poll run after the freeze (the poll after it has begun), then stops
+        /// `run` with SIGTERM.
         private func finish(_ run: ChildProcess.Started, _ emulator: RunningEmulator) async -> ChildProcess.Result {
             emulator.api.freeze()
-            let polls = emulator.api.requestCounts.threats
-            await emulator.api.waitForListRequests(atLeast: polls + 2)
+            let polls = emulator.api.requestCounts.firstPages
+            await emulator.api.waitForListPasses(atLeast: polls + 2)
             run.send(SIGTERM)
             return await run.wait()
         }
@@ -62,7 +65,7 @@ extension EndToEnd {
             let command = try ThreatpipeCommand()
             defer { command.cleanUp() }
             let run = try command.start(runArguments(emulator, command), environment: ["S1_API_TOKEN": emulator.token])
-            await emulator.api.waitForListRequests(atLeast: 4)
+            await emulator.api.waitForListPasses(atLeast: 4)
             let result = await finish(run, emulator)
             await emulator.stop()
             let stderr = (try? String(contentsOfFile: command.path("stderr"), encoding: .utf8)) ?? ""
@@ -92,7 +95,7 @@ extension EndToEnd {
                 #expect(await run.wait().status == 128 + SIGKILL)
             }
             let run = try command.start(runArguments(emulator, command), environment: ["S1_API_TOKEN": emulator.token])
-            await emulator.api.waitForListRequests(atLeast: emulator.api.requestCounts.threats + 2)
+            await emulator.api.waitForListPasses(atLeast: emulator.api.requestCounts.firstPages + 2)
             let result = await finish(run, emulator)
             await emulator.stop()
             let stderr = (try? String(contentsOfFile: command.path("stderr"), encoding: .utf8)) ?? ""
@@ -113,15 +116,15 @@ extension EndToEnd {
                              "--sink", "kafka", "--kafka-brokers", cluster.bootstrapServers, "--kafka-topic", "threats",
                              "--kafka-flush-timeout", "3", "--state", command.path("state.json")]
             var run = try command.start(arguments, environment: ["S1_API_TOKEN": emulator.token])
-            await emulator.api.waitForListRequests(atLeast: 3)
+            await emulator.api.waitForListPasses(atLeast: 3)
             cluster.setBroker(1, up: false)
-            await emulator.api.waitForListRequests(atLeast: emulator.api.requestCounts.threats + 2)
+            await emulator.api.waitForListPasses(atLeast: emulator.api.requestCounts.firstPages + 2)
             run.send(SIGKILL)
             _ = await run.wait()
             run = try command.start(arguments, environment: ["S1_API_TOKEN": emulator.token])
-            await emulator.api.waitForListRequests(atLeast: emulator.api.requestCounts.threats + 2)
+            await emulator.api.waitForListPasses(atLeast: emulator.api.requestCounts.firstPages + 2)
             cluster.setBroker(1, up: true)
-            await emulator.api.waitForListRequests(atLeast: emulator.api.requestCounts.threats + 2)
+            await emulator.api.waitForListPasses(atLeast: emulator.api.requestCounts.firstPages + 2)
             let result = await finish(run, emulator)
             await emulator.stop()
             let stderr = (try? String(contentsOfFile: command.path("stderr"), encoding: .utf8)) ?? ""

@@ -45,7 +45,7 @@ extension EndToEnd {
                 let eventPages = (0..<3000).reduce(0) { total, index in
                     total + (dataset.isDeleted(at: index) ? 1 : max(1, (dataset.eventCount(at: index) + 9) / 10))
                 }
-                #expect(emulator.api.requestCounts == RequestCounts(threats: 12, analysis: 3000, events: eventPages))
+                #expect(emulator.api.requestCounts == RequestCounts(threats: 12, analysis: 3000, events: eventPages, firstPages: 1))
 
                 let validation = try await ChildProcess.run(
                     "/usr/bin/env", ["python3", Self.validatorPath, Self.schemaPath, output],
