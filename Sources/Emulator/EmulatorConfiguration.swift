@@ -18,6 +18,9 @@ public struct EmulatorConfiguration: Sendable {
     /// Appends every (id, updatedAt) version served in a list answer to this file.
     public var versionsLogPath: String?
 
+    /// Faults to inject.
+    public var faults = FaultPlan()
+
     var isLive: Bool { addedPerSecond > 0 || updatedPerSecond > 0 }
 
     public init() {}

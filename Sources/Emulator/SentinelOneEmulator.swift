@@ -28,6 +28,8 @@ public struct SentinelOneEmulator: Sendable {
         let api = self.api
         let expectedAuthorization = "ApiToken " + configuration.token
         let latency = configuration.latency
+        let faults = configuration.faults
+        let seed = configuration.seed
         let requestNumber = Atomic<Int>(0)
 
         @Sendable func answer(
@@ -39,8 +41,8 @@ public struct SentinelOneEmulator: Sendable {
             var headers = HTTPFields()
             headers[.contentType] = "application/json"
             headers[HTTPField.Name("X-RQID")!] = "emulator-\(number)"
-            let status: Int
-            let bytes: [UInt8]
+            var status: Int
+            var bytes: [UInt8]
             do throws(EmulatorRequestError) {
                 guard request.headers[.authorization] == expectedAuthorization else {
                     api.recordRejected()
@@ -51,6 +53,28 @@ public struct SentinelOneEmulator: Sendable {
             } catch {
                 status = error.status
                 bytes = EmulatorAPI.errorBody(error)
+            }
+            let fault = faults.fault(forRequest: number, seed: seed)
+            switch fault {
+            case nil: break
+            case .tooManyRequests?, .tooManyRequestsWithoutRetryAfter?:
+                if fault == .tooManyRequests { headers[.retryAfter] = "1" }
+                status = 429
+                bytes = EmulatorAPI.errorBody(.init(status: 429, code: 4290010, title: "Too Many Requests", detail: "Rate limit exceeded"))
+            case .unavailable?:
+                status = 503
+                bytes = EmulatorAPI.errorBody(.init(status: 503, code: 5030010, title: "Service Unavailable", detail: "Maintenance"))
+            case .slow?:
+                try? await Task.sleep(for: .seconds(2))
+            case .truncated?:
+                bytes = Array(bytes.prefix(max(1, bytes.count / 2)))
+            case .html?:
+                status = 502
+                headers[.contentType] = "text/html"
+                bytes = Array("<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>".utf8)
+            case .emptySuccess?:
+                status = 200
+                bytes = Array("{\"pagination\":{\"nextCursor\":null}}".utf8)
             }
             return Response(
                 status: HTTPResponse.Status(code: status),

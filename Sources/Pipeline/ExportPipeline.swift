@@ -13,6 +13,8 @@ public struct ExportPipeline<Source: ThreatSource>: Sendable {
         /// Enriched threats waiting for the sinks.
         public var enrichedCapacity: Int
 
+        /// Stop the export when a threat's analysis or events fail (not when the threat was deleted: 404).
+        public var failOnEnrichmentError = false
         /// Raised to stop fetching; what was fetched is still delivered.
         public var stop: StopSignal?
         /// Sees each threat when it is numbered (sequence numbers start at 0 on every run).
@@ -63,7 +65,11 @@ public struct ExportPipeline<Source: ThreatSource>: Sendable {
             onFetched: configuration.onFetched
         )
         let enricher = ThreatEnricher(source: source, concurrency: configuration.concurrency)
-        let writer = RecordWriter(encoder: encoder, sinks: sinks)
+        let writer = RecordWriter(
+            encoder: encoder,
+            sinks: sinks,
+            failOnEnrichmentError: configuration.failOnEnrichmentError
+        )
 
         var summary = ExportSummary()
         try await withThrowingTaskGroup(of: StageResult.self) { group in

@@ -6,6 +6,8 @@ public struct PipelineError: Error, Sendable, CustomStringConvertible {
         public static let sinkFailed = Code(name: "sink failed")
         /// The source kept returning the same cursor.
         public static let sourceLoop = Code(name: "source loop")
+        /// A threat's analysis or events could not be fetched, and the export was told to fail on that.
+        public static let enrichmentFailed = Code(name: "enrichment failed")
         /// Not every record was acknowledged by every sink.
         public static let unacknowledged = Code(name: "records not acknowledged")
         public var description: String { name }

@@ -18,15 +18,17 @@ public struct SentinelOneThreatSource: ThreatSource {
     }
 
     public func fetchPage(cursor: String?) async throws -> ThreatPage {
-        let response = try await client.get(Self.threatsPath, query: threatQuery.queryString(cursor: cursor))
-        return try ThreatListResponse.parse(response, path: Self.threatsPath)
+        try await client.get(Self.threatsPath, query: threatQuery.queryString(cursor: cursor)) { response throws(SentinelOneError) in
+            try ThreatListResponse.parse(response, path: Self.threatsPath)
+        }
     }
 
     public func fetchAnalysis(of threat: ListedThreat) async -> EnrichmentOutcome<[UInt8]> {
         let path = "/web/api/v2.1/private/threats/\(QueryString.percentEncode(threat.id))/analysis"
         do {
-            let response = try await client.get(path)
-            return .fetched(try AnalysisResponse.parse(response, path: path))
+            return .fetched(try await client.get(path) { response throws(SentinelOneError) in
+                try AnalysisResponse.parse(response, path: path)
+            })
         } catch {
             return Self.outcome(of: error)
         }
@@ -45,8 +47,13 @@ public struct SentinelOneThreatSource: ThreatSource {
                     break
                 }
                 let query = eventsQuery.queryString(cursor: cursor, remaining: remaining)
-                let response = try await client.get(path, query: query)
-                let page = try EventsPageResponse.append(response, path: path, to: &events, limit: cap)
+                let gathered = events
+                let (page, pageEvents) = try await client.get(path, query: query) { response throws(SentinelOneError) in
+                    var pageEvents = gathered
+                    let page = try EventsPageResponse.append(response, path: path, to: &pageEvents, limit: cap)
+                    return (page, pageEvents)
+                }
+                events = pageEvents
                 if cursor == nil { events.totalItems = page.totalItems }
                 if page.droppedAny { events.truncated = true }
                 if page.nextCursor != nil, page.nextCursor == cursor {

@@ -41,6 +41,9 @@ struct EmulatorCommand: AsyncParsableCommand {
     @Option(help: "Append every (id, updatedAt) version served in a list answer to this file, tab-separated.")
     var versionsLog: String?
 
+    @Option(name: .customLong("fault"), help: "Inject a fault: KIND[@rate=R|@requests=N,M], KIND one of 429, 429-bare, 503, slow, truncated, html, empty-200; repeatable.")
+    var faults: [String] = []
+
     @Option(help: "Log level.")
     var logLevel: Logger.Level = .warning
 
@@ -63,6 +66,11 @@ struct EmulatorCommand: AsyncParsableCommand {
         configuration.updatedPerSecond = updatePerSecond
         configuration.liveDuration = liveSeconds.map { .seconds($0) }
         configuration.versionsLogPath = versionsLog
+        do {
+            configuration.faults = try FaultPlan(faults)
+        } catch {
+            throw ValidationError("\(error)")
+        }
         let logger = LogSetup.logger(label: "threatpipe.emulator", level: logLevel)
         let emulator = SentinelOneEmulator(configuration: configuration, logger: logger)
         let host = self.host

@@ -43,6 +43,8 @@ enum ExitStatus: Int32 {
         case is SinkError: return .ioError
         case let error as KafkaError:
             return error.name == "INVALID_CONFIGURATION" ? .usage : .ioError
+        case let failure as EnrichmentFailure:
+            return failure.httpStatus == 401 || failure.httpStatus == 403 ? .permissionDenied : .unavailable
         case let error as PipelineError:
             if let underlying = error.underlying, case let status = of(underlying), status != .internalError {
                 return status

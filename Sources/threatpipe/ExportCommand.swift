@@ -22,6 +22,9 @@ struct ExportCommand: AsyncParsableCommand {
     @OptionGroup var source: SourceOptions
     @OptionGroup var sinks: SinkOptions
 
+    @Option(help: "When a threat's analysis or events cannot be fetched: emit the record with that part null and the error recorded, or fail.")
+    var onEnrichmentError: EnrichmentErrorPolicy = .emit
+
     @Option(help: "Only threats updated at or after this instant: RFC 3339, or a duration ago such as 24h or 7d.")
     var since: String?
 
@@ -78,7 +81,7 @@ struct ExportCommand: AsyncParsableCommand {
                 source: threatSource,
                 encoder: RawRecordEncoder(consoleURL: console.base),
                 sinks: sinkList,
-                configuration: .init(concurrency: source.concurrency)
+                configuration: onEnrichmentError.configure(.init(concurrency: source.concurrency))
             )
             logger.info("export starting", metadata: ["console": "\(console)", "sinks": "\(sinkList.map(\.name))"])
             result = .success(try await pipeline.run())

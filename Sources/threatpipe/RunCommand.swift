@@ -29,6 +29,9 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var source: SourceOptions
     @OptionGroup var sinks: SinkOptions
 
+    @Option(help: "When a threat's analysis or events cannot be fetched: emit the record with that part null and the error recorded, or fail.")
+    var onEnrichmentError: EnrichmentErrorPolicy = .emit
+
     @Option(help: "Time between the starts of two polls: seconds, or a duration such as 30s or 5m.")
     var interval = "30s"
 
@@ -123,7 +126,7 @@ struct RunCommand: AsyncParsableCommand {
         )
         let continuous = ContinuousExport(
             parts: parts,
-            pipelineConfiguration: .init(concurrency: source.concurrency),
+            pipelineConfiguration: onEnrichmentError.configure(.init(concurrency: source.concurrency)),
             interval: TimeOptionParsing.duration(interval)!,
             initialSince: initialSince,
             save: { checkpoint in

@@ -37,6 +37,12 @@ struct SourceOptions: ParsableArguments {
     @Option(help: "Seconds allowed to open a connection to the console.")
     var connectTimeout = 5
 
+    @Option(help: "Retries of a request that failed transiently (429, 5xx, timeouts, broken or malformed answers).")
+    var maxRetries = 3
+
+    @Option(help: "Largest answer accepted, in bytes; a larger one is an error for that request.")
+    var maxResponseBytes = 64 * 1024 * 1024
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .notice
 
@@ -47,6 +53,8 @@ struct SourceOptions: ParsableArguments {
         if let maxEvents, maxEvents < 0 { throw ValidationError("--max-events is 0 or more") }
         guard requestTimeout >= 1 else { throw ValidationError("--request-timeout is at least 1 second") }
         guard connectTimeout >= 1 else { throw ValidationError("--connect-timeout is at least 1 second") }
+        guard (0...20).contains(maxRetries) else { throw ValidationError("--max-retries is 0…20") }
+        guard maxResponseBytes >= 1024 else { throw ValidationError("--max-response-bytes is at least 1024") }
     }
 
     /// The console, checked.
@@ -84,6 +92,8 @@ struct SourceOptions: ParsableArguments {
         let token = try TokenSource.load(file: apiTokenFile, environment: ProcessInfo.processInfo.environment)
         var configuration = SentinelOneClient.Configuration(consoleURL: console, token: token)
         configuration.requestTimeout = .seconds(Int64(requestTimeout))
+        configuration.maximumAttempts = maxRetries + 1
+        configuration.maximumResponseBytes = maxResponseBytes
         return SentinelOneThreatSource(
             client: SentinelOneClient(configuration: configuration, httpClient: httpClient, logger: logger),
             threatQuery: try ThreatListQuery(filters: filters, pageSize: pageSize),

@@ -22,9 +22,11 @@ public final class RunningEmulator: Sendable {
         seed: UInt64 = 1,
         latency: Duration = .zero,
         addedPerSecond: Double = 0,
-        updatedPerSecond: Double = 0
+        updatedPerSecond: Double = 0,
+        faults: [String] = []
     ) async throws -> RunningEmulator {
         var configuration = EmulatorConfiguration()
+        configuration.faults = try FaultPlan(faults)
         configuration.addedPerSecond = addedPerSecond
         configuration.updatedPerSecond = updatedPerSecond
         configuration.threats = threats

@@ -13,6 +13,12 @@ public enum EnrichmentOutcome<Value: Sendable>: Sendable {
         return nil
     }
 
+    /// The failure when the part could not be fetched (not when the threat is gone).
+    public var failedFailure: EnrichmentFailure? {
+        if case .failed(let failure) = self { return failure }
+        return nil
+    }
+
     /// The failure, when not fetched.
     public var failure: EnrichmentFailure? {
         switch self {
@@ -23,7 +29,7 @@ public enum EnrichmentOutcome<Value: Sendable>: Sendable {
 }
 
 /// Why an enrichment part is missing, as recorded in the output record.
-public struct EnrichmentFailure: Sendable, Equatable {
+public struct EnrichmentFailure: Error, Sendable, Equatable {
     /// HTTP status of the last answer, when there was one.
     public var httpStatus: Int?
     /// A one-line explanation (the API's `detail` when it gave one). Never contains the token.

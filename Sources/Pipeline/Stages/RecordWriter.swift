@@ -3,16 +3,28 @@
 public struct RecordWriter: Sendable {
     let encoder: any RecordEncoder
     let sinks: [any RecordSink]
+    let failOnEnrichmentError: Bool
 
-    public init(encoder: any RecordEncoder, sinks: [any RecordSink]) {
+    public init(encoder: any RecordEncoder, sinks: [any RecordSink], failOnEnrichmentError: Bool = false) {
         self.encoder = encoder
         self.sinks = sinks
+        self.failOnEnrichmentError = failOnEnrichmentError
     }
 
     /// Writes every threat of `input`; returns what was written.
     public func run(from input: some AsyncSequence<EnrichedThreat, Never>) async throws -> WriteSummary {
         var summary = WriteSummary()
         for await enriched in input {
+            if failOnEnrichmentError {
+                for (part, outcome) in [("analysis", enriched.analysis.failedFailure), ("events", enriched.events.failedFailure)] {
+                    guard let failure = outcome else { continue }
+                    throw PipelineError(
+                        code: .enrichmentFailed,
+                        message: "the \(part) of threat \(enriched.threat.id) could not be fetched: \(failure.message)",
+                        underlying: failure
+                    )
+                }
+            }
             let record = encoder.encode(enriched)
             for sink in sinks {
                 do {

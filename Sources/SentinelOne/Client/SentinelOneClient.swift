@@ -40,11 +40,27 @@ public struct SentinelOneClient: Sendable {
 
     /// GETs `path` with `query`; returns the 2xx answer or throws a ``SentinelOneError``.
     public func get(_ path: String, query: String = "") async throws(SentinelOneError) -> APIResponse {
+        try await get(path, query: query) { response throws(SentinelOneError) in response }
+    }
+
+    /// GETs `path` with `query` and reads the answer with `parse`. Transient failures — 429, 5xx, broken
+    /// connections, timeouts, and answers that are not the documented JSON (malformed, truncated, HTML, no `data`) —
+    /// are tried again with backoff, the same request each time (a page is retried at its own cursor).
+    public func get<Value>(
+        _ path: String,
+        query: String = "",
+        parse: (APIResponse) throws(SentinelOneError) -> Value
+    ) async throws(SentinelOneError) -> Value {
         let url = configuration.consoleURL.url(path: path, query: query)
         var attempt = 1
         while true {
-            do {
-                return try await getOnce(url: url, path: path)
+            do throws(AttemptFailure) {
+                let response = try await getOnce(url: url, path: path)
+                do {
+                    return try parse(response)
+                } catch {
+                    throw AttemptFailure(error: error)
+                }
             } catch let failure
                 where isTransient(failure.error) && attempt < configuration.maximumAttempts && !Task.isCancelled
             {
@@ -109,11 +125,11 @@ public struct SentinelOneClient: Sendable {
     }
 
     private func isTransient(_ error: SentinelOneError) -> Bool {
-        error.code == .unreachable || error.code == .unavailable
+        error.code == .unreachable || error.code == .unavailable || error.code == .malformedResponse
     }
 
     static func statusError(status: Int, path: String, body: ByteBuffer, requestID: String?) -> SentinelOneError {
-        let detail = ErrorEnvelope.detail(in: body).map { ": \($0)" } ?? ""
+        let detail = (ErrorEnvelope.detail(in: body) ?? excerpt(of: body)).map { ": \($0)" } ?? ""
         let code: SentinelOneError.Code
         let meaning: String
         switch status {
@@ -152,6 +168,13 @@ public struct SentinelOneClient: Sendable {
             body.writeBuffer(&part)
         }
         return body
+    }
+
+    /// The start of a body that is not SentinelOne's error envelope (an HTML page from a proxy, say), on one line.
+    static func excerpt(of body: ByteBuffer) -> String? {
+        guard body.readableBytes > 0 else { return nil }
+        let text = body.withUnsafeReadableBytes { String(decoding: $0.prefix(120), as: UTF8.self) }
+        return "body starts: " + String(text.map { $0.isNewline ? " " : $0 })
     }
 
     /// `Retry-After` in seconds (the HTTP-date form is left to the backoff).

@@ -1,0 +1,75 @@
+import Foundation
+
+/// Faults the emulator injects, to make retries, timeouts and bad-answer handling testable and demonstrable.
+///
+/// A fault is written `KIND[@WHEN]`: `KIND` is `429` (with `Retry-After: 1`), `429-bare` (no `Retry-After`), `503`,
+/// `slow` (answers after two seconds), `truncated` (a body cut in half), `html` (an HTML error page with status 502)
+/// or `empty-200` (a 200 without `data`); `WHEN` is `rate=0.1` (that share of requests, chosen deterministically) or
+/// `requests=3,7` (those request numbers, counted from 1). Without `@WHEN` every request fails that way.
+public struct FaultPlan: Sendable {
+    public enum Kind: String, Sendable, CaseIterable {
+        case tooManyRequests = "429"
+        case tooManyRequestsWithoutRetryAfter = "429-bare"
+        case unavailable = "503"
+        case slow
+        case truncated
+        case html
+        case emptySuccess = "empty-200"
+    }
+
+    struct Rule: Sendable {
+        var kind: Kind
+        var rate: Double?
+        var requests: Set<Int>?
+    }
+
+    var rules: [Rule] = []
+
+    public init() {}
+
+    /// Parses `KIND[@rate=R|@requests=N,M]`.
+    public init(_ specifications: [String]) throws {
+        for specification in specifications {
+            let parts = specification.split(separator: "@", maxSplits: 1).map(String.init)
+            guard let kind = Kind(rawValue: parts[0]) else {
+                throw FaultPlanError(specification: specification, reason: "kinds are \(Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            var rule = Rule(kind: kind)
+            if parts.count == 2 {
+                if parts[1].hasPrefix("rate="), let rate = Double(parts[1].dropFirst(5)), (0...1).contains(rate) {
+                    rule.rate = rate
+                } else if parts[1].hasPrefix("requests=") {
+                    let numbers = parts[1].dropFirst(9).split(separator: ",").compactMap { Int($0) }
+                    guard !numbers.isEmpty else { throw FaultPlanError(specification: specification, reason: "requests=N[,M…]") }
+                    rule.requests = Set(numbers)
+                } else {
+                    throw FaultPlanError(specification: specification, reason: "after @: rate=0…1 or requests=N[,M…]")
+                }
+            }
+            rules.append(rule)
+        }
+    }
+
+    public var isEmpty: Bool { rules.isEmpty }
+
+    /// The fault for request number `number` (from 1), if any.
+    func fault(forRequest number: Int, seed: UInt64) -> Kind? {
+        for rule in rules {
+            if let requests = rule.requests {
+                if requests.contains(number) { return rule.kind }
+            } else if let rate = rule.rate {
+                var random = SplitMix64(seed: seed, stream: 77, index: UInt64(number))
+                if Double(random.next() % 1_000_000) / 1_000_000 < rate { return rule.kind }
+            } else {
+                return rule.kind
+            }
+        }
+        return nil
+    }
+}
+
+public struct FaultPlanError: Error, CustomStringConvertible {
+    public var specification: String
+    public var reason: String
+    public var description: String { "invalid fault '\(specification)': \(reason)" }
+}
