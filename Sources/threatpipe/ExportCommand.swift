@@ -42,15 +42,8 @@ struct ExportCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        signal(SIGPIPE, SIG_IGN)
-        MemoryTuning.apply()
-        let logger = LogSetup.logger(label: "threatpipe.export", level: source.logLevel)
-        do {
-            let summary = try await export(logger: logger)
-            printError(summary)
-        } catch {
-            printError("threatpipe: error: \(error)")
-            throw ExitStatus.of(error).exitCode
+        try await CommandProcess.run(label: "threatpipe.export", logLevel: source.logLevel) { logger in
+            try await export(logger: logger)
         }
     }
 

@@ -57,15 +57,10 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        signal(SIGPIPE, SIG_IGN)
-        MemoryTuning.apply()
-        let logger = LogSetup.logger(label: "threatpipe.run", level: source.logLevel)
-        do {
+        try await CommandProcess.run(label: "threatpipe.run", logLevel: source.logLevel) { logger in
             let checkpoint = try await follow(logger: logger)
-            printError("threatpipe: stopped; checkpoint \(checkpoint.map { "\($0.updatedAt) (\($0.idsAtUpdatedAt.count) ids)" } ?? "none") in \(state)")
-        } catch {
-            printError("threatpipe: error: \(error)")
-            throw ExitStatus.of(error).exitCode
+            let reached = checkpoint.map { "\($0.updatedAt) (\($0.idsAtUpdatedAt.count) ids)" } ?? "none"
+            return "threatpipe: stopped; checkpoint \(reached) in \(state)"
         }
     }
 
