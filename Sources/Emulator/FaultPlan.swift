@@ -4,7 +4,7 @@ import Foundation
 ///
 /// A fault is written `KIND[@WHEN]`: `KIND` is `429` (with `Retry-After: 1`), `429-bare` (no `Retry-After`), `503`,
 /// `slow` (answers after two seconds), `truncated` (a body cut in half), `html` (an HTML error page with status 502)
-/// or `empty-200` (a 200 without `data`); `WHEN` is `rate=0.1` (that share of requests, chosen deterministically) or
+/// `empty-200` (a 200 without `data`) or `expired-cursor` (a 400 for a list request with a cursor); `WHEN` is `rate=0.1` (that share of requests, chosen deterministically) or
 /// `requests=3,7` (those request numbers, counted from 1). Without `@WHEN` every request fails that way.
 public struct FaultPlan: Sendable {
     public enum Kind: String, Sendable, CaseIterable {
@@ -15,6 +15,9 @@ public struct FaultPlan: Sendable {
         case truncated
         case html
         case emptySuccess = "empty-200"
+        /// A 400 for a threat-list request that carries a cursor, as for an expired cursor; its `requests=N` count
+        /// only such requests.
+        case expiredCursor = "expired-cursor"
     }
 
     struct Rule: Sendable {
@@ -52,8 +55,17 @@ public struct FaultPlan: Sendable {
 
     public var isEmpty: Bool { rules.isEmpty }
 
-    /// The fault for request number `number` (from 1), if any.
+    /// The fault for request number `number` (from 1), if any (cursor expiry aside).
     func fault(forRequest number: Int, seed: UInt64) -> Kind? {
+        fault(number, seed: seed, among: rules.filter { $0.kind != .expiredCursor })
+    }
+
+    /// Whether the `number`th list request with a cursor (from 1) is answered as if its cursor had expired.
+    func expiresCursor(ofRequest number: Int, seed: UInt64) -> Bool {
+        fault(number, seed: seed, among: rules.filter { $0.kind == .expiredCursor }) != nil
+    }
+
+    private func fault(_ number: Int, seed: UInt64, among rules: [Rule]) -> Kind? {
         for rule in rules {
             if let requests = rule.requests {
                 if requests.contains(number) { return rule.kind }

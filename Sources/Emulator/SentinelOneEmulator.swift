@@ -31,6 +31,7 @@ public struct SentinelOneEmulator: Sendable {
         let faults = configuration.faults
         let seed = configuration.seed
         let requestNumber = Atomic<Int>(0)
+        let cursorRequestNumber = Atomic<Int>(0)
 
         @Sendable func answer(
             _ request: Request,
@@ -75,6 +76,13 @@ public struct SentinelOneEmulator: Sendable {
             case .emptySuccess?:
                 status = 200
                 bytes = Array("{\"pagination\":{\"nextCursor\":null}}".utf8)
+            case .expiredCursor?: break
+            }
+            if request.uri.path.hasSuffix("/threats"), request.uri.queryParameters["cursor"] != nil,
+                faults.expiresCursor(ofRequest: cursorRequestNumber.add(1, ordering: .relaxed).newValue, seed: seed)
+            {
+                status = 400
+                bytes = EmulatorAPI.errorBody(.invalid("cursor: invalid or expired cursor"))
             }
             return Response(
                 status: HTTPResponse.Status(code: status),

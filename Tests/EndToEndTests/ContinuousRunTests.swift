@@ -141,6 +141,44 @@ extension EndToEnd {
             withExtendedLifetime(cluster) {}
         }
 
+        /// A 400 for a cursor (expired, say) fails that poll; the next one starts again from the checkpoint and
+        /// nothing is lost.
+        @Test(.timeLimit(.minutes(2))) func expiredCursorRestartsTheWindowFromTheCheckpoint() async throws {
+            let emulator = try await RunningEmulator.start(threats: 60, faults: ["expired-cursor@requests=2,9"])
+            let command = try ThreatpipeCommand()
+            defer { command.cleanUp() }
+            let run = try command.start(runArguments(emulator, command), environment: ["S1_API_TOKEN": emulator.token])
+            await emulator.api.waitForListPasses(atLeast: 3)
+            let result = await finish(run, emulator)
+            await emulator.stop()
+            let stderr = (try? String(contentsOfFile: command.path("stderr"), encoding: .utf8)) ?? ""
+            #expect(result.status == 0, "\(stderr)")
+            #expect(stderr.contains("invalid or expired cursor"), "the fault was met")
+            let delivered = try deliveredVersions(command)
+            #expect(Set(delivered.map(\.id)).count == 60)
+        }
+
+        @Test(.timeLimit(.minutes(1))) func aSecondSignalExitsAtOnce() async throws {
+            // A slow console and a full page in flight: draining after the first signal would take half a minute.
+            let emulator = try await RunningEmulator.start(threats: 200, latency: .milliseconds(500))
+            let command = try ThreatpipeCommand()
+            defer { command.cleanUp() }
+            let run = try command.start(
+                runArguments(emulator, command) + ["--page-size", "200", "--concurrency", "4"],
+                environment: ["S1_API_TOKEN": emulator.token]
+            )
+            await emulator.api.waitForRequests(atLeast: 5)
+            run.send(SIGTERM)
+            await emulator.api.waitForRequests(atLeast: emulator.api.requestCounts.total + 1)
+            run.send(SIGTERM)
+            let result = await run.wait()
+            await emulator.stop()
+            #expect(result.status == 130)
+            #expect(result.elapsed < .seconds(20))
+            let stderr = (try? String(contentsOfFile: command.path("stderr"), encoding: .utf8)) ?? ""
+            #expect(stderr.contains("exiting now"), "\(stderr)")
+        }
+
         @Test func corruptStateFileIsAClearErrorAndIsLeftAsItWas() async throws {
             let emulator = try await RunningEmulator.start(threats: 5)
             let command = try ThreatpipeCommand()
