@@ -4,7 +4,7 @@
 set -euo pipefail
 
 if ! command -v swift >/dev/null 2>&1; then
-    echo "install-deps: the Swift toolchain (6.1 or later) is not on PATH; see https://www.swift.org/install/linux/" >&2
+    echo "install-deps: the Swift toolchain (6.2 or later) is not on PATH; see https://www.swift.org/install/linux/" >&2
     exit 1
 fi
 
