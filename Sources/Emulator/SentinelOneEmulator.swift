@@ -145,10 +145,3 @@ public struct SentinelOneEmulator: Sendable {
         }
     }
 }
-
-extension RFC3339Timestamp {
-    /// The current wall-clock time.
-    static var now: RFC3339Timestamp {
-        RFC3339Timestamp(microseconds: Int64(Date().timeIntervalSince1970 * 1_000_000))
-    }
-}

@@ -1,4 +1,3 @@
-import Foundation
 import Pipeline
 import RawJSON
 
@@ -12,9 +11,9 @@ public struct RawRecordEncoder: RecordEncoder {
     public static let schemaID = "threatpipe.enriched-threat.v1"
 
     let consoleURL: String
-    let now: @Sendable () -> Date
+    let now: @Sendable () -> RFC3339Timestamp
 
-    public init(consoleURL: String, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(consoleURL: String, now: @escaping @Sendable () -> RFC3339Timestamp = { .now }) {
         self.consoleURL = consoleURL
         self.now = now
     }
@@ -31,8 +30,7 @@ public struct RawRecordEncoder: RecordEncoder {
         out.append(contentsOf: Self.updatedAtKey)
         if let updatedAt = threat.updatedAt { JSONSplicer.appendString(updatedAt, to: &out) } else { out.append(contentsOf: Self.null) }
         out.append(contentsOf: Self.exportedAtKey)
-        let exportedAt = RFC3339Timestamp(microseconds: Int64(now().timeIntervalSince1970 * 1_000_000))
-        JSONSplicer.appendString(exportedAt.formatted(fractionDigits: 6), to: &out)
+        JSONSplicer.appendString(now().formatted(fractionDigits: 6), to: &out)
         out.append(contentsOf: Self.consoleURLKey)
         JSONSplicer.appendString(consoleURL, to: &out)
 

@@ -35,10 +35,9 @@ final class RDKafkaCallbacks: Sendable {
             let callbacks = Unmanaged<RDKafkaCallbacks>.fromOpaque(opaque).takeUnretainedValue()
             let error = rd_kafka_resp_err_t(rawValue: code)
             if error == RD_KAFKA_RESP_ERR__FATAL {
-                var text = [CChar](repeating: 0, count: 512)
-                let fatal = rd_kafka_fatal_error(kafka, &text, text.count)
-                let message = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                callbacks.onError(KafkaError(fatal, message: message, isFatal: true))
+                var text = RDKafkaErrorText()
+                let fatal = rd_kafka_fatal_error(kafka, &text.buffer, text.buffer.count)
+                callbacks.onError(KafkaError(fatal, message: text.text, isFatal: true))
             } else {
                 callbacks.onError(KafkaError(error, message: reason.map { String(cString: $0) }))
             }

@@ -15,11 +15,9 @@ final class RDKafkaConfiguration {
 
     /// Sets one property; librdkafka's error text on an unknown key or an invalid value.
     func set(_ key: String, _ value: String) throws(KafkaError) {
-        var errorText = [CChar](repeating: 0, count: 512)
-        let result = rd_kafka_conf_set(handle, key, value, &errorText, errorText.count)
-        guard result == RD_KAFKA_CONF_OK else {
-            throw KafkaError.configuration(String(decoding: errorText.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
-        }
+        var error = RDKafkaErrorText()
+        let result = rd_kafka_conf_set(handle, key, value, &error.buffer, error.buffer.count)
+        guard result == RD_KAFKA_CONF_OK else { throw KafkaError.configuration(error.text) }
     }
 
     /// Gives the handle to `rd_kafka_new` (which owns it from then on when it succeeds).

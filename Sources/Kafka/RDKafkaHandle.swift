@@ -6,9 +6,9 @@ struct RDKafkaHandle: @unchecked Sendable {
 
     /// Creates a handle of `type` from a configuration, which it takes over on success.
     static func make(_ type: rd_kafka_type_t, _ configuration: RDKafkaConfiguration) throws(KafkaError) -> RDKafkaHandle {
-        var errorText = [CChar](repeating: 0, count: 512)
-        guard let pointer = rd_kafka_new(type, configuration.take(), &errorText, errorText.count) else {
-            throw KafkaError.configuration(String(decoding: errorText.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        var error = RDKafkaErrorText()
+        guard let pointer = rd_kafka_new(type, configuration.take(), &error.buffer, error.buffer.count) else {
+            throw KafkaError.configuration(error.text)
         }
         return RDKafkaHandle(pointer: pointer)
     }

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A UTC instant with microsecond precision, read from and written as the API's RFC 3339 literals
 /// (`2022-04-06T08:54:17.194122Z`; second precision and offsets are read too).
 public struct RFC3339Timestamp: Comparable, Hashable, Sendable, CustomStringConvertible {
@@ -78,6 +84,13 @@ public struct RFC3339Timestamp: Comparable, Hashable, Sendable, CustomStringConv
         default: break
         }
         return text + "Z"
+    }
+
+    /// The current wall-clock time.
+    public static var now: RFC3339Timestamp {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return RFC3339Timestamp(microseconds: Int64(time.tv_sec) * 1_000_000 + Int64(time.tv_nsec) / 1000)
     }
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.microseconds < rhs.microseconds }

@@ -86,10 +86,3 @@ struct ExportCommand: AsyncParsableCommand {
         return ExportReport(summary: summary, sinks: sinkList.map(\.name), elapsed: ContinuousClock.now - started).line
     }
 }
-
-extension RFC3339Timestamp {
-    /// The current time.
-    static var now: RFC3339Timestamp {
-        RFC3339Timestamp(microseconds: Int64(Date().timeIntervalSince1970 * 1_000_000))
-    }
-}

@@ -9,15 +9,10 @@ struct ExportReport {
     var line: String {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let write = summary.write
-        var parts = [
-            "threatpipe: exported \(write.records) threats with \(write.events) events",
-            "to \(sinks.joined(separator: ", "))",
-            "in \(String(format: "%.2f", seconds))s",
-            "(\(summary.fetch.pages) pages",
-        ]
-        parts.append("analysis not found \(write.analysisNotFound), failed \(write.analysisFailed)")
-        parts.append("events not found \(write.eventsNotFound), failed \(write.eventsFailed), truncated \(write.eventsTruncated))")
-        return parts.joined(separator: " ").replacingOccurrences(of: "pages analysis", with: "pages; analysis")
-            .replacingOccurrences(of: "failed \(write.analysisFailed) events", with: "failed \(write.analysisFailed); events")
+        return "threatpipe: exported \(write.records) threats with \(write.events) events "
+            + "to \(sinks.joined(separator: ", ")) in \(String(format: "%.2f", seconds))s "
+            + "(\(summary.fetch.pages) pages; "
+            + "analysis not found \(write.analysisNotFound), failed \(write.analysisFailed); "
+            + "events not found \(write.eventsNotFound), failed \(write.eventsFailed), truncated \(write.eventsTruncated))"
     }
 }

@@ -68,7 +68,7 @@ extension EndToEnd {
             await emulator.api.waitForListPasses(atLeast: 4)
             let result = await finish(run, emulator)
             await emulator.stop()
-            let stderr = (try? String(contentsOfFile: command.path("stderr"), encoding: .utf8)) ?? ""
+            let stderr = command.stderrSoFar
             #expect(result.status == 0, "\(stderr)")
             #expect(result.elapsed < .seconds(120))
 
@@ -98,7 +98,7 @@ extension EndToEnd {
             await emulator.api.waitForListPasses(atLeast: emulator.api.requestCounts.firstPages + 2)
             let result = await finish(run, emulator)
             await emulator.stop()
-            let stderr = (try? String(contentsOfFile: command.path("stderr"), encoding: .utf8)) ?? ""
+            let stderr = command.stderrSoFar
             #expect(result.status == 0, "\(stderr)")
             let delivered = try deliveredVersions(command)
             expectComplete(delivered, emulator, everyServedVersion: false)
@@ -127,7 +127,7 @@ extension EndToEnd {
             await emulator.api.waitForListPasses(atLeast: emulator.api.requestCounts.firstPages + 2)
             let result = await finish(run, emulator)
             await emulator.stop()
-            let stderr = (try? String(contentsOfFile: command.path("stderr"), encoding: .utf8)) ?? ""
+            let stderr = command.stderrSoFar
             #expect(result.status == 0, "\(stderr)")
             let data = try await Kcat.consume(brokers: cluster.bootstrapServers, topic: "threats", format: "%s\n", in: command)
             let delivered = try RecordExpectations.lines(data).map { line in
@@ -151,7 +151,7 @@ extension EndToEnd {
             await emulator.api.waitForListPasses(atLeast: 3)
             let result = await finish(run, emulator)
             await emulator.stop()
-            let stderr = (try? String(contentsOfFile: command.path("stderr"), encoding: .utf8)) ?? ""
+            let stderr = command.stderrSoFar
             #expect(result.status == 0, "\(stderr)")
             #expect(stderr.contains("invalid or expired cursor"), "the fault was met")
             let delivered = try deliveredVersions(command)
@@ -175,7 +175,7 @@ extension EndToEnd {
             await emulator.stop()
             #expect(result.status == 130)
             #expect(result.elapsed < .seconds(20))
-            let stderr = (try? String(contentsOfFile: command.path("stderr"), encoding: .utf8)) ?? ""
+            let stderr = command.stderrSoFar
             #expect(stderr.contains("exiting now"), "\(stderr)")
         }
 

@@ -6,7 +6,7 @@ import Testing
 @testable import Formats
 
 @Suite struct RawRecordEncoderTests {
-    let encoder = RawRecordEncoder(consoleURL: "https://console.example", now: { Date(timeIntervalSince1970: 1_700_000_000.25) })
+    let encoder = RawRecordEncoder(consoleURL: "https://console.example", now: { RFC3339Timestamp(microseconds: 1_700_000_000_250_000) })
     let threat = ListedThreat(
         sequence: 9, id: "225494730938493804", updatedAt: "2024-01-02T03:04:05.000006Z",
         json: Array(#"{"id":"225494730938493804","n":123456789012345678901,"s":"a\"b\u2028"}"#.utf8)

@@ -61,6 +61,11 @@ public struct ThreatpipeCommand: Sendable {
         )
     }
 
+    /// What the runs started with `start` wrote to standard error so far.
+    public var stderrSoFar: String {
+        (try? String(contentsOfFile: path("stderr"), encoding: .utf8)) ?? ""
+    }
+
     /// Path of a file in this test's directory.
     public func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 

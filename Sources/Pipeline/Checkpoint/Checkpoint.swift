@@ -1,5 +1,3 @@
-import RawJSON
-
 /// How far a continuous export has delivered: every threat version whose `updatedAt` is before `updatedAt`, and the
 /// versions at exactly `updatedAt` of the threats in `idsAtUpdatedAt`, reached every sink.
 ///
@@ -16,12 +14,4 @@ public struct Checkpoint: Codable, Equatable, Sendable {
         self.idsAtUpdatedAt = idsAtUpdatedAt.sorted()
     }
 
-    /// True when the version (`id`, `updatedAt`) is already delivered according to this checkpoint.
-    public func covers(id: String, updatedAt text: String?) -> Bool {
-        guard let text, let version = RFC3339Timestamp(text), let boundary = RFC3339Timestamp(updatedAt) else {
-            return false
-        }
-        if version < boundary { return true }
-        return version == boundary && idsAtUpdatedAt.contains(id)
-    }
 }

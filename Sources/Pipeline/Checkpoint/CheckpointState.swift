@@ -35,7 +35,6 @@ public struct CheckpointState: Sendable {
             if let current = boundary, time < current.time { continue }
             if let current = boundary, time == current.time {
                 if boundary!.ids.insert(version.id).inserted { changed = true }
-                if checkpoint?.updatedAt != text { checkpoint?.updatedAt = text }
             } else {
                 boundary = (time, [version.id])
                 checkpoint = Checkpoint(updatedAt: text, idsAtUpdatedAt: [])

@@ -170,7 +170,7 @@ public struct SentinelOneClient: Sendable {
         return body
     }
 
-    /// The start of a body that is not SentinelOne's error envelope (an HTML page from a proxy, say), on one line.
+    /// The start of a body, on one line: what an unexpected answer (an HTML page from a proxy, say) looked like.
     static func excerpt(of body: ByteBuffer) -> String? {
         guard body.readableBytes > 0 else { return nil }
         let text = body.withUnsafeReadableBytes { String(decoding: $0.prefix(120), as: UTF8.self) }

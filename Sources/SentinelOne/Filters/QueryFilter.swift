@@ -11,6 +11,11 @@ public struct QueryFilter: Sendable, Equatable {
         self.value = value
     }
 
+    /// The filters as query items: list parameters keep their joining commas unencoded.
+    static func queryItems(_ filters: [QueryFilter], catalog: FilterCatalog) -> [QueryString.Item] {
+        filters.map { ($0.name, $0.value, catalog.parameters[$0.name] == .array) }
+    }
+
     /// Checks `name=value` options against `catalog`: unknown names (with the closest valid name), values of the
     /// wrong type, parameters threatpipe manages itself, and single-valued parameters given twice are errors.
     /// Repeated list parameters are merged.

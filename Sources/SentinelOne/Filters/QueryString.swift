@@ -1,6 +1,8 @@
 /// Builds the query part of a URL: names and values percent-encoded, except the commas that join list values.
 enum QueryString {
-    static func encode(_ items: [(name: String, value: String, isList: Bool)]) -> String {
+    typealias Item = (name: String, value: String, isList: Bool)
+
+    static func encode(_ items: [Item]) -> String {
         items.map { item in
             let value: String
             if item.isList {

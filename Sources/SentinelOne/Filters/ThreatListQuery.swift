@@ -18,9 +18,7 @@ public struct ThreatListQuery: Sendable, Equatable {
     /// The query string of the page at `cursor` (nil: the first page). `skipCount=true` spares the console the
     /// total on every page after the first.
     public func queryString(cursor: String?) -> String {
-        var items = filters.map { filter in
-            (name: filter.name, value: filter.value, isList: FilterCatalog.threats.parameters[filter.name] == .array)
-        }
+        var items = QueryFilter.queryItems(filters, catalog: .threats)
         items.append((name: "limit", value: String(pageSize), isList: false))
         if let cursor {
             items.append((name: "skipCount", value: "true", isList: false))

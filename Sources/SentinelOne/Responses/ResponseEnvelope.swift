@@ -47,13 +47,10 @@ struct ResponseEnvelope {
     }
 
     static func malformed(_ response: APIResponse, path: String, reason: String) -> SentinelOneError {
-        let excerpt = response.body.withUnsafeReadableBytes { bytes in
-            String(decoding: bytes.prefix(160), as: UTF8.self)
-                .map { $0.isNewline ? " " : $0 }
-        }
+        let excerpt = SentinelOneClient.excerpt(of: response.body) ?? "the body is empty"
         return SentinelOneError(
             code: .malformedResponse,
-            message: "GET \(path): malformed answer (HTTP \(response.status)): \(reason); body starts: \(String(excerpt))",
+            message: "GET \(path): malformed answer (HTTP \(response.status)): \(reason); \(excerpt)",
             httpStatus: response.status,
             requestID: response.requestID
         )
