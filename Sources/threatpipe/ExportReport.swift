@@ -1,18 +1,26 @@
+import Foundation
 import Pipeline
+import SentinelOne
 
 /// The one-line summary an export prints to standard error when it succeeds.
 struct ExportReport {
     var summary: ExportSummary
+    var requests: RequestStatistics.Snapshot
     var sinks: [String]
     var elapsed: Duration
 
     var line: String {
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let write = summary.write
         return "threatpipe: exported \(write.records) threats with \(write.events) events "
-            + "to \(sinks.joined(separator: ", ")) in \(String(format: "%.2f", seconds))s "
-            + "(\(summary.fetch.pages) pages; "
+            + "to \(sinks.joined(separator: ", ")) in \(Self.seconds(elapsed))s "
+            + "(\(summary.fetch.pages) pages; \(requests.requests) requests, \(requests.retries) retries, "
+            + "rate-limit wait \(Self.seconds(requests.rateLimitWait))s; "
             + "analysis not found \(write.analysisNotFound), failed \(write.analysisFailed); "
             + "events not found \(write.eventsNotFound), failed \(write.eventsFailed), truncated \(write.eventsTruncated))"
+    }
+
+    static func seconds(_ duration: Duration) -> String {
+        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        return String(format: "%.2f", seconds)
     }
 }

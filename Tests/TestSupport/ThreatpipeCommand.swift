@@ -39,7 +39,7 @@ public struct ThreatpipeCommand: Sendable {
         var environment = environment
         environment["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         let result = try await ChildProcess.run(
-            Self.executablePath, arguments, environment: environment, stdoutPath: stdoutPath, stderrPath: stderrPath
+            Self.executablePath, Self.unthrottled(arguments), environment: environment, stdoutPath: stdoutPath, stderrPath: stderrPath
         )
         return Outcome(
             status: result.status,
@@ -56,7 +56,7 @@ public struct ThreatpipeCommand: Sendable {
         var environment = environment
         environment["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         return try ChildProcess.start(
-            Self.executablePath, arguments, environment: environment,
+            Self.executablePath, Self.unthrottled(arguments), environment: environment,
             stdoutPath: path("stdout"), stderrPath: path("stderr"), append: true
         )
     }
@@ -64,6 +64,15 @@ public struct ThreatpipeCommand: Sendable {
     /// What the runs started with `start` wrote to standard error so far.
     public var stderrSoFar: String {
         (try? String(contentsOfFile: path("stderr"), encoding: .utf8)) ?? ""
+    }
+
+    /// `export` and `run` with the rate limiter off unless the test sets `--rate-limit`: the emulator is local and
+    /// the default of 10 requests/s would only make the tests slow.
+    static func unthrottled(_ arguments: [String]) -> [String] {
+        guard let command = arguments.first, ["export", "run"].contains(command), !arguments.contains("--rate-limit") else {
+            return arguments
+        }
+        return arguments + ["--rate-limit", "0"]
     }
 
     /// Path of a file in this test's directory.
