@@ -2,14 +2,17 @@ import Foundation
 
 /// Faults the emulator injects, to make retries, timeouts and bad-answer handling testable and demonstrable.
 ///
-/// A fault is written `KIND[@WHEN]`: `KIND` is `429` (with `Retry-After: 1`), `429-bare` (no `Retry-After`), `503`,
+/// A fault is written `KIND[@WHEN]`: `KIND` is `429` (with `Retry-After: 1`), `429-bare` (no `Retry-After`),
+/// `429-date` (`Retry-After` as an HTTP-date a second ahead), `503`,
 /// `slow` (answers after two seconds), `truncated` (a body cut in half), `html` (an HTML error page with status 502)
 /// `empty-200` (a 200 without `data`) or `expired-cursor` (a 400 for a list request with a cursor); `WHEN` is `rate=0.1` (that share of requests, chosen deterministically) or
-/// `requests=3,7` (those request numbers, counted from 1). Without `@WHEN` every request fails that way.
+/// `requests=3,7` (those request numbers, counted from 1) or `every=5` (request numbers divisible by 5). Without `@WHEN` every request fails that way.
 public struct FaultPlan: Sendable {
     public enum Kind: String, Sendable, CaseIterable {
         case tooManyRequests = "429"
         case tooManyRequestsWithoutRetryAfter = "429-bare"
+        /// A 429 whose `Retry-After` is an HTTP-date one second ahead.
+        case tooManyRequestsWithRetryDate = "429-date"
         case unavailable = "503"
         case slow
         case truncated
@@ -24,6 +27,7 @@ public struct FaultPlan: Sendable {
         var kind: Kind
         var rate: Double?
         var requests: Set<Int>?
+        var every: Int?
     }
 
     var rules: [Rule] = []
@@ -45,8 +49,10 @@ public struct FaultPlan: Sendable {
                     let numbers = parts[1].dropFirst(9).split(separator: ",").compactMap { Int($0) }
                     guard !numbers.isEmpty else { throw FaultPlanError(specification: specification, reason: "requests=N[,M…]") }
                     rule.requests = Set(numbers)
+                } else if parts[1].hasPrefix("every="), let every = Int(parts[1].dropFirst(6)), every >= 1 {
+                    rule.every = every
                 } else {
-                    throw FaultPlanError(specification: specification, reason: "after @: rate=0…1 or requests=N[,M…]")
+                    throw FaultPlanError(specification: specification, reason: "after @: rate=0…1, requests=N[,M…] or every=N")
                 }
             }
             rules.append(rule)
@@ -54,6 +60,16 @@ public struct FaultPlan: Sendable {
     }
 
     public var isEmpty: Bool { rules.isEmpty }
+
+    /// `Sun, 06 Nov 1994 08:49:37 GMT` between `secondsFromNow` and one second more ahead (the format has no
+    /// fractions).
+    static func httpDate(secondsFromNow: Int) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        return formatter.string(from: Date(timeIntervalSinceNow: Double(secondsFromNow) + 1))
+    }
 
     /// The fault for request number `number` (from 1), if any (cursor expiry aside).
     func fault(forRequest number: Int, seed: UInt64) -> Kind? {
@@ -69,6 +85,8 @@ public struct FaultPlan: Sendable {
         for rule in rules {
             if let requests = rule.requests {
                 if requests.contains(number) { return rule.kind }
+            } else if let every = rule.every {
+                if number % every == 0 { return rule.kind }
             } else if let rate = rule.rate {
                 var random = SplitMix64(seed: seed, stream: 77, index: UInt64(number))
                 if Double(random.next() % 1_000_000) / 1_000_000 < rate { return rule.kind }

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Logging
+import RawJSON
 import Testing
 
 @testable import SentinelOne
@@ -21,7 +22,31 @@ import Testing
         #expect(client.backoff(attempt: 1, retryAfter: .milliseconds(700)) == .milliseconds(700))
         #expect(client.backoff(attempt: 1, retryAfter: .seconds(120)) == .seconds(1), "capped")
         #expect(SentinelOneClient.parseRetryAfter(" 3 ") == .seconds(3))
-        #expect(SentinelOneClient.parseRetryAfter("Wed, 21 Oct 2015 07:28:00 GMT") == nil)
         try await httpClient.shutdown()
+    }
+
+    @Test func retryAfterTakesSecondsOrAnHTTPDate() throws {
+        let now = try #require(RFC3339Timestamp("2015-10-21T07:27:50Z"))
+        #expect(SentinelOneClient.parseRetryAfter(" 3 ", now: now) == .seconds(3))
+        #expect(SentinelOneClient.parseRetryAfter("Wed, 21 Oct 2015 07:28:00 GMT", now: now) == .seconds(10))
+        #expect(SentinelOneClient.parseRetryAfter("Wed, 21 Oct 2015 07:27:00 GMT", now: now) == .zero, "a past date: retry now")
+        #expect(SentinelOneClient.parseRetryAfter("Wednesday, 21-Oct-15 07:28:00 GMT", now: now) == nil, "obsolete form")
+        #expect(SentinelOneClient.parseRetryAfter("-5", now: now) == nil)
+        #expect(SentinelOneClient.parseRetryAfter("soon", now: now) == nil)
+    }
+
+    @Test func rateLimiterPacesRequestsAfterTheBurst() async {
+        // 200 requests at 100/s with a burst of 10: the last may start no earlier than (200 − 10) / 100 s.
+        let limiter = RequestRateLimiter(requestsPerSecond: 100, burst: 10)
+        let started = ContinuousClock.now
+        var waited = Duration.zero
+        await withTaskGroup(of: Duration.self) { group in
+            for _ in 0..<200 { group.addTask { await limiter.acquire() } }
+            for await wait in group { waited += wait }
+        }
+        let elapsed = ContinuousClock.now - started
+        #expect(elapsed >= .milliseconds(1900), "the limiter let requests through faster than 100/s")
+        #expect(waited > .zero)
+        #expect(await RequestRateLimiter.unlimited.acquire() == .zero)
     }
 }

@@ -2,10 +2,11 @@ import AsyncHTTPClient
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import RawJSON
 
-/// A client of the SentinelOne management API over AsyncHTTPClient: authenticated GETs with bounded bodies and a
-/// few retries of transient failures (429, 5xx, broken connections).
+/// A client of the SentinelOne management API over AsyncHTTPClient: authenticated GETs with bounded bodies, paced by
+/// a shared rate limiter, with a few retries of transient failures (429, 5xx, broken connections, broken answers).
 public struct SentinelOneClient: Sendable {
     /// How the client talks to the console.
     public struct Configuration: Sendable {
@@ -16,11 +17,15 @@ public struct SentinelOneClient: Sendable {
         /// A body larger than this is an error for that request, not an out-of-memory.
         public var maximumResponseBytes = 64 * 1024 * 1024
         /// Tries per request, the first included, for transient failures (429, 5xx, broken connections).
-        public var maximumAttempts = 4
+        public var maximumAttempts = 11
         /// The backoff before retry n is a random time up to `retryDelay × 2^(n-1)` ("full jitter"), at most
         /// `maximumRetryDelay`; a `Retry-After` the console sends is honoured up to `maximumRetryDelay`.
         public var retryDelay: Duration = .milliseconds(500)
         public var maximumRetryDelay: Duration = .seconds(30)
+        /// The most time one request may spend in backoff over all its retries, failed connection attempts
+        /// included (so an unreachable console fails in about this time): the last wait is shortened to fit,
+        /// and when nothing is left (or the console's `Retry-After` asks for more) the last failure is reported.
+        public var maximumTotalRetryWait: Duration = .seconds(20)
 
         public init(consoleURL: ConsoleURL, token: APIToken) {
             self.consoleURL = consoleURL
@@ -31,10 +36,22 @@ public struct SentinelOneClient: Sendable {
     public let configuration: Configuration
     let httpClient: HTTPClient
     let logger: Logger
+    /// Shared by every client of the same console.
+    let rateLimiter: RequestRateLimiter
+    /// Shared by every client of the same console.
+    public let statistics: RequestStatistics
 
-    public init(configuration: Configuration, httpClient: HTTPClient, logger: Logger) {
+    public init(
+        configuration: Configuration,
+        httpClient: HTTPClient,
+        rateLimiter: RequestRateLimiter = .unlimited,
+        statistics: RequestStatistics = RequestStatistics(),
+        logger: Logger
+    ) {
         self.configuration = configuration
         self.httpClient = httpClient
+        self.rateLimiter = rateLimiter
+        self.statistics = statistics
         self.logger = logger
     }
 
@@ -53,28 +70,46 @@ public struct SentinelOneClient: Sendable {
     ) async throws(SentinelOneError) -> Value {
         let url = configuration.consoleURL.url(path: path, query: query)
         var attempt = 1
+        var waited = Duration.zero
         while true {
+            var attemptStarted = ContinuousClock.now
             do throws(AttemptFailure) {
+                let rateLimitWait = await rateLimiter.acquire()
+                attemptStarted = .now
+                if rateLimitWait > .milliseconds(500) {
+                    logger.debug("waited for the rate limiter", metadata: ["path": "\(path)", "wait": "\(rateLimitWait)"])
+                }
+                statistics.recordRequest(rateLimitWait: rateLimitWait)
                 let response = try await getOnce(url: url, path: path)
                 do {
                     return try parse(response)
                 } catch {
                     throw AttemptFailure(error: error)
                 }
-            } catch let failure
-                where isTransient(failure.error) && attempt < configuration.maximumAttempts && !Task.isCancelled
-            {
-                let delay = backoff(attempt: attempt, retryAfter: failure.retryAfter)
+            } catch {
+                if error.isConnectFailure { waited += ContinuousClock.now - attemptStarted }
+                guard isTransient(error.error), attempt < configuration.maximumAttempts, !Task.isCancelled,
+                    let delay = retryDelay(attempt: attempt, retryAfter: error.retryAfter, alreadyWaited: waited)
+                else { throw error.error }
                 logger.warning(
                     "retrying request",
-                    metadata: ["path": "\(path)", "attempt": "\(attempt)", "delay": "\(delay)", "error": "\(failure.error)"]
+                    metadata: ["path": "\(path)", "attempt": "\(attempt)", "delay": "\(delay)", "error": "\(error.error)"]
                 )
+                statistics.recordRetry(after: delay)
                 try? await Task.sleep(for: delay)
+                waited += delay
                 attempt += 1
-            } catch {
-                throw error.error
             }
         }
+    }
+
+    /// The wait before retry number `attempt`, within what is left of `maximumTotalRetryWait`; `nil` when no retry
+    /// fits: the budget is spent, or the console asked for a longer pause than is left.
+    func retryDelay(attempt: Int, retryAfter: Duration?, alreadyWaited: Duration) -> Duration? {
+        let left = configuration.maximumTotalRetryWait - alreadyWaited
+        let delay = backoff(attempt: attempt, retryAfter: retryAfter)
+        if retryAfter != nil { return delay <= left ? delay : nil }
+        return left > .zero ? min(delay, left) : nil
     }
 
     /// The wait before retry number `attempt`.
@@ -88,6 +123,9 @@ public struct SentinelOneClient: Sendable {
     struct AttemptFailure: Error {
         var error: SentinelOneError
         var retryAfter: Duration?
+        /// No connection could be made: the attempt's time was spent waiting for a console that is not there, and
+        /// counts towards `maximumTotalRetryWait` like a backoff.
+        var isConnectFailure = false
     }
 
     private func getOnce(url: String, path: String) async throws(AttemptFailure) -> APIResponse {
@@ -107,18 +145,24 @@ public struct SentinelOneClient: Sendable {
                 code: .responseTooLarge,
                 message: "GET \(path): the body exceeds \(configuration.maximumResponseBytes) bytes"
             ))
-        } catch {
+        } catch let error where error is NIOSSLError || error is BoringSSLError {
             throw AttemptFailure(error: SentinelOneError(
-                code: .unreachable,
-                message: "GET \(configuration.consoleURL)\(path): \(Self.describe(error))"
+                code: .tlsFailure,
+                message: "GET \(configuration.consoleURL)\(path): TLS handshake failed (\(error)); "
+                    + "for a console behind a private CA pass --ca-file"
             ))
+        } catch {
+            throw AttemptFailure(
+                error: SentinelOneError(code: .unreachable, message: "GET \(configuration.consoleURL)\(path): \(Self.describe(error))"),
+                isConnectFailure: Self.isConnectFailure(error)
+            )
         }
         let requestID = response.headers.first(name: "X-RQID")
         let status = Int(response.status.code)
         guard (200..<300).contains(status) else {
             throw AttemptFailure(
                 error: Self.statusError(status: status, path: path, body: body, requestID: requestID),
-                retryAfter: response.headers.first(name: "Retry-After").flatMap(Self.parseRetryAfter)
+                retryAfter: response.headers.first(name: "Retry-After").flatMap { Self.parseRetryAfter($0) }
             )
         }
         return APIResponse(status: status, body: body, requestID: requestID)
@@ -177,9 +221,22 @@ public struct SentinelOneClient: Sendable {
         return "body starts: " + String(text.map { $0.isNewline ? " " : $0 })
     }
 
-    /// `Retry-After` in seconds (the HTTP-date form is left to the backoff).
-    static func parseRetryAfter(_ value: String) -> Duration? {
-        Int(value.filter { !$0.isWhitespace }).flatMap { $0 >= 0 ? .seconds($0) : nil }
+    /// `Retry-After` as delay-seconds or as an HTTP-date (`Sun, 06 Nov 1994 08:49:37 GMT`), relative to `now`.
+    static func parseRetryAfter(_ value: String, now: RFC3339Timestamp = .now) -> Duration? {
+        let trimmed = value.trimmingASCIISpaces
+        if let seconds = Int(trimmed) { return seconds >= 0 ? .seconds(seconds) : nil }
+        guard let date = HTTPDate.parse(String(trimmed)) else { return nil }
+        let microseconds = max(0, date.microseconds - now.microseconds)
+        return .microseconds(microseconds)
+    }
+
+    /// Whether the request failed before a connection was made (refused, unresolvable, connect timeout), as
+    /// opposed to a timeout or a broken connection once connected.
+    static func isConnectFailure(_ error: any Error) -> Bool {
+        if let error = error as? HTTPClientError {
+            return error == .connectTimeout
+        }
+        return !(error is NIOTooManyBytesError)
     }
 
     private static func describe(_ error: any Error) -> String {

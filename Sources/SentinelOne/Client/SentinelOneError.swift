@@ -15,6 +15,8 @@ public struct SentinelOneError: Error, Sendable, CustomStringConvertible {
         public static let unavailable = Code(name: "unavailable")
         /// No connection could be made, or it broke, or it timed out.
         public static let unreachable = Code(name: "unreachable")
+        /// The TLS handshake failed: most often a certificate that is not trusted. Not retried.
+        public static let tlsFailure = Code(name: "TLS failure")
         /// A 2xx answer that is not the documented JSON.
         public static let malformedResponse = Code(name: "malformed response")
         /// A body larger than the configured maximum.
