@@ -37,7 +37,7 @@ echo "demo-kafka: emulator at $url, mock Kafka cluster at $brokers" >&2
 
 S1_API_TOKEN=threatpipe-demo-token "$binary" export --console-url "$url" \
     --sink kafka --kafka-brokers "$brokers" --kafka-topic "$topic" \
-    --sink ndjson --output "$workdir/export.ndjson"
+    --sink ndjson --output "$workdir/export.ndjson" --rate-limit 0
 
 kcat -b "$brokers" -C -t "$topic" -o beginning -e -q -X fetch.message.max.bytes=67108864 -f '%s\n' \
     | sort >"$workdir/kafka.sorted"

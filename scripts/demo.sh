@@ -29,7 +29,8 @@ echo "demo: emulator with $threats threats at $url" >&2
 
 rm -f "$output"
 S1_API_TOKEN=threatpipe-demo-token "$binary" export --console-url "$url" \
-    --sink stdout --sink ndjson --output "$output" --events-page-size 10 --max-events 20
+    --sink stdout --sink ndjson --output "$output" --events-page-size 10 --max-events 20 \
+    --rate-limit 0  # a local emulator needs no pacing; a real console gets 10 requests/s by default
 
 echo >&2
 echo "demo: $(wc -l <"$output") records in $output; the first one, abridged:" >&2

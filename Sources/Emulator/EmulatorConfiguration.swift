@@ -18,6 +18,10 @@ public struct EmulatorConfiguration: Sendable {
     /// Appends every (id, updatedAt) version served in a list answer to this file.
     public var versionsLogPath: String?
 
+    /// Serve HTTPS with this PEM certificate (chain) and PEM private key; both or neither.
+    public var tlsCertificatePath: String?
+    public var tlsKeyPath: String?
+
     /// Faults to inject.
     public var faults = FaultPlan()
 

@@ -1,5 +1,8 @@
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
 import Logging
 import NIOCore
 import RawJSON
@@ -58,8 +61,9 @@ public struct SentinelOneEmulator: Sendable {
             let fault = faults.fault(forRequest: number, seed: seed)
             switch fault {
             case nil: break
-            case .tooManyRequests?, .tooManyRequestsWithoutRetryAfter?:
+            case .tooManyRequests?, .tooManyRequestsWithoutRetryAfter?, .tooManyRequestsWithRetryDate?:
                 if fault == .tooManyRequests { headers[.retryAfter] = "1" }
+                if fault == .tooManyRequestsWithRetryDate { headers[.retryAfter] = FaultPlan.httpDate(secondsFromNow: 1) }
                 status = 429
                 bytes = EmulatorAPI.errorBody(.init(status: 429, code: 4290010, title: "Too Many Requests", detail: "Rate limit exceeded"))
             case .unavailable?:
@@ -111,6 +115,7 @@ public struct SentinelOneEmulator: Sendable {
 
         let app = Application(
             router: router,
+            server: try serverBuilder(),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "threatpipe-emulator"),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
             logger: logger
@@ -122,6 +127,18 @@ public struct SentinelOneEmulator: Sendable {
         } else {
             try await app.runService(gracefulShutdownSignals: [])
         }
+    }
+
+    /// Plain HTTP/1.1, or HTTPS when a certificate and key are configured.
+    private func serverBuilder() throws -> HTTPServerBuilder {
+        guard let certificatePath = configuration.tlsCertificatePath, let keyPath = configuration.tlsKeyPath else {
+            return .http1()
+        }
+        let tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMFile(certificatePath).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: keyPath, format: .pem))
+        )
+        return try .tls(.http1(), tlsConfiguration: tls)
     }
 
     /// Live mode: ten times a second, adds and updates threats at the configured rates, until `liveDuration`.

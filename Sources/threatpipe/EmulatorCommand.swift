@@ -41,8 +41,14 @@ struct EmulatorCommand: AsyncParsableCommand {
     @Option(help: "Append every (id, updatedAt) version served in a list answer to this file, tab-separated.")
     var versionsLog: String?
 
-    @Option(name: .customLong("fault"), help: "Inject a fault: KIND[@rate=R|@requests=N,M], KIND one of 429, 429-bare, 503, slow, truncated, html, empty-200; repeatable.")
+    @Option(name: .customLong("fault"), help: "Inject a fault: KIND[@rate=R|@requests=N,M|@every=N], KIND one of 429, 429-bare, 429-date, 503, slow, truncated, html, empty-200, expired-cursor; repeatable.")
     var faults: [String] = []
+
+    @Option(help: "Serve HTTPS with this PEM certificate (needs --tls-key).")
+    var tlsCertificate: String?
+
+    @Option(help: "The PEM private key of --tls-certificate.")
+    var tlsKey: String?
 
     @Option(help: "Log level.")
     var logLevel: Logger.Level = .warning
@@ -52,6 +58,9 @@ struct EmulatorCommand: AsyncParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port is 0…65535") }
         guard latencyMs >= 0 else { throw ValidationError("--latency-ms is 0 or more") }
         guard addPerSecond >= 0, updatePerSecond >= 0 else { throw ValidationError("live rates are 0 or more") }
+        guard (tlsCertificate == nil) == (tlsKey == nil) else {
+            throw ValidationError("--tls-certificate and --tls-key go together")
+        }
     }
 
     func run() async throws {
@@ -66,6 +75,8 @@ struct EmulatorCommand: AsyncParsableCommand {
         configuration.updatedPerSecond = updatePerSecond
         configuration.liveDuration = liveSeconds.map { .seconds($0) }
         configuration.versionsLogPath = versionsLog
+        configuration.tlsCertificatePath = tlsCertificate
+        configuration.tlsKeyPath = tlsKey
         do {
             configuration.faults = try FaultPlan(faults)
         } catch {
@@ -75,8 +86,9 @@ struct EmulatorCommand: AsyncParsableCommand {
         let emulator = SentinelOneEmulator(configuration: configuration, logger: logger)
         let host = self.host
         let threats = self.threats
+        let scheme = tlsCertificate == nil ? "http" : "https"
         try await emulator.run(handleSignals: true) { port in
-            printOutput("threatpipe emulator: \(threats) threats, listening on http://\(host):\(port)")
+            printOutput("threatpipe emulator: \(threats) threats, listening on \(scheme)://\(host):\(port)")
         }
     }
 }

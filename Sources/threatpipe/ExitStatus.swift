@@ -35,7 +35,7 @@ enum ExitStatus: Int32 {
         case let error as SentinelOneError:
             switch error.code {
             case .unauthorized, .forbidden: return .permissionDenied
-            case .unreachable, .unavailable: return .unavailable
+            case .unreachable, .unavailable, .tlsFailure: return .unavailable
             default: return .protocolError
             }
         case is FilterError, is ConsoleURLError, is ConfigurationError: return .usage

@@ -64,12 +64,12 @@ struct ExportCommand: AsyncParsableCommand {
     private func export(logger: Logger) async throws -> String {
         let console = try source.console()
         let filters = try filters()
-        let httpClient = source.makeHTTPClient()
+        let session = try source.makeSession(console: console, logger: logger)
         let sinkList = sinks.makeSinks(logger: logger)
         let result: Result<ExportSummary, any Error>
         let started = ContinuousClock.now
         do {
-            let threatSource = try source.makeSource(console: console, filters: filters, httpClient: httpClient, logger: logger)
+            let threatSource = try source.makeSource(filters: filters, session: session, logger: logger)
             let pipeline = ExportPipeline(
                 source: threatSource,
                 encoder: RawRecordEncoder(consoleURL: console.base),
@@ -81,8 +81,13 @@ struct ExportCommand: AsyncParsableCommand {
         } catch {
             result = .failure(error)
         }
-        try? await httpClient.shutdown()
+        await session.shutdown()
         let summary = try result.get()
-        return ExportReport(summary: summary, sinks: sinkList.map(\.name), elapsed: ContinuousClock.now - started).line
+        return ExportReport(
+            summary: summary,
+            requests: session.statistics.snapshot,
+            sinks: sinkList.map(\.name),
+            elapsed: ContinuousClock.now - started
+        ).line
     }
 }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
@@ -38,10 +37,22 @@ struct SourceOptions: ParsableArguments {
     var connectTimeout = 5
 
     @Option(help: "Retries of a request that failed transiently (429, 5xx, timeouts, broken or malformed answers).")
-    var maxRetries = 3
+    var maxRetries = 10
+
+    @Option(help: "Most seconds one request may spend waiting between its retries; then it fails (so an unreachable console fails an export in about this time).")
+    var maxRetryWait = 20
 
     @Option(help: "Largest answer accepted, in bytes; a larger one is an error for that request.")
     var maxResponseBytes = 64 * 1024 * 1024
+
+    @Option(help: "Requests per second to the console, shared by all requests (a token bucket); 0 turns it off.")
+    var rateLimit: Double = 10
+
+    @Option(help: "Also trust the CA certificates in this PEM file (a console behind a private CA).")
+    var caFile: String?
+
+    @Flag(name: .customLong("insecure-skip-tls-verify"), help: "Do not verify the console's TLS certificate. Unsafe: anyone on the path can read the token.")
+    var insecureSkipTLSVerify = false
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .notice
@@ -55,6 +66,8 @@ struct SourceOptions: ParsableArguments {
         guard connectTimeout >= 1 else { throw ValidationError("--connect-timeout is at least 1 second") }
         guard (0...20).contains(maxRetries) else { throw ValidationError("--max-retries is 0…20") }
         guard maxResponseBytes >= 1024 else { throw ValidationError("--max-response-bytes is at least 1024") }
+        guard maxRetryWait >= 0 else { throw ValidationError("--max-retry-wait is 0 or more seconds") }
+        guard rateLimit >= 0, rateLimit.isFinite else { throw ValidationError("--rate-limit is 0 (off) or more requests per second") }
     }
 
     /// The console, checked.
@@ -70,32 +83,22 @@ struct SourceOptions: ParsableArguments {
         try QueryFilter.parse(filters, catalog: .threats)
     }
 
-    /// An HTTP client pooled to match the concurrency; the caller shuts it down.
-    func makeHTTPClient() -> HTTPClient {
-        var configuration = HTTPClient.Configuration()
-        configuration.timeout = .init(connect: .seconds(Int64(connectTimeout)), read: .seconds(Int64(requestTimeout)))
-        configuration.decompression = .enabled(limit: .ratio(50))
-        configuration.connectionPool = .init(
-            idleTimeout: .seconds(60),
-            concurrentHTTP1ConnectionsPerHostSoftLimit: concurrency * 2 + 2
-        )
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    /// The session every request to the console shares; warns on standard error when TLS verification is off.
+    func makeSession(console: ConsoleURL, logger: Logger) throws -> ConsoleSession {
+        if insecureSkipTLSVerify {
+            printError(
+                "threatpipe: WARNING: --insecure-skip-tls-verify: the console's TLS certificate is NOT verified; "
+                    + "anyone between here and \(console.host) can read the API token and the threats"
+            )
+        }
+        return try ConsoleSession(options: self, console: console, environment: ProcessInfo.processInfo.environment, logger: logger)
     }
 
     /// The console as a threat source, listing with `filters` (the user's, checked, plus any threatpipe adds).
-    func makeSource(
-        console: ConsoleURL,
-        filters: [QueryFilter],
-        httpClient: HTTPClient,
-        logger: Logger
-    ) throws -> SentinelOneThreatSource {
+    func makeSource(filters: [QueryFilter], session: ConsoleSession, logger: Logger) throws -> SentinelOneThreatSource {
         let token = try TokenSource.load(file: apiTokenFile, environment: ProcessInfo.processInfo.environment)
-        var configuration = SentinelOneClient.Configuration(consoleURL: console, token: token)
-        configuration.requestTimeout = .seconds(Int64(requestTimeout))
-        configuration.maximumAttempts = maxRetries + 1
-        configuration.maximumResponseBytes = maxResponseBytes
         return SentinelOneThreatSource(
-            client: SentinelOneClient(configuration: configuration, httpClient: httpClient, logger: logger),
+            client: session.client(token: token, options: self, logger: logger),
             threatQuery: try ThreatListQuery(filters: filters, pageSize: pageSize),
             eventsQuery: try ExploreEventsQuery(
                 filters: QueryFilter.parse(eventFilters, catalog: .explorEvents),

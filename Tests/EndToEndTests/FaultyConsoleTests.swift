@@ -9,7 +9,7 @@ extension EndToEnd {
     /// request, every record still exact.
     @Suite(.serialized) struct FaultyConsoleTests {
         @Test(arguments: [
-            "429@rate=0.1", "429-bare@rate=0.1", "503@rate=0.1", "truncated@rate=0.1", "html@rate=0.1",
+            "429@rate=0.1", "429-bare@rate=0.1", "429-date@requests=2,5", "503@rate=0.1", "truncated@rate=0.1", "html@rate=0.1",
             "empty-200@rate=0.1", "slow@requests=1,4,9",
         ])
         func exportRidesThroughTheFault(_ fault: String) async throws {
@@ -25,6 +25,26 @@ extension EndToEnd {
             #expect(outcome.status == 0, "\(outcome.stderr)")
             try RecordExpectations.verify(outcome.stdout, against: emulator.api.dataset, expectedCount: 120)
             #expect(outcome.stderr.contains("retrying request"), "the fault was met and retried")
+        }
+
+        /// What an operator meets on a bad day, all at once and with the default flags (rate limiter included): a
+        /// 429 with `Retry-After` every 5th request, a 503 every 7th, one truncated 200. Every record exact, exit 0,
+        /// and the retries counted in the summary.
+        @Test func exportWithDefaultFlagsRidesThroughMixedFaults() async throws {
+            let emulator = try await RunningEmulator.start(threats: 25, faults: ["429@every=5", "503@every=7", "truncated@requests=3"])
+            let command = try ThreatpipeCommand()
+            defer { command.cleanUp() }
+            let outcome = try await command.run(
+                ["export", "--console-url", emulator.url, "--rate-limit", "10"],
+                environment: ["S1_API_TOKEN": emulator.token]
+            )
+            await emulator.stop()
+            #expect(outcome.status == 0, "\(outcome.stderr)")
+            try RecordExpectations.verify(outcome.stdout, against: emulator.api.dataset, expectedCount: 25)
+            let faulted = emulator.api.requestCounts.total / 5 + emulator.api.requestCounts.total / 7
+            #expect(faulted >= 10)
+            #expect(outcome.stderr.contains("retries"), "\(outcome.stderr)")
+            #expect(!outcome.stderr.contains(" 0 retries"), "\(outcome.stderr)")
         }
 
         @Test func enrichmentFailureIsEmittedOrFailsTheExportAsAsked() async throws {

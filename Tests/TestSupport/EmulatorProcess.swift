@@ -3,7 +3,7 @@ import Foundation
 /// `threatpipe emulator` running as a process of its own, so that what is measured of an export does not depend on
 /// what the test process is doing.
 public final class EmulatorProcess: @unchecked Sendable {
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT`, or `https://…` when started with a TLS certificate.
     public let url: String
     public let token = "threatpipe-demo-token"
     private let process: Process
@@ -14,10 +14,10 @@ public final class EmulatorProcess: @unchecked Sendable {
     }
 
     /// Starts the emulator and returns once it has printed the address it listens on.
-    public static func start(threats: Int) async throws -> EmulatorProcess {
+    public static func start(threats: Int, arguments: [String] = []) async throws -> EmulatorProcess {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: ThreatpipeCommand.executablePath)
-        process.arguments = ["emulator", "--threats", String(threats), "--port", "0"]
+        process.arguments = ["emulator", "--threats", String(threats), "--port", "0"] + arguments
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
@@ -35,7 +35,7 @@ public final class EmulatorProcess: @unchecked Sendable {
                 continuation.resume(returning: text)
             }.start()
         }
-        guard let range = line.range(of: #"http://[0-9.]+:[0-9]+"#, options: .regularExpression) else {
+        guard let range = line.range(of: #"https?://[0-9.]+:[0-9]+"#, options: .regularExpression) else {
             process.terminate()
             throw EmulatorDidNotStart()
         }

@@ -23,9 +23,11 @@ public final class RunningEmulator: Sendable {
         latency: Duration = .zero,
         addedPerSecond: Double = 0,
         updatedPerSecond: Double = 0,
-        faults: [String] = []
+        faults: [String] = [],
+        token: String? = nil
     ) async throws -> RunningEmulator {
         var configuration = EmulatorConfiguration()
+        if let token { configuration.token = token }
         configuration.faults = try FaultPlan(faults)
         configuration.addedPerSecond = addedPerSecond
         configuration.updatedPerSecond = updatedPerSecond

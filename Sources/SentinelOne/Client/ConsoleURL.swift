@@ -38,6 +38,32 @@ public struct ConsoleURL: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { base }
 
+    /// Whether the console is reached over TLS.
+    public var isHTTPS: Bool { base.hasPrefix("https://") }
+
+    /// The host name or address (IPv6 without brackets), lowercased.
+    public var host: String {
+        let authority = hostAndPort
+        if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
+            return String(authority[authority.index(after: authority.startIndex)..<close]).lowercased()
+        }
+        return String(authority.split(separator: ":", maxSplits: 1).first ?? "").lowercased()
+    }
+
+    /// The port, explicit or the scheme's default.
+    public var port: Int {
+        let authority = hostAndPort
+        if let colon = authority.lastIndex(of: ":"), !authority.hasSuffix("]"), let port = Int(authority[authority.index(after: colon)...]) {
+            return port
+        }
+        return isHTTPS ? 443 : 80
+    }
+
+    private var hostAndPort: Substring {
+        let afterScheme = base.dropFirst(isHTTPS ? 8 : 7)
+        return afterScheme[..<(afterScheme.firstIndex(of: "/") ?? afterScheme.endIndex)]
+    }
+
     /// The full URL of an API path such as `/web/api/v2.1/threats`, with an optional query string.
     public func url(path: String, query: String = "") -> String {
         query.isEmpty ? base + path : base + path + "?" + query
