@@ -30,6 +30,10 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
     /// Persists a checkpoint (atomically); called from the polling task only.
     let save: @Sendable (Checkpoint) throws -> Void
     let stop: StopSignal
+    /// Updated after every poll.
+    public let health: PollHealth
+    /// The longest wait between polls after failures (the wait doubles from `interval` up to it).
+    let maximumBackoff: Duration
     let logger: Logger
 
     public init(
@@ -39,6 +43,8 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
         initialSince: String,
         save: @escaping @Sendable (Checkpoint) throws -> Void,
         stop: StopSignal,
+        health: PollHealth = PollHealth(),
+        maximumBackoff: Duration = .seconds(300),
         logger: Logger
     ) {
         self.parts = parts
@@ -47,28 +53,61 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
         self.initialSince = initialSince
         self.save = save
         self.stop = stop
+        self.health = health
+        self.maximumBackoff = max(maximumBackoff, interval)
         self.logger = logger
     }
 
-    /// Polls until a stop is requested; returns the last checkpoint. A poll that fails is logged and tried again
-    /// at the next interval from the last checkpoint; errors that retrying cannot fix (`isFatal`) end the run.
-    public func run(from start: Checkpoint?, isFatal: @Sendable (any Error) -> Bool) async throws -> Checkpoint? {
+    /// Polls until a stop is requested; returns the last checkpoint. A poll that fails is logged and tried again from
+    /// the checkpoint it reached, after a backoff that doubles from `interval` up to `maximumBackoff`; `handling`
+    /// says which failures stop the run and which need a person.
+    public func run(
+        from start: Checkpoint?,
+        handling: @Sendable (any Error) -> PollFailureHandling
+    ) async throws -> Checkpoint? {
         var checkpoint = start
         while !stop.isStopRequested {
             let began = ContinuousClock.now
-            do {
-                checkpoint = try await poll(from: checkpoint)
-            } catch {
-                if isFatal(error) { throw error }
-                logger.error("poll failed; retrying from the checkpoint at the next interval", metadata: ["error": "\(error)"])
+            let (reached, outcome) = await poll(from: checkpoint)
+            checkpoint = reached
+            var wait = interval
+            switch outcome {
+            case .success:
+                health.recordSuccess()
+            case .failure(let error):
+                let action = handling(error)
+                if action == .stop { throw error }
+                let failures = health.recordFailure(error)
+                wait = backoff(afterFailures: failures)
+                let metadata: Logger.Metadata = [
+                    "error": "\(error)", "consecutive_failures": "\(failures)", "next_poll_in": "\(wait)",
+                ]
+                if action == .retryAndAlert {
+                    logger.critical("poll failed and will keep failing until the cause is fixed; retrying with backoff", metadata: metadata)
+                } else {
+                    logger.error("poll failed; retrying from the checkpoint after a backoff", metadata: metadata)
+                }
             }
-            await waitForNextPoll(after: began)
+            await waitForNextPoll(after: began, wait: wait)
         }
         return checkpoint
     }
 
-    /// One poll; returns the checkpoint it reached (saved).
-    func poll(from checkpoint: Checkpoint?) async throws -> Checkpoint? {
+    /// The wait before the next poll after `failures` failed polls in a row.
+    func backoff(afterFailures failures: Int) -> Duration {
+        min(interval * (1 << min(failures - 1, 16)), maximumBackoff)
+    }
+
+    /// One poll; returns the checkpoint it reached (saved), also when the poll failed part-way.
+    func poll(from checkpoint: Checkpoint?) async -> (Checkpoint?, Result<ExportSummary, any Error>) {
+        do {
+            return try await pollOnce(from: checkpoint)
+        } catch {
+            return (checkpoint, .failure(error))
+        }
+    }
+
+    private func pollOnce(from checkpoint: Checkpoint?) async throws -> (Checkpoint?, Result<ExportSummary, any Error>) {
         let state = Mutex(CheckpointState(resumingFrom: checkpoint))
         let since = checkpoint?.updatedAt ?? initialSince
         let source = VersionFilteringSource(base: try parts.makeSource(since), covered: CheckpointState(resumingFrom: checkpoint))
@@ -103,7 +142,7 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
         await saver.value
         let reached = state.withLock { $0.checkpoint }
         if let reached, reached != checkpoint { try save(reached) }
-        let summary = try outcome.get()
+        guard case .success(let summary) = outcome else { return (reached, outcome) }
         logger.notice(
             "poll done",
             metadata: [
@@ -111,11 +150,11 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
                 "checkpoint": "\(reached?.updatedAt ?? "none")",
             ]
         )
-        return reached
+        return (reached, outcome)
     }
 
-    private func waitForNextPoll(after began: ContinuousClock.Instant) async {
-        let deadline = began + interval
+    private func waitForNextPoll(after began: ContinuousClock.Instant, wait: Duration) async {
+        let deadline = began + wait
         while !stop.isStopRequested, ContinuousClock.now < deadline {
             try? await Task.sleep(for: min(.milliseconds(100), deadline - ContinuousClock.now))
         }

@@ -35,6 +35,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Time between the starts of two polls: seconds, or a duration such as 30s or 5m.")
     var interval = "30s"
 
+    @Option(help: "Longest wait between polls after failures: the wait doubles from --interval up to it.")
+    var maxBackoff = "5m"
+
     @Option(help: "The state file holding the checkpoint.")
     var state = "threatpipe-state.json"
 
@@ -50,6 +53,9 @@ struct RunCommand: AsyncParsableCommand {
     func validate() throws {
         guard let interval = TimeOptionParsing.duration(interval), interval >= .seconds(1) else {
             throw ValidationError("--interval takes seconds or a duration such as 30s or 5m (at least 1s)")
+        }
+        guard TimeOptionParsing.duration(maxBackoff) != nil else {
+            throw ValidationError("--max-backoff takes seconds or a duration such as 5m")
         }
         guard TimeOptionParsing.instant(since, now: .now) != nil else {
             throw ValidationError("--since takes an RFC 3339 time or a duration such as 24h")
@@ -100,19 +106,18 @@ struct RunCommand: AsyncParsableCommand {
         }
         defer { signals.cancel() }
 
-        let httpClient = source.makeHTTPClient()
+        let session = try source.makeSession(console: console, logger: logger)
         let source = self.source
         let sinks = self.sinks
         let parts = ContinuousExport<SentinelOneThreatSource>.Parts(
             makeSource: { since in
                 try source.makeSource(
-                    console: console,
                     filters: userFilters + [
                         QueryFilter(name: "updatedAt__gte", value: since),
                         QueryFilter(name: "sortBy", value: "updatedAt"),
                         QueryFilter(name: "sortOrder", value: "asc"),
                     ],
-                    httpClient: httpClient,
+                    session: session,
                     logger: logger
                 )
             },
@@ -131,25 +136,31 @@ struct RunCommand: AsyncParsableCommand {
                 ))
             },
             stop: stop,
+            maximumBackoff: TimeOptionParsing.duration(maxBackoff)!,
             logger: logger
         )
         let result: Result<Checkpoint?, any Error>
         do {
-            result = .success(try await continuous.run(from: start, isFatal: Self.isFatal))
+            result = .success(try await continuous.run(from: start, handling: Self.failureHandling))
         } catch {
             result = .failure(error)
         }
-        try? await httpClient.shutdown()
+        await session.shutdown()
         return try result.get()
     }
 
-    /// Errors another poll cannot fix: wrong configuration, an unusable state file.
-    @Sendable static func isFatal(_ error: any Error) -> Bool {
+    /// Errors another poll cannot fix (wrong configuration, an unusable state file) stop the run; a rejected token
+    /// or permission is retried with backoff, loudly, since only a person can fix it; the rest is retried.
+    @Sendable static func failureHandling(_ error: any Error) -> PollFailureHandling {
         switch error {
-        case is ConfigurationError, is FilterError, is ConsoleURLError, is CheckpointFileError: return true
-        case let error as PipelineError: return error.underlying.map(isFatal) ?? false
-        case let error as KafkaError: return error.name == "INVALID_CONFIGURATION"
-        default: return false
+        case is ConfigurationError, is FilterError, is ConsoleURLError, is CheckpointFileError: return .stop
+        case let error as SentinelOneError where error.code == .unauthorized || error.code == .forbidden:
+            return .retryAndAlert
+        case let failure as EnrichmentFailure where failure.httpStatus == 401 || failure.httpStatus == 403:
+            return .retryAndAlert
+        case let error as PipelineError: return error.underlying.map(failureHandling) ?? .retry
+        case let error as KafkaError: return error.name == "INVALID_CONFIGURATION" ? .stop : .retry
+        default: return .retry
         }
     }
 }

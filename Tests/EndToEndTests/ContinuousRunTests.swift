@@ -158,6 +158,37 @@ extension EndToEnd {
             #expect(Set(delivered.map(\.id)).count == 60)
         }
 
+        /// A rejected token does not end `run` (it may be rotated) nor cause a storm: one list request per poll, a
+        /// critical line each time, the wait doubling up to --max-backoff; SIGTERM still stops it cleanly.
+        @Test(.timeLimit(.minutes(1))) func rejectedTokenBacksOffLoudlyWithoutAStorm() async throws {
+            let emulator = try await RunningEmulator.start(threats: 10)
+            let command = try ThreatpipeCommand()
+            defer { command.cleanUp() }
+            let revoked = "tp-revoked-token-4c1d2e"
+            let run = try command.start(
+                runArguments(emulator, command) + ["--max-backoff", "2s"], environment: ["S1_API_TOKEN": revoked]
+            )
+            await emulator.api.waitForRequests(atLeast: 4)
+            while command.stderrSoFar.components(separatedBy: "poll failed and will keep failing").count - 1 < 4 {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            run.send(SIGTERM)
+            let result = await run.wait()
+            await emulator.stop()
+            let stderr = command.stderrSoFar
+            #expect(result.status == 0, "\(stderr)")
+            let failures = stderr.split(separator: "\n").filter { $0.contains("poll failed and will keep failing") }
+            #expect(failures.allSatisfy { $0.contains("rejected the API token (HTTP 401)") }, "\(stderr)")
+            #expect(failures.count >= 4)
+            #expect(failures[0].contains("next_poll_in=1.0 seconds"), "\(failures[0])")
+            #expect(failures[1].contains("next_poll_in=2.0 seconds"), "\(failures[1])")
+            #expect(failures[3].contains("next_poll_in=2.0 seconds"), "capped: \(failures[3])")
+            let counts = emulator.api.requestCounts
+            #expect(counts.rejected <= failures.count + 1, "one request per poll, not retried")
+            #expect(counts.analysis + counts.events == 0)
+            #expect(!stderr.contains(revoked))
+        }
+
         @Test(.timeLimit(.minutes(1))) func aSecondSignalExitsAtOnce() async throws {
             // A slow console and a full page in flight: draining after the first signal would take half a minute.
             let emulator = try await RunningEmulator.start(threats: 200, latency: .milliseconds(500))
