@@ -29,3 +29,11 @@ if ! python3 -c 'import jsonschema' >/dev/null 2>&1; then
     python3 -m pip install --quiet jsonschema 2>/dev/null \
         || python3 -m pip install --quiet --break-system-packages jsonschema
 fi
+
+# The format tests check OCSF records with an independent implementation of the standard's classes (pydantic models
+# of OCSF 1.5.0).
+if ! python3 -c 'import py_ocsf_models' >/dev/null 2>&1; then
+    echo "install-deps: installing the Python package py-ocsf-models"
+    python3 -m pip install --quiet 'py-ocsf-models==0.10.0' 2>/dev/null \
+        || python3 -m pip install --quiet --break-system-packages 'py-ocsf-models==0.10.0'
+fi

@@ -72,7 +72,7 @@ struct ExportCommand: AsyncParsableCommand {
             let threatSource = try source.makeSource(filters: filters, session: session, logger: logger)
             let pipeline = ExportPipeline(
                 source: threatSource,
-                encoder: RawRecordEncoder(consoleURL: console.base),
+                encoder: sinks.format.encoder(consoleURL: console.base),
                 sinks: sinkList,
                 configuration: onEnrichmentError.configure(.init(concurrency: source.concurrency))
             )

@@ -122,7 +122,7 @@ struct RunCommand: AsyncParsableCommand {
                 )
             },
             makeSinks: { sinks.makeSinks(logger: logger) },
-            encoder: RawRecordEncoder(consoleURL: console.base)
+            encoder: sinks.format.encoder(consoleURL: console.base)
         )
         let continuous = ContinuousExport(
             parts: parts,

@@ -13,6 +13,9 @@ struct SinkOptions: ParsableArguments {
     @Option(name: .customLong("sink"), help: "Where records go: stdout, ndjson or kafka; repeatable. Default: stdout, or ndjson when --output is given.")
     var sinks: [SinkKind] = []
 
+    @Option(help: "Record format for every sink: raw (the API's JSON, enriched), ocsf (OCSF 1.5.0 Detection Finding) or ecs (ECS 8.11 alert).")
+    var format: OutputFormat = .raw
+
     @Option(help: "The NDJSON file (appended to; parent directories are created).")
     var output: String?
 
@@ -71,10 +74,12 @@ struct SinkOptions: ParsableArguments {
             },
             headers: [
                 ("content-type", "application/json"),
-                ("threatpipe-format", "raw"),
-                ("threatpipe-schema", RawRecordEncoder.schemaID),
-            ],
+                ("threatpipe-format", format.rawValue),
+                ("threatpipe-schema", format.schemaID),
+            ] + (format.standardVersion.map { [("threatpipe-standard", $0)] } ?? []),
             flushTimeout: .seconds(kafkaFlushTimeout)
         )
     }
 }
+
+extension OutputFormat: ExpressibleByArgument {}

@@ -12,19 +12,6 @@ extension EndToEnd {
         static let validatorPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("../Support/validate_records.py").standardized.path
 
-        private func withEmulator(threats: Int, _ body: (RunningEmulator, ThreatpipeCommand) async throws -> Void) async throws {
-            let emulator = try await RunningEmulator.start(threats: threats)
-            let command = try ThreatpipeCommand()
-            defer { command.cleanUp() }
-            do {
-                try await body(emulator, command)
-            } catch {
-                await emulator.stop()
-                throw error
-            }
-            await emulator.stop()
-        }
-
         @Test func exportsEveryThreatOnceWithItsPartsUnchangedToStdoutAndNDJSON() async throws {
             try await withEmulator(threats: 3000) { emulator, command in
                 let output = command.path("nested/dir/threats.ndjson")

@@ -1,0 +1,67 @@
+import RawJSON
+
+/// The agent's host as ECS `host.*`.
+enum ECSHost {
+    private static let realtime = "agentRealtimeInfo."
+    private static let detection = "agentDetectionInfo."
+
+    static func host(_ source: SourceThreat) -> JSONValue? {
+        func text(_ path: String) -> JSONValue? { source.string(path).map(JSONValue.string) }
+        let interfaces = source.value(realtime + "networkInterfaces")?.arrayValue ?? []
+        let macs = interfaces.compactMap { $0.at("physical")?.stringValue }.map { JSONValue.string(ecsMAC($0)) }
+        return .compact([
+            "id": text(realtime + "agentId"),
+            "name": text(realtime + "agentComputerName"),
+            "hostname": text(realtime + "agentComputerName"),
+            "domain": text(realtime + "agentDomain"),
+            "type": text(realtime + "agentMachineType"),
+            "ip": ECSAlertEncoder.distinct(addresses(source)),
+            "mac": ECSAlertEncoder.distinct(macs),
+            "os": .compact([
+                "name": text(realtime + "agentOsName"),
+                "type": source.string(realtime + "agentOsType").flatMap(osType).map(JSONValue.string),
+                "full": text(realtime + "agentOsRevision"),
+            ]),
+        ])
+    }
+
+    /// Every address the agent reported: detection-time IPv4 and IPv6, the external address, the interfaces'.
+    static func addresses(_ source: SourceThreat) -> [JSONValue?] {
+        var addresses = [detection + "agentIpV4", detection + "agentIpV6", detection + "externalIp"]
+            .flatMap { source.addresses($0) }.map { Optional(JSONValue.string($0)) }
+        for interface in source.value(realtime + "networkInterfaces")?.arrayValue ?? [] {
+            addresses += (interface.at("inet")?.arrayValue ?? []) + (interface.at("inet6")?.arrayValue ?? [])
+        }
+        return addresses.filter { $0?.stringValue.map(isIPAddress) ?? false }
+    }
+
+    /// ECS's `host.os.type` values: linux, macos, unix, windows, ios, android.
+    static func osType(_ sentinelOneType: String) -> String? {
+        switch sentinelOneType.lowercased() {
+        case "windows", "windows_legacy": "windows"
+        case "linux": "linux"
+        case "macos": "macos"
+        case "ios": "ios"
+        case "android": "android"
+        default: nil
+        }
+    }
+
+    /// ECS writes MAC addresses as upper-case hex pairs joined by hyphens.
+    static func ecsMAC(_ mac: String) -> String {
+        mac.uppercased().replacingOccurrences(of: ":", with: "-")
+    }
+
+    /// A plain check for an IPv4 or IPv6 literal (ECS `ip` fields reject anything else).
+    static func isIPAddress(_ text: String) -> Bool {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        if parts.count == 4 { return parts.allSatisfy { UInt8($0) != nil } }
+        return text.contains(":") && text.allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." }
+    }
+}
+
+extension String {
+    fileprivate func replacingOccurrences(of target: String, with replacement: String) -> String {
+        split(separator: Character(target), omittingEmptySubsequences: false).joined(separator: replacement)
+    }
+}
