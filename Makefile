@@ -1,7 +1,7 @@
 # threatpipe — the two quick-start commands are `make demo` and `make test`.
 SWIFT ?= swift
 
-.PHONY: deps build release demo demo-kafka test clean
+.PHONY: deps build release demo demo-kafka test bench clean
 
 ## deps: install the system and Python packages the build and the tests need (only what is missing)
 deps:
@@ -26,6 +26,10 @@ demo-kafka: release
 ## test: every test — unit, against the emulator over loopback, and end to end through the binary
 test: build
 	$(SWIFT) test --skip-build
+
+## bench: the benchmarks, side by side in one run, as a table (Benchmarks/results/latest.md); see BENCHMARKS.md
+bench: deps
+	@bash Benchmarks/scripts/bench.sh
 
 clean:
 	rm -rf .build out

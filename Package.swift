@@ -93,6 +93,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // `make bench`: the transform benchmark (parse, join, serialize on one core), compared with an orjson baseline.
+        .executableTarget(
+            name: "TransformBenchmark",
+            dependencies: ["Formats", "Pipeline", "RawJSON", "SentinelOne", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Benchmarks/TransformBenchmark"
+        ),
         // Helpers shared by the test targets (an in-process emulator on a real port).
         .target(
             name: "TestSupport",
