@@ -24,7 +24,7 @@ enum ExitStatus: Int32 {
 
     static let documentation = """
         Exit status: 0 every record reached every sink; 64 bad usage or configuration (flag, filter, URL, token, \
-        Kafka property); 69 console unreachable or unavailable; 74 sink error (a Kafka delivery failed, a file \
+        Kafka property); 69 console unreachable, untrusted TLS certificate, or unavailable; 74 sink error (a Kafka delivery failed, a file \
         could not be written) or unacknowledged records; 76 malformed or rejected API answer; 77 token rejected \
         (401) or permission denied (403); 65 unusable state file (run); 1 internal error.
         """

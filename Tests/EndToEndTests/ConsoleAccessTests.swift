@@ -100,7 +100,6 @@ extension EndToEnd {
                 "/usr/bin/python3", [Self.supportScript("connect_proxy.py"), "127.0.0.1", emulatorPort],
                 environment: [:], stdoutPath: command.path("proxy.out"), stderrPath: command.path("proxy.err")
             )
-            defer { proxy.send(SIGKILL) }
             var proxyPort: String?
             while proxyPort == nil {
                 let text = (try? String(contentsOfFile: command.path("proxy.out"), encoding: .utf8)) ?? ""
@@ -121,6 +120,8 @@ extension EndToEnd {
                 ]
             )
             await emulator.stop()
+            proxy.send(SIGKILL)
+            _ = await proxy.wait()
             #expect(proxied.status == 0, "\(proxied.stderr)")
             #expect(try RecordExpectations.lines(proxied.stdout).count == 5)
             #expect(requestsThroughProxy >= 11)
