@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // JSON without loss: validation, span location, splicing, a literal-preserving value type.
@@ -29,6 +31,7 @@ let package = Package(
                 "RawJSON",
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         // The source: the SentinelOne management API client (threats, analysis, explore events).
@@ -42,6 +45,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         // The transform: enriched threat → bytes of one record in an output format.
@@ -62,6 +66,7 @@ let package = Package(
                 "Kafka",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         // A SentinelOne API emulator over a real HTTP server, for the demo, the tests and the benchmarks.
@@ -77,6 +82,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Operating threatpipe: Prometheus metrics, health and readiness over HTTP.
+        .target(
+            name: "Observability",
+            dependencies: [
+                "Pipeline",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The state of a continuous export: the checkpoint file, written atomically.
         .target(name: "Persistence", dependencies: ["Pipeline"]),
         // glibc malloc tuning that keeps peak memory flat over long exports.
@@ -86,6 +102,7 @@ let package = Package(
             name: "threatpipe",
             dependencies: [
                 "RawJSON", "Pipeline", "SentinelOne", "Formats", "Sinks", "Emulator", "CMallocTuning", "Kafka", "Persistence",
+                "Observability",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -98,6 +115,12 @@ let package = Package(
             name: "TransformBenchmark",
             dependencies: ["Formats", "Pipeline", "RawJSON", "SentinelOne", .product(name: "NIOCore", package: "swift-nio")],
             path: "Benchmarks/TransformBenchmark"
+        ),
+        // `make bench`: the Kafka sink's records/s into librdkafka's mock cluster, compared with a raw C producer.
+        .executableTarget(
+            name: "KafkaSinkBenchmark",
+            dependencies: ["Sinks", "Pipeline", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/KafkaSinkBenchmark"
         ),
         // Helpers shared by the test targets (an in-process emulator on a real port).
         .target(
@@ -120,7 +143,10 @@ let package = Package(
         .testTarget(name: "SinksTests", dependencies: ["Sinks", "Pipeline", "Kafka", .product(name: "Logging", package: "swift-log")]),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["Emulator", "RawJSON", "TestSupport", "Kafka"]
+            dependencies: [
+                "Emulator", "RawJSON", "TestSupport", "Kafka",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
         ),
     ]
 )

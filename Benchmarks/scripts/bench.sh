@@ -7,18 +7,21 @@
 #   3. CPU per record of that export at 0 ms latency vs the transform benchmark's cost per record
 #   4. requests per threat in the end-to-end export vs 2 per threat + list pages + extra event pages
 #   5. peak RSS of exports of 10,000 and 100,000 threats
+#   6. Kafka sink: records/s into librdkafka's mock cluster vs a raw librdkafka C producer, same bytes and settings
 # BENCH_QUICK=1 shrinks the sizes (for a smoke run).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 quick=${BENCH_QUICK:-0}
-threats_e2e=20000; threats_small=10000; threats_large=100000; transform_seconds=5
-if [ "$quick" = 1 ]; then threats_e2e=2000; threats_small=1000; threats_large=4000; transform_seconds=1; fi
+threats_e2e=20000; threats_small=10000; threats_large=100000; transform_seconds=5; threats_kafka=10000
+if [ "$quick" = 1 ]; then threats_e2e=2000; threats_small=1000; threats_large=4000; transform_seconds=1; threats_kafka=1000; fi
 
 work=$(mktemp -d)
 emulator_pid=""
+cluster_pid=""
 cleanup() {
     [ -n "$emulator_pid" ] && kill "$emulator_pid" 2>/dev/null && wait "$emulator_pid" 2>/dev/null
+    [ -n "$cluster_pid" ] && kill "$cluster_pid" 2>/dev/null && wait "$cluster_pid" 2>/dev/null
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -26,6 +29,8 @@ trap cleanup EXIT
 echo "bench: building (release)" >&2
 swift build -c release --product threatpipe >&2
 swift build -c release --product TransformBenchmark >&2
+swift build -c release --product KafkaSinkBenchmark >&2
+cc -O2 Benchmarks/scripts/raw_producer.c -o "$work/raw_producer" $(pkg-config --cflags --libs rdkafka)
 bin=.build/release
 
 venv=.build/bench-venv  # kept between runs
@@ -79,6 +84,27 @@ read -r _ _ small_kib < <(export_run small --concurrency 16)
 start_emulator "$threats_large" 0
 read -r large_seconds _ large_kib < <(export_run large --concurrency 16)
 
+# 6. Kafka sink vs raw producer: the same records (an export of the emulator's threats), alternating three times.
+start_emulator "$threats_kafka" 0
+export_run records --output "$work/records.ndjson" >/dev/null
+"$bin/threatpipe" kafka-mock-cluster --brokers 1 >"$work/cluster.out" 2>"$work/cluster.err" &
+cluster_pid=$!
+brokers=""
+for _ in $(seq 1 100); do
+    brokers=$(sed -n 's/.*bootstrap servers //p' "$work/cluster.out")
+    [ -n "$brokers" ] && break
+    sleep 0.1
+done
+[ -n "$brokers" ] || { echo "bench: the mock cluster did not start" >&2; exit 1; }
+sink_best=0; raw_best=0
+for round in 1 2 3; do
+    k=$("$bin/KafkaSinkBenchmark" "$brokers" "sink-$round" "$work/records.ndjson" | awk '{print $2}')
+    r=$("$work/raw_producer" "$brokers" "raw-$round" "$work/records.ndjson" | awk '{print $2}')
+    [ "$k" -gt "$sink_best" ] && sink_best=$k
+    [ "$r" -gt "$raw_best" ] && raw_best=$r
+done
+record_bytes=$(( $(wc -c <"$work/records.ndjson") / threats_kafka ))
+
 python3 - "$work" <<PY
 import math, sys
 threats = $threats_e2e
@@ -95,6 +121,7 @@ rows = [
     ("end to end: L=20 ms, C=32", f"{achieved:,.0f} threats/s vs bound {bound:,.0f} ({threats:,} in {$e2e_seconds} s)", f"{achieved / bound:.0%}", ">= 90%"),
     ("CPU per record at L=0", f"{cpu_cost * 1e6:.0f} us vs transform {transform_cost * 1e6:.0f} us ({threats:,} in {$cpu_seconds} s)", f"{cpu_cost / transform_cost:.2f}x", "<= 1.5x"),
     ("requests per threat", f"{$requests:,} requests, {$retries} retries; expected {expected_requests:,}", f"{$requests / threats:.3f}", f"{expected_requests / threats:.3f}"),
+    ("Kafka sink: records/s", f"KafkaSink {$sink_best:,} vs raw C producer {$raw_best:,} ({$threats_kafka:,} records of {$record_bytes:,} B)", f"{$sink_best / $raw_best:.2f}x", ">= 0.9x"),
     ("peak RSS", f"{$small_kib / 1024:.0f} MB at {$threats_small:,} vs {$large_kib / 1024:.0f} MB at {$threats_large:,} ({$large_seconds} s)", f"{$large_kib / $small_kib:.2f}x", "<= 1.2x, <= 100 MB"),
 ]
 lines = ["| benchmark | measured | ratio | target |", "|---|---|---|---|"]

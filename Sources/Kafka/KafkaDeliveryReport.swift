@@ -7,4 +7,6 @@ public struct KafkaDeliveryReport: Sendable {
     public var error: KafkaError?
     public var partition: Int32
     public var offset: Int64
+    /// Time from produce to this report, as librdkafka measured it (`rd_kafka_message_latency`); nil if unknown.
+    public var latency: Duration?
 }

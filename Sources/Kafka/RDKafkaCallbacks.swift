@@ -28,7 +28,11 @@ final class RDKafkaCallbacks: Sendable {
             let fields = message.pointee
             let tag = UInt64(UInt(bitPattern: fields._private)) &- 1
             let error = fields.err == RD_KAFKA_RESP_ERR_NO_ERROR ? nil : KafkaError(fields.err)
-            callbacks.onDelivery(KafkaDeliveryReport(tag: tag, error: error, partition: fields.partition, offset: fields.offset))
+            let microseconds = rd_kafka_message_latency(message)
+            callbacks.onDelivery(KafkaDeliveryReport(
+                tag: tag, error: error, partition: fields.partition, offset: fields.offset,
+                latency: microseconds >= 0 ? .microseconds(microseconds) : nil
+            ))
         }
         rd_kafka_conf_set_error_cb(handle) { kafka, code, reason, opaque in
             guard let opaque else { return }

@@ -1,4 +1,5 @@
 import Logging
+import RawJSON
 import Synchronization
 
 /// `run` mode: a poll every `interval` for the versions updated since the checkpoint, each delivered once, with the
@@ -74,9 +75,11 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
             switch outcome {
             case .success:
                 health.recordSuccess()
+                PipelineMetrics.poll(succeeded: true)
             case .failure(let error):
                 let action = handling(error)
                 if action == .stop { throw error }
+                PipelineMetrics.poll(succeeded: false)
                 let failures = health.recordFailure(error)
                 wait = backoff(afterFailures: failures)
                 let metadata: Logger.Metadata = [
@@ -126,6 +129,7 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
                 let current = state.withLock { $0.checkpoint }
+                Self.recordLag(of: current ?? checkpoint)
                 if let current, current != saved {
                     try? save(current)
                     saved = current
@@ -141,6 +145,7 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
         saver.cancel()
         await saver.value
         let reached = state.withLock { $0.checkpoint }
+        Self.recordLag(of: reached ?? checkpoint)
         if let reached, reached != checkpoint { try save(reached) }
         guard case .success(let summary) = outcome else { return (reached, outcome) }
         logger.notice(
@@ -151,6 +156,12 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
             ]
         )
         return (reached, outcome)
+    }
+
+    /// Sets the checkpoint-lag gauge: how far behind now the delivered versions are.
+    static func recordLag(of checkpoint: Checkpoint?) {
+        guard let checkpoint, let instant = RFC3339Timestamp(checkpoint.updatedAt) else { return }
+        PipelineMetrics.checkpointLag.record(Double(RFC3339Timestamp.now.microseconds - instant.microseconds) / 1e6)
     }
 
     private func waitForNextPoll(after began: ContinuousClock.Instant, wait: Duration) async {

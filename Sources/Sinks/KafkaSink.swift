@@ -29,8 +29,10 @@ public actor KafkaSink: RecordSink {
             onDelivery: { report in
                 if let error = report.error {
                     deliveries.fail(error, tag: report.tag)
+                    KafkaSinkMetrics.deliveryFailures.increment()
                 } else {
                     acknowledger.acknowledge(report.tag)
+                    if let latency = report.latency { KafkaSinkMetrics.deliveryLatency.recordNanoseconds(latency.nanoseconds) }
                 }
                 deliveries.delivered()
             },
@@ -59,7 +61,10 @@ public actor KafkaSink: RecordSink {
             } catch {
                 throw SinkError(path: name, message: "cannot produce the record of threat \(record.key): \(error)")
             }
-            if result == .enqueued { return }
+            if result == .enqueued {
+                KafkaSinkMetrics.inFlight.record(producer.outstandingCount)
+                return
+            }
             queueFullWaits += 1
             await deliveries.waitForDelivery(after: generation)
             try Task.checkCancellation()

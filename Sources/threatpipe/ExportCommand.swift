@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Formats
 import Logging
+import Observability
 import Pipeline
 import RawJSON
 import SentinelOne
@@ -21,6 +22,7 @@ struct ExportCommand: AsyncParsableCommand {
 
     @OptionGroup var source: SourceOptions
     @OptionGroup var sinks: SinkOptions
+    @OptionGroup var operations: OperationsOptions
 
     @Option(help: "When a threat's analysis or events cannot be fetched: emit the record with that part null and the error recorded, or fail.")
     var onEnrichmentError: EnrichmentErrorPolicy = .emit
@@ -42,8 +44,9 @@ struct ExportCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await CommandProcess.run(label: "threatpipe.export", logLevel: source.logLevel) { logger in
-            try await export(logger: logger)
+        let readiness = Readiness()
+        try await CommandProcess.run(label: "threatpipe.export", operations: operations, readiness: readiness) { logger in
+            try await export(logger: logger, readiness: readiness)
         }
     }
 
@@ -61,22 +64,28 @@ struct ExportCommand: AsyncParsableCommand {
         return filters
     }
 
-    private func export(logger: Logger) async throws -> String {
+    private func export(logger: Logger, readiness: Readiness) async throws -> String {
         let console = try source.console()
         let filters = try filters()
         let session = try source.makeSession(console: console, logger: logger)
         let sinkList = sinks.makeSinks(logger: logger)
         let result: Result<ExportSummary, any Error>
         let started = ContinuousClock.now
+        let stop = StopSignal()
+        let signals = StopOnSignals.watch(stop, logger: logger, meaning: "delivering what is in flight, then exiting")
+        defer { signals.cancel() }
         do {
             let threatSource = try source.makeSource(filters: filters, session: session, logger: logger)
+            var configuration = onEnrichmentError.configure(ExportPipeline<SentinelOneThreatSource>.Configuration(concurrency: source.concurrency))
+            configuration.stop = stop
             let pipeline = ExportPipeline(
                 source: threatSource,
                 encoder: sinks.format.encoder(consoleURL: console.base),
                 sinks: sinkList,
-                configuration: onEnrichmentError.configure(.init(concurrency: source.concurrency))
+                configuration: configuration
             )
             logger.info("export starting", metadata: ["console": "\(console)", "sinks": "\(sinkList.map(\.name))"])
+            readiness.markReady()
             result = .success(try await pipeline.run())
         } catch {
             result = .failure(error)

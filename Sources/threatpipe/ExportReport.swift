@@ -11,7 +11,8 @@ struct ExportReport {
 
     var line: String {
         let write = summary.write
-        return "threatpipe: exported \(write.records) threats with \(write.events) events "
+        let stopped = summary.fetch.stoppedEarly ? "stopped by a signal; " : ""
+        return "threatpipe: \(stopped)exported \(write.records) threats with \(write.events) events "
             + "to \(sinks.joined(separator: ", ")) in \(Self.seconds(elapsed))s "
             + "(\(summary.fetch.pages) pages; \(requests.requests) requests, \(requests.retries) retries, "
             + "rate-limit wait \(Self.seconds(requests.rateLimitWait))s; "

@@ -3,11 +3,11 @@ import Foundation
 import Formats
 import Kafka
 import Logging
+import Observability
 import Persistence
 import Pipeline
 import RawJSON
 import SentinelOne
-import UnixSignals
 
 /// `threatpipe run`: follows the console continuously, delivering every new threat and every update once, with a
 /// durable checkpoint.
@@ -28,6 +28,7 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var source: SourceOptions
     @OptionGroup var sinks: SinkOptions
+    @OptionGroup var operations: OperationsOptions
 
     @Option(help: "When a threat's analysis or events cannot be fetched: emit the record with that part null and the error recorded, or fail.")
     var onEnrichmentError: EnrichmentErrorPolicy = .emit
@@ -63,14 +64,20 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await CommandProcess.run(label: "threatpipe.run", logLevel: source.logLevel) { logger in
-            let checkpoint = try await follow(logger: logger)
+        let health = PollHealth()
+        let readiness = Readiness(probe: {
+            let state = health.state
+            if state.isHealthy, state.successfulPolls > 0 { return .init(isReady: true, reason: "") }
+            return .init(isReady: false, reason: state.lastError ?? "no poll has completed yet")
+        })
+        try await CommandProcess.run(label: "threatpipe.run", operations: operations, readiness: readiness) { logger in
+            let checkpoint = try await follow(logger: logger, health: health)
             let reached = checkpoint.map { "\($0.updatedAt) (\($0.idsAtUpdatedAt.count) ids)" } ?? "none"
             return "threatpipe: stopped; checkpoint \(reached) in \(state)"
         }
     }
 
-    private func follow(logger: Logger) async throws -> Checkpoint? {
+    private func follow(logger: Logger, health: PollHealth) async throws -> Checkpoint? {
         let console = try source.console()
         let userFilters = try source.threatFilters()
         if let managed = userFilters.first(where: { Self.managedFilters.contains($0.name) }) {
@@ -92,18 +99,7 @@ struct RunCommand: AsyncParsableCommand {
         _ = try TokenSource.load(file: source.apiTokenFile, environment: ProcessInfo.processInfo.environment)
 
         let stop = StopSignal()
-        let signals = Task {
-            var received = 0
-            for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
-                received += 1
-                if received > 1 {
-                    printError("threatpipe: second \(signal): exiting now")
-                    Foundation.exit(130)
-                }
-                logger.notice("stopping: delivering what is in flight, then saving the checkpoint", metadata: ["signal": "\(signal)"])
-                stop.requestStop()
-            }
-        }
+        let signals = StopOnSignals.watch(stop, logger: logger, meaning: "delivering what is in flight, then saving the checkpoint")
         defer { signals.cancel() }
 
         let session = try source.makeSession(console: console, logger: logger)
@@ -136,6 +132,7 @@ struct RunCommand: AsyncParsableCommand {
                 ))
             },
             stop: stop,
+            health: health,
             maximumBackoff: TimeOptionParsing.duration(maxBackoff)!,
             logger: logger
         )

@@ -54,9 +54,6 @@ struct SourceOptions: ParsableArguments {
     @Flag(name: .customLong("insecure-skip-tls-verify"), help: "Do not verify the console's TLS certificate. Unsafe: anyone on the path can read the token.")
     var insecureSkipTLSVerify = false
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: Logger.Level = .notice
-
     func validate() throws {
         guard concurrency >= 1, concurrency <= 256 else { throw ValidationError("--concurrency is 1…256") }
         guard (1...1000).contains(pageSize) else { throw ValidationError("--page-size is 1…1000") }

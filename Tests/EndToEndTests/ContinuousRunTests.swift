@@ -180,9 +180,9 @@ extension EndToEnd {
             let failures = stderr.split(separator: "\n").filter { $0.contains("poll failed and will keep failing") }
             #expect(failures.allSatisfy { $0.contains("rejected the API token (HTTP 401)") }, "\(stderr)")
             #expect(failures.count >= 4)
-            #expect(failures[0].contains("next_poll_in=1.0 seconds"), "\(failures[0])")
-            #expect(failures[1].contains("next_poll_in=2.0 seconds"), "\(failures[1])")
-            #expect(failures[3].contains("next_poll_in=2.0 seconds"), "capped: \(failures[3])")
+            #expect(failures[0].contains(#"next_poll_in="1.0 seconds""#), "\(failures[0])")
+            #expect(failures[1].contains(#"next_poll_in="2.0 seconds""#), "\(failures[1])")
+            #expect(failures[3].contains(#"next_poll_in="2.0 seconds""#), "capped: \(failures[3])")
             let counts = emulator.api.requestCounts
             #expect(counts.rejected <= failures.count + 1, "one request per poll, not retried")
             #expect(counts.analysis + counts.events == 0)

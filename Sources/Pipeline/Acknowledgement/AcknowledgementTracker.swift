@@ -14,27 +14,35 @@ public final class AcknowledgementTracker: Sendable {
 
     /// Registers the next record in fetch order and returns its sequence number.
     public func register() -> UInt64 {
-        state.withLock { $0.register() }
+        let (sequence, inFlight) = state.withLock { ($0.register(), $0.inFlightCount) }
+        PipelineMetrics.recordsInFlight.record(inFlight)
+        return sequence
     }
 
     /// Records that sink number `sink` holds `sequence` durably.
     @discardableResult
     public func acknowledge(_ sequence: UInt64, sink: Int) -> AcknowledgementState.Action {
-        let action = state.withLock { $0.acknowledge(sequence, sink: sink) }
-        if case .watermarkAdvanced(let watermark) = action { onWatermarkAdvanced?(watermark) }
+        let (action, inFlight) = state.withLock { ($0.acknowledge(sequence, sink: sink), $0.inFlightCount) }
+        if case .watermarkAdvanced(let watermark) = action {
+            PipelineMetrics.recordsInFlight.record(inFlight)
+            onWatermarkAdvanced?(watermark)
+        }
         return action
     }
 
     /// Records that sink number `sink` holds every one of `sequences` durably.
     public func acknowledge(_ sequences: some Sequence<UInt64>, sink: Int) {
-        let advanced = state.withLock { state -> UInt64? in
+        let (advanced, inFlight) = state.withLock { state -> (UInt64?, Int) in
             var advanced: UInt64?
             for sequence in sequences {
                 if case .watermarkAdvanced(let watermark) = state.acknowledge(sequence, sink: sink) { advanced = watermark }
             }
-            return advanced
+            return (advanced, state.inFlightCount)
         }
-        if let advanced { onWatermarkAdvanced?(advanced) }
+        if let advanced {
+            PipelineMetrics.recordsInFlight.record(inFlight)
+            onWatermarkAdvanced?(advanced)
+        }
     }
 
     /// A copy of the current state.

@@ -32,6 +32,7 @@ public struct RecordWriter: Sendable {
                 } catch {
                     throw PipelineError.sinkFailed(sink, error)
                 }
+                PipelineMetrics.recordEmitted(sink: sink.name)
             }
             summary.count(enriched)
         }
@@ -62,15 +63,23 @@ public struct WriteSummary: Sendable, Equatable {
         records += 1
         switch threat.analysis {
         case .fetched: break
-        case .notFound: analysisNotFound += 1
-        case .failed: analysisFailed += 1
+        case .notFound:
+            analysisNotFound += 1
+            PipelineMetrics.enrichmentFailure(part: "analysis", kind: "not_found")
+        case .failed:
+            analysisFailed += 1
+            PipelineMetrics.enrichmentFailure(part: "analysis", kind: "failed")
         }
         switch threat.events {
         case .fetched(let events):
             self.events += events.count
             if events.truncated { eventsTruncated += 1 }
-        case .notFound: eventsNotFound += 1
-        case .failed: eventsFailed += 1
+        case .notFound:
+            eventsNotFound += 1
+            PipelineMetrics.enrichmentFailure(part: "events", kind: "not_found")
+        case .failed:
+            eventsFailed += 1
+            PipelineMetrics.enrichmentFailure(part: "events", kind: "failed")
         }
     }
 }

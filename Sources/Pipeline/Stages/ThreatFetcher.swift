@@ -28,7 +28,10 @@ public struct ThreatFetcher<Source: ThreatSource>: Sendable {
         defer { output.finish() }
         repeat {
             try Task.checkCancellation()
-            if stop?.isStopRequested == true { break }
+            if stop?.isStopRequested == true {
+                summary.stoppedEarly = true
+                break
+            }
             let page = try await source.fetchPage(cursor: cursor)
             summary.pages += 1
             if summary.totalItems == nil { summary.totalItems = page.totalItems }
@@ -40,6 +43,7 @@ public struct ThreatFetcher<Source: ThreatSource>: Sendable {
                 threat.sequence = tracker.register()
                 onFetched?(threat)
                 summary.threats += 1
+                PipelineMetrics.threatsFetched.increment()
                 await output.send(threat)
             }
             if let next = page.nextCursor, next == cursor {

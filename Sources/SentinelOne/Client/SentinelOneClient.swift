@@ -80,6 +80,7 @@ public struct SentinelOneClient: Sendable {
                     logger.debug("waited for the rate limiter", metadata: ["path": "\(path)", "wait": "\(rateLimitWait)"])
                 }
                 statistics.recordRequest(rateLimitWait: rateLimitWait)
+                if rateLimitWait > .zero { APIMetrics.rateLimitWait.increment(by: APIMetrics.seconds(rateLimitWait)) }
                 let response = try await getOnce(url: url, path: path)
                 do {
                     return try parse(response)
@@ -96,6 +97,7 @@ public struct SentinelOneClient: Sendable {
                     metadata: ["path": "\(path)", "attempt": "\(attempt)", "delay": "\(delay)", "error": "\(error.error)"]
                 )
                 statistics.recordRetry(after: delay)
+                APIMetrics.retry(path: path)
                 try? await Task.sleep(for: delay)
                 waited += delay
                 attempt += 1
@@ -141,17 +143,20 @@ public struct SentinelOneClient: Sendable {
             response = try await httpClient.execute(request, timeout: configuration.requestTimeout)
             body = try await Self.collectBody(of: response, upTo: configuration.maximumResponseBytes)
         } catch is NIOTooManyBytesError {
+            APIMetrics.request(path: path, status: nil)
             throw AttemptFailure(error: SentinelOneError(
                 code: .responseTooLarge,
                 message: "GET \(path): the body exceeds \(configuration.maximumResponseBytes) bytes"
             ))
         } catch let error where error is NIOSSLError || error is BoringSSLError {
+            APIMetrics.request(path: path, status: nil)
             throw AttemptFailure(error: SentinelOneError(
                 code: .tlsFailure,
                 message: "GET \(configuration.consoleURL)\(path): TLS handshake failed (\(error)); "
                     + "for a console behind a private CA pass --ca-file"
             ))
         } catch {
+            APIMetrics.request(path: path, status: nil)
             throw AttemptFailure(
                 error: SentinelOneError(code: .unreachable, message: "GET \(configuration.consoleURL)\(path): \(Self.describe(error))"),
                 isConnectFailure: Self.isConnectFailure(error)
@@ -159,6 +164,7 @@ public struct SentinelOneClient: Sendable {
         }
         let requestID = response.headers.first(name: "X-RQID")
         let status = Int(response.status.code)
+        APIMetrics.request(path: path, status: status)
         guard (200..<300).contains(status) else {
             throw AttemptFailure(
                 error: Self.statusError(status: status, path: path, body: body, requestID: requestID),

@@ -1,0 +1,30 @@
+import Synchronization
+
+/// Whether threatpipe's work is going well, for `/readyz`: not ready before the work starts, after a failure, or
+/// (in `run`) while polls fail; ready otherwise.
+public final class Readiness: Sendable {
+    /// A snapshot: ready, or not and why.
+    public struct State: Sendable, Equatable {
+        public var isReady: Bool
+        public var reason: String
+
+        public init(isReady: Bool, reason: String) {
+            self.isReady = isReady
+            self.reason = reason
+        }
+    }
+
+    private let current = Mutex(State(isReady: false, reason: "starting"))
+    private let probe: (@Sendable () -> State?)?
+
+    /// - Parameter probe: asked on every `/readyz`; when it answers, its answer wins (run: the poll health).
+    public init(probe: (@Sendable () -> State?)? = nil) {
+        self.probe = probe
+    }
+
+    public var state: State { probe?() ?? current.withLock { $0 } }
+
+    public func markReady() { current.withLock { $0 = State(isReady: true, reason: "") } }
+
+    public func markNotReady(_ reason: String) { current.withLock { $0 = State(isReady: false, reason: reason) } }
+}

@@ -1,0 +1,30 @@
+import Metrics
+
+/// The pipeline's metrics, through swift-metrics (exported as Prometheus text when `--metrics-listen` is set;
+/// no-ops otherwise).
+enum PipelineMetrics {
+    /// `threatpipe_threats_fetched_total`: threats listed and sent on to enrichment.
+    static let threatsFetched = Counter(label: "threatpipe_threats_fetched_total")
+
+    /// `threatpipe_records_emitted_total{sink}`: records written to a sink (acknowledgement may come later).
+    static func recordEmitted(sink: String) {
+        Counter(label: "threatpipe_records_emitted_total", dimensions: [("sink", sink)]).increment()
+    }
+
+    /// `threatpipe_enrichment_failures_total{part, kind}`: analyses or event lists not found (404) or failed.
+    static func enrichmentFailure(part: String, kind: String) {
+        Counter(label: "threatpipe_enrichment_failures_total", dimensions: [("part", part), ("kind", kind)]).increment()
+    }
+
+    /// `threatpipe_records_in_flight`: records fetched and not yet acknowledged by every sink — the sum of what
+    /// waits in the pipeline's bounded queues, in enrichment and in the sinks.
+    static let recordsInFlight = Gauge(label: "threatpipe_records_in_flight")
+
+    /// `threatpipe_checkpoint_lag_seconds` (run): now minus the checkpoint's `updatedAt`.
+    static let checkpointLag = Gauge(label: "threatpipe_checkpoint_lag_seconds")
+
+    /// `threatpipe_polls_total{outcome}` (run): polls that succeeded or failed.
+    static func poll(succeeded: Bool) {
+        Counter(label: "threatpipe_polls_total", dimensions: [("outcome", succeeded ? "success" : "failure")]).increment()
+    }
+}

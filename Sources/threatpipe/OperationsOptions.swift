@@ -1,0 +1,37 @@
+import ArgumentParser
+import Logging
+
+/// How threatpipe reports on itself: logs and the metrics/health endpoint. Shared by `export` and `run`.
+struct OperationsOptions: ParsableArguments {
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .notice
+
+    @Option(help: "Log line format on standard error: logfmt or json.")
+    var logFormat: LineLogHandler.Format = .logfmt
+
+    @Option(help: "Serve /metrics (Prometheus), /healthz and /readyz on HOST:PORT (port 0 picks one and logs it).")
+    var metricsListen: String?
+
+    func validate() throws {
+        if let metricsListen, Self.hostAndPort(metricsListen) == nil {
+            throw ValidationError("--metrics-listen takes HOST:PORT, e.g. 0.0.0.0:9464")
+        }
+    }
+
+    /// `host:port` split; `nil` when it is not that.
+    static func hostAndPort(_ text: String) -> (host: String, port: Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port)
+        else { return nil }
+        let host = String(text[..<colon]).trimmingCharacters(in: ["[", "]"])
+        return (host.isEmpty ? "0.0.0.0" : host, port)
+    }
+}
+
+extension String {
+    fileprivate func trimmingCharacters(in set: Set<Character>) -> String {
+        var slice = self[...]
+        while let first = slice.first, set.contains(first) { slice = slice.dropFirst() }
+        while let last = slice.last, set.contains(last) { slice = slice.dropLast() }
+        return String(slice)
+    }
+}
