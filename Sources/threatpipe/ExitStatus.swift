@@ -40,7 +40,7 @@ enum ExitStatus: Int32 {
             }
         case is FilterError, is ConsoleURLError, is ConfigurationError: return .usage
         case is CheckpointFileError: return .dataError
-        case is SinkError: return .ioError
+        case is SinkError, is OutputNotWritable: return .ioError
         case let error as KafkaError:
             return error.name == "INVALID_CONFIGURATION" ? .usage : .ioError
         case let failure as EnrichmentFailure:

@@ -3,6 +3,9 @@ import Logging
 
 /// How threatpipe reports on itself: logs and the metrics/health endpoint. Shared by `export` and `run`.
 struct OperationsOptions: ParsableArguments {
+    @Option(help: "A YAML file of settings: keys are these options' long names; flags and THREATPIPE_* variables win over it.")
+    var config: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .notice
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Formats
 import Logging
 import Pipeline
@@ -28,6 +29,9 @@ struct SinkOptions: ParsableArguments {
     @Option(name: .customLong("kafka-property"), help: "A librdkafka property as key=value, passed as is (SASL, TLS, compression…); repeatable; overrides threatpipe's defaults.")
     var kafkaProperties: [String] = []
 
+    @Option(help: "Read the SASL password (librdkafka's sasl.password) from this file; it is never logged.")
+    var kafkaSaslPasswordFile: String?
+
     @Option(help: "Seconds the Kafka sink may wait for outstanding deliveries when it closes.")
     var kafkaFlushTimeout = 30
 
@@ -43,6 +47,9 @@ struct SinkOptions: ParsableArguments {
         }
         for property in kafkaProperties where !property.contains("=") || property.hasPrefix("=") {
             throw ValidationError("--kafka-property takes key=value, got '\(property)'")
+        }
+        if let kafkaSaslPasswordFile, !FileManager.default.isReadableFile(atPath: kafkaSaslPasswordFile) {
+            throw ValidationError("cannot read the SASL password file \(kafkaSaslPasswordFile)")
         }
         guard kafkaFlushTimeout >= 1 else { throw ValidationError("--kafka-flush-timeout is at least 1 second") }
     }
@@ -63,15 +70,24 @@ struct SinkOptions: ParsableArguments {
         }
     }
 
+    /// The user's librdkafka properties, with the SASL password read from its file when one is given.
+    var kafkaConfigurationProperties: [(key: String, value: String)] {
+        var properties = kafkaProperties.map { property -> (key: String, value: String) in
+            let equals = property.firstIndex(of: "=")!
+            return (String(property[..<equals]), String(property[property.index(after: equals)...]))
+        }
+        if let kafkaSaslPasswordFile, let password = try? String(contentsOfFile: kafkaSaslPasswordFile, encoding: .utf8) {
+            properties.append(("sasl.password", password.trimmingCharacters(in: .newlines)))
+        }
+        return properties
+    }
+
     /// The Kafka sink's settings; records carry their format and schema in headers.
     private var kafkaConfiguration: KafkaSinkConfiguration {
         KafkaSinkConfiguration(
             brokers: kafkaBrokers ?? "",
             topic: kafkaTopic ?? "",
-            properties: kafkaProperties.map { property in
-                let equals = property.firstIndex(of: "=")!
-                return (String(property[..<equals]), String(property[property.index(after: equals)...]))
-            },
+            properties: kafkaConfigurationProperties,
             headers: [
                 ("content-type", "application/json"),
                 ("threatpipe-format", format.rawValue),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// `threatpipe`: streams SentinelOne threats, enriched with their analysis and explore events, into sinks.
 @main
@@ -7,6 +8,18 @@ struct Threatpipe: AsyncParsableCommand {
         commandName: "threatpipe",
         abstract: "Stream SentinelOne threats, enriched with their analysis and explore events, to stdout or NDJSON.",
         discussion: ExitStatus.documentation,
-        subcommands: [ExportCommand.self, RunCommand.self, EmulatorCommand.self, KafkaMockClusterCommand.self]
+        subcommands: [ExportCommand.self, RunCommand.self, CheckCommand.self, EmulatorCommand.self, KafkaMockClusterCommand.self]
     )
+
+    /// Parses the arguments with the configuration file's and the environment's settings added (flags first).
+    static func main() async {
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        do {
+            arguments = try ConfigurationLayers.arguments(arguments, environment: ProcessInfo.processInfo.environment)
+        } catch {
+            printError("threatpipe: error: \(error)")
+            Foundation.exit(ExitStatus.usage.rawValue)
+        }
+        await Self.main(arguments)
+    }
 }

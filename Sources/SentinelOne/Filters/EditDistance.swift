@@ -1,7 +1,7 @@
 /// Levenshtein distance, to suggest the valid name closest to a misspelt one.
-enum EditDistance {
+public enum EditDistance {
     /// The closest candidate (case-insensitive), if it is close enough to be a plausible misspelling.
-    static func closest(to word: String, among candidates: some Sequence<String>) -> String? {
+    public static func closest(to word: String, among candidates: some Sequence<String>) -> String? {
         let target = Array(word.lowercased().unicodeScalars)
         var best: (name: String, distance: Int)?
         for candidate in candidates.sorted() {

@@ -1,0 +1,104 @@
+import Foundation
+import Kafka
+import RawJSON
+import TestSupport
+import Testing
+
+extension EndToEnd {
+    /// `--config` files, `THREATPIPE_*` variables and flags, in that order of strength; and `threatpipe check`.
+    @Suite(.serialized) struct ConfigurationAndCheckTests {
+        /// The most events any record carries: `max-events` as the winning layer set it.
+        static func mostEvents(_ outcome: ThreatpipeCommand.Outcome) throws -> Int {
+            try RecordExpectations.lines(outcome.stdout).map { line -> Int in
+                guard case .number(let count)? = try JSONValue.parse(line)["meta"]?["events"]?["count"] else { return 0 }
+                return Int(count) ?? 0
+            }.max() ?? 0
+        }
+
+        @Test func flagsWinOverEnvironmentWhichWinsOverTheFile() async throws {
+            try await withEmulator(threats: 10) { emulator, command in
+                let file = command.path("threatpipe.yaml")
+                try "# a comment\nconsole-url: \(emulator.url)\nmax-events: 1\nevents-page-size: 10\ninterval: 5s\n"
+                    .write(toFile: file, atomically: true, encoding: .utf8)
+                let environment = ["S1_API_TOKEN": emulator.token]
+                let fromFile = try await command.run(["export", "--config", file], environment: environment)
+                let fromEnvironment = try await command.run(
+                    ["export", "--config", file], environment: environment.merging(["THREATPIPE_MAX_EVENTS": "2"]) { $1 }
+                )
+                let fromFlag = try await command.run(
+                    ["export", "--config", file, "--max-events", "3"],
+                    environment: environment.merging(["THREATPIPE_MAX_EVENTS": "2"]) { $1 }
+                )
+                for outcome in [fromFile, fromEnvironment, fromFlag] { #expect(outcome.status == 0, "\(outcome.stderr)") }
+                #expect(try Self.mostEvents(fromFile) == 1, "the file's max-events (and its console-url; interval is run's)")
+                #expect(try Self.mostEvents(fromEnvironment) == 2)
+                #expect(try Self.mostEvents(fromFlag) == 3)
+            }
+        }
+
+        @Test(arguments: [
+            ("consol-url: http://x\n", "unknown key 'consol-url'", "did you mean 'console-url'?"),
+            ("api-token: abc\n", "unknown key 'api-token'", "secrets are read from files"),
+            ("- just\n- a list\n", "must be a mapping", ""),
+            ("filter: {siteIds: 1}\n", "takes a value or a list", ""),
+        ])
+        func badConfigurationFilesExit64NamingTheProblem(_ text: String, _ message: String, _ hint: String) async throws {
+            let command = try ThreatpipeCommand()
+            defer { command.cleanUp() }
+            let file = command.path("bad.yaml")
+            try text.write(toFile: file, atomically: true, encoding: .utf8)
+            let outcome = try await command.run(["export", "--config", file], environment: ["S1_API_TOKEN": "t"])
+            #expect(outcome.status == 64)
+            #expect(outcome.stderr.contains(message) && (hint.isEmpty || outcome.stderr.contains(hint)), "\(outcome.stderr)")
+        }
+
+        /// Every key of the commented example is one threatpipe knows (the example is what new users copy).
+        @Test func theDeployExampleIsAValidConfiguration() async throws {
+            let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+                .appendingPathComponent("../../deploy/threatpipe.example.yaml").standardized.path
+            let command = try ThreatpipeCommand()
+            defer { command.cleanUp() }
+            // --help parses nothing, so only a bad key (found before parsing) can fail it.
+            let outcome = try await command.run(["run", "--config", example, "--help"])
+            #expect(outcome.status == 0, "\(outcome.stderr)")
+        }
+
+        @Test(.timeLimit(.minutes(2))) func checkPassesWithEverythingUpAndNamesEachBrokenDependency() async throws {
+            try await withEmulator(threats: 25) { emulator, command in
+                let cluster = try KafkaMockCluster(brokers: 1)
+                try cluster.createTopic("threats", partitions: 2, replicationFactor: 1)
+                let good = try await command.run(
+                    ["check", "--console-url", emulator.url, "--sink", "kafka", "--sink", "ndjson",
+                     "--kafka-brokers", cluster.bootstrapServers, "--kafka-topic", "threats", "--output", command.path("out/x.ndjson")],
+                    environment: ["S1_API_TOKEN": emulator.token]
+                )
+                let text = String(decoding: good.stdout, as: UTF8.self)
+                #expect(good.status == 0, "\(text)\(good.stderr)")
+                for line in ["ok    console reachable", "ok    token accepted", "ok    filters: match 25 threats",
+                             "ok    kafka broker", "ok    kafka topic threats: present, 2 partitions", "ok    output"] {
+                    #expect(text.contains(line), "\(line) in \(text)")
+                }
+                #expect(!FileManager.default.fileExists(atPath: command.path("out/x.ndjson")), "the probe leaves no file")
+
+                let bad = try await command.run(
+                    ["check", "--console-url", emulator.url, "--sink", "kafka", "--sink", "ndjson",
+                     "--kafka-brokers", "\(cluster.bootstrapServers),127.0.0.1:1", "--kafka-topic", "absent",
+                     "--output", "/proc/threatpipe/x.ndjson"],
+                    environment: ["S1_API_TOKEN": "revoked-token"]
+                )
+                let badText = String(decoding: bad.stdout, as: UTF8.self)
+                #expect(bad.status == 77, "the first failure is the token: \(badText)")
+                for line in ["ok    console reachable", "FAIL  token accepted", "skip  filters", "FAIL  kafka broker 127.0.0.1:1",
+                             "FAIL  kafka topic absent", "FAIL  output /proc/threatpipe/x.ndjson"] {
+                    #expect(badText.contains(line), "\(line) in \(badText)")
+                }
+                #expect(!badText.contains("revoked-token") && !bad.stderr.contains("revoked-token"))
+
+                let unreachable = try await command.run(["check", "--console-url", "http://127.0.0.1:9"], environment: ["S1_API_TOKEN": "t"])
+                #expect(unreachable.status == 69)
+                #expect(String(decoding: unreachable.stdout, as: UTF8.self).contains("FAIL  console reachable"))
+                withExtendedLifetime(cluster) {}
+            }
+        }
+    }
+}
