@@ -25,6 +25,9 @@ struct LineBuffer {
 
     var isFull: Bool { bytes.count >= flushThreshold }
 
+    /// Bytes gathered and not yet handed over.
+    var byteCount: Int { bytes.count }
+
     /// Hands over what was gathered (nil when nothing was) and starts afresh.
     mutating func take() -> PendingLines? {
         guard !bytes.isEmpty else { return nil }

@@ -5,13 +5,24 @@ import Darwin
 #endif
 import Foundation
 import Pipeline
+import Synchronization
 
 /// Appends records to a file as newline-delimited JSON; parent directories are created. A record is acknowledged
-/// once fsync(2) has made it durable: after every `syncThreshold` bytes, and when the sink closes.
+/// once fsync(2) has made it durable: after every `syncThreshold` bytes, when a file is rotated or reopened, and
+/// when the sink closes. Files rotate as ``NDJSONRotation`` says, always between records, and are reopened after
+/// ``requestReopen()`` (SIGHUP, for logrotate).
 public actor NDJSONFileSink: RecordSink {
     public nonisolated let name: String
     public nonisolated let path: String
     private let syncThreshold: Int
+    private let rotation: NDJSONRotation
+    /// Bytes in the current file, and when it was opened.
+    private var fileBytes = 0
+    private var openedAt = ContinuousClock.now
+    /// Compression and pruning of closed files, in the order the files were closed.
+    private var maintenance: Task<Void, Never>?
+    /// The reopen generation this sink last acted on.
+    private var reopenGeneration = NDJSONFileSink.reopenRequests.load(ordering: .relaxed)
     private var descriptor: Int32 = -1
     private var lines: LineBuffer
     /// Records written but not yet synced.
@@ -19,11 +30,20 @@ public actor NDJSONFileSink: RecordSink {
     private var unsyncedBytes = 0
     private var acknowledger: SinkAcknowledger?
 
-    public init(path: String, syncThreshold: Int = 16 * 1024 * 1024) {
+    public init(path: String, syncThreshold: Int = 16 * 1024 * 1024, rotation: NDJSONRotation = .none) {
         self.path = path
         self.name = "ndjson:\(path)"
         self.syncThreshold = syncThreshold
+        self.rotation = rotation
         self.lines = LineBuffer(path: path)
+    }
+
+    /// Counts SIGHUPs: every NDJSON sink reopens its file before its next write.
+    private static let reopenRequests = Atomic<Int>(0)
+
+    /// Asks every NDJSON sink to close and reopen its file before its next record (after logrotate moved it).
+    public static func requestReopen() {
+        reopenRequests.add(1, ordering: .relaxed)
     }
 
     public func open(acknowledger: SinkAcknowledger) async throws {
@@ -36,11 +56,68 @@ public actor NDJSONFileSink: RecordSink {
                 throw SinkError(path: path, message: "cannot create directory \(directory): \(error.localizedDescription)")
             }
         }
+        try openFile()
+    }
+
+    private func openFile() throws {
         descriptor = Glibc.open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             throw SinkError(path: path, message: "cannot open for appending: \(String(cString: strerror(errno)))")
         }
         try dropIncompleteLastLine()
+        fileBytes = Int(lseek(descriptor, 0, SEEK_END))
+        openedAt = .now
+    }
+
+    /// Makes everything written durable and acknowledged, then closes the file.
+    private func finishFile() async throws {
+        try await writeLines()
+        try await syncAndAcknowledge()
+        Glibc.close(descriptor)
+        descriptor = -1
+    }
+
+    /// Closes the current file, renames it `<path>.<time>` atomically, starts a new one, and compresses and prunes
+    /// the closed files.
+    private func rotate() async throws {
+        try await finishFile()
+        let closed = NDJSONRotation.closedName(for: path, at: Date())
+        guard rename(path, closed) == 0 else {
+            throw SinkError(path: path, message: "cannot rename to \(closed): \(String(cString: strerror(errno)))")
+        }
+        try syncDirectory()
+        try openFile()
+        let rotation = self.rotation
+        let path = self.path
+        if rotation.compress || rotation.retain != nil {
+            // Compression and pruning touch only closed files: off the write path, one after the other.
+            let previous = maintenance
+            maintenance = Task.detached {
+                await previous?.value
+                if rotation.compress { Self.gzip(closed) }
+                if let retain = rotation.retain {
+                    for old in NDJSONRotation.closedFiles(of: path).dropLast(retain) { try? FileManager.default.removeItem(atPath: old) }
+                }
+            }
+        }
+    }
+
+    /// fsync of the directory, so that the rename survives a crash.
+    private func syncDirectory() throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        let handle = Glibc.open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard handle >= 0 else { return }
+        defer { Glibc.close(handle) }
+        _ = fsync(handle)
+    }
+
+    /// `gzip` the closed file into `<file>.gz` (written aside and renamed, so a reader never sees half of it).
+    private static func gzip(_ file: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "gzip -c -- \"$1\" > \"$1.gz.tmp\" && mv -- \"$1.gz.tmp\" \"$1.gz\" && rm -f -- \"$1\"", "gzip", file]
+        try? process.run()
+        process.waitUntilExit()
     }
 
     /// A crash in the middle of a write can leave a partial last line. That record was never acknowledged, so it
@@ -74,12 +151,24 @@ public actor NDJSONFileSink: RecordSink {
 
     public func write(_ record: EncodedRecord) async throws {
         guard descriptor >= 0 else { throw SinkError(path: path, message: "written before open") }
+        let requested = Self.reopenRequests.load(ordering: .relaxed)
+        if requested != reopenGeneration {
+            reopenGeneration = requested
+            try await finishFile()
+            try openFile()
+        } else if rotation.isEnabled, fileBytes + lines.byteCount > 0,
+            rotation.isDue(bytes: fileBytes + lines.byteCount, age: .now - openedAt)
+        {
+            try await rotate()
+        }
         try lines.append(record)
         if lines.isFull { try await writeLines() }
         if unsyncedBytes >= syncThreshold { try await syncAndAcknowledge() }
     }
 
     public func close() async throws {
+        defer { maintenance = nil }
+        await maintenance?.value
         guard descriptor >= 0 else { return }
         defer {
             Glibc.close(descriptor)
@@ -94,6 +183,7 @@ public actor NDJSONFileSink: RecordSink {
         try await FileDescriptorIO.write(pending.bytes, to: descriptor, path: path)
         unsynced.append(contentsOf: pending.sequences)
         unsyncedBytes += pending.bytes.count
+        fileBytes += pending.bytes.count
     }
 
     private func syncAndAcknowledge() async throws {

@@ -73,7 +73,11 @@ struct ExportCommand: AsyncParsableCommand {
         let started = ContinuousClock.now
         let stop = StopSignal()
         let signals = StopOnSignals.watch(stop, logger: logger, meaning: "delivering what is in flight, then exiting")
-        defer { signals.cancel() }
+        let hangups = ReopenOnHangup.watch(logger: logger)
+        defer {
+            signals.cancel()
+            hangups.cancel()
+        }
         do {
             let threatSource = try source.makeSource(filters: filters, session: session, logger: logger)
             var configuration = onEnrichmentError.configure(ExportPipeline<SentinelOneThreatSource>.Configuration(concurrency: source.concurrency))

@@ -100,7 +100,11 @@ struct RunCommand: AsyncParsableCommand {
 
         let stop = StopSignal()
         let signals = StopOnSignals.watch(stop, logger: logger, meaning: "delivering what is in flight, then saving the checkpoint")
-        defer { signals.cancel() }
+        let hangups = ReopenOnHangup.watch(logger: logger)
+        defer {
+            signals.cancel()
+            hangups.cancel()
+        }
 
         let session = try source.makeSession(console: console, logger: logger)
         let source = self.source

@@ -20,6 +20,18 @@ struct SinkOptions: ParsableArguments {
     @Option(help: "The NDJSON file (appended to; parent directories are created).")
     var output: String?
 
+    @Option(help: "Start a new NDJSON file once the current one holds this much: bytes, or with K, M or G (e.g. 512M).")
+    var rotateSize: String?
+
+    @Option(help: "Start a new NDJSON file once the current one is this old: a duration such as 1h or 15m.")
+    var rotateInterval: String?
+
+    @Flag(help: "gzip NDJSON files once they are rotated out.")
+    var rotateGzip = false
+
+    @Option(help: "Keep this many rotated NDJSON files, deleting older ones (default: all).")
+    var retain: Int?
+
     @Option(help: "Kafka bootstrap brokers, HOST:PORT[,HOST:PORT…] (for --sink kafka).")
     var kafkaBrokers: String?
 
@@ -39,6 +51,16 @@ struct SinkOptions: ParsableArguments {
         if resolvedSinks.contains(.ndjson), output == nil { throw ValidationError("--sink ndjson needs --output PATH") }
         if output != nil, !resolvedSinks.contains(.ndjson) {
             throw ValidationError("--output is for the ndjson sink; add --sink ndjson")
+        }
+        if let rotateSize, Self.byteCount(rotateSize) == nil {
+            throw ValidationError("--rotate-size takes bytes, or a number with K, M or G (e.g. 512M)")
+        }
+        if let rotateInterval, TimeOptionParsing.duration(rotateInterval) == nil {
+            throw ValidationError("--rotate-interval takes a duration such as 1h or 15m")
+        }
+        if let retain, retain < 1 { throw ValidationError("--retain is at least 1") }
+        if (rotateSize != nil || rotateInterval != nil || rotateGzip || retain != nil), !resolvedSinks.contains(.ndjson) {
+            throw ValidationError("--rotate-size, --rotate-interval, --rotate-gzip and --retain are for the ndjson sink")
         }
         if Set(resolvedSinks).count != resolvedSinks.count { throw ValidationError("a --sink is given twice") }
         if resolvedSinks.contains(.kafka) {
@@ -64,10 +86,29 @@ struct SinkOptions: ParsableArguments {
         resolvedSinks.map { kind in
             switch kind {
             case .stdout: return StdoutSink()
-            case .ndjson: return NDJSONFileSink(path: output!)
+            case .ndjson: return NDJSONFileSink(path: output!, rotation: rotation)
             case .kafka: return KafkaSink(configuration: kafkaConfiguration, logger: logger)
             }
         }
+    }
+
+    /// How the NDJSON file rotates.
+    var rotation: NDJSONRotation {
+        NDJSONRotation(
+            maximumBytes: rotateSize.flatMap(Self.byteCount),
+            maximumAge: rotateInterval.flatMap(TimeOptionParsing.duration),
+            compress: rotateGzip,
+            retain: retain
+        )
+    }
+
+    /// `512M` → 536870912; plain digits are bytes.
+    static func byteCount(_ text: String) -> Int? {
+        let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
+        if let last = text.uppercased().last, let unit = units[last] {
+            return Int(text.dropLast()).flatMap { $0 > 0 ? $0 * unit : nil }
+        }
+        return Int(text).flatMap { $0 > 0 ? $0 : nil }
     }
 
     /// The user's librdkafka properties, with the SASL password read from its file when one is given.

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Pipeline
+import Sinks
 import UnixSignals
 
 /// SIGTERM and SIGINT as a graceful stop: the first raises `stop` (fetching ends, what is in flight is delivered
@@ -18,6 +19,18 @@ enum StopOnSignals {
                 }
                 logger.notice("stopping: \(meaning)", metadata: ["signal": "\(signal)"])
                 stop.requestStop()
+            }
+        }
+    }
+}
+
+/// SIGHUP: every NDJSON sink closes and reopens its file before its next record (logrotate's `postrotate`).
+enum ReopenOnHangup {
+    static func watch(logger: Logger) -> Task<Void, Never> {
+        Task {
+            for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                logger.notice("SIGHUP: reopening NDJSON files")
+                NDJSONFileSink.requestReopen()
             }
         }
     }
