@@ -64,7 +64,7 @@ struct CheckCommand: AsyncParsableCommand {
             token: try TokenSource.load(file: source.apiTokenFile, environment: ProcessInfo.processInfo.environment),
             options: options, logger: logger
         )
-        let query = try ThreatListQuery(filters: filters, pageSize: 1).queryString(cursor: nil) + "&countOnly=true"
+        let query = try ThreatListQuery(filters: filters).countQueryString
         do {
             let response = try await client.get(SentinelOneThreatSource.threatsPath, query: query)
             let total = (try? JSONValue.parse(response.body.readableBytesView))?["pagination"]?["totalItems"]

@@ -64,6 +64,15 @@ struct ExportCommand: AsyncParsableCommand {
         return filters
     }
 
+    /// How many threats the filters match (`countOnly`), for the progress line; nil when the console does not say.
+    static func count(filters: [QueryFilter], client: SentinelOneClient) async -> Int? {
+        guard let query = try? ThreatListQuery(filters: filters).countQueryString,
+            let response = try? await client.get(SentinelOneThreatSource.threatsPath, query: query),
+            case .number(let total)? = (try? JSONValue.parse(response.body.readableBytesView))?["pagination"]?["totalItems"]
+        else { return nil }
+        return Int(total)
+    }
+
     private func export(logger: Logger, readiness: Readiness) async throws -> String {
         let console = try source.console()
         let filters = try filters()
@@ -82,6 +91,17 @@ struct ExportCommand: AsyncParsableCommand {
             let threatSource = try source.makeSource(filters: filters, session: session, logger: logger)
             var configuration = onEnrichmentError.configure(ExportPipeline<SentinelOneThreatSource>.Configuration(concurrency: source.concurrency))
             configuration.stop = stop
+            let progress = ProgressLine.isWanted(stdoutSinkInUse: sinks.resolvedSinks.contains(.stdout)) ? ProgressLine() : nil
+            if let progress {
+                configuration.onWatermarkAdvanced = { progress.setDelivered(Int($0)) }
+                let client = session.client(
+                    token: try TokenSource.load(file: source.apiTokenFile, environment: ProcessInfo.processInfo.environment),
+                    options: source, logger: logger
+                )
+                progress.setTotal(await Self.count(filters: filters, client: client))
+            }
+            let drawing = progress.map { progress in Task { await progress.draw() } }
+            defer { drawing?.cancel() }
             let pipeline = ExportPipeline(
                 source: threatSource,
                 encoder: sinks.format.encoder(consoleURL: console.base),
@@ -91,6 +111,8 @@ struct ExportCommand: AsyncParsableCommand {
             logger.info("export starting", metadata: ["console": "\(console)", "sinks": "\(sinkList.map(\.name))"])
             readiness.markReady()
             result = .success(try await pipeline.run())
+            drawing?.cancel()
+            await drawing?.value
         } catch {
             result = .failure(error)
         }

@@ -26,4 +26,13 @@ public struct ThreatListQuery: Sendable, Equatable {
         }
         return QueryString.encode(items)
     }
+
+    /// The query asking only how many threats the filters match (`countOnly=true`; the answer's
+    /// `pagination.totalItems`).
+    public var countQueryString: String {
+        var items = QueryFilter.queryItems(filters, catalog: .threats)
+        items.append((name: "limit", value: "1", isList: false))
+        items.append((name: "countOnly", value: "true", isList: false))
+        return QueryString.encode(items)
+    }
 }

@@ -1,0 +1,63 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Synchronization
+
+/// `export`'s live progress on a terminal: threats delivered of the total, rate and ETA, redrawn in place on
+/// standard error twice a second. Shown only when standard error is a terminal and standard output is not a pipe
+/// or the stdout sink (records and progress never share a screen or a stream).
+final class ProgressLine: Sendable {
+    private let delivered = Atomic<Int>(0)
+    private let total = Mutex<Int?>(nil)
+    private let started = ContinuousClock.now
+
+    /// Whether progress should be drawn at all.
+    static func isWanted(stdoutSinkInUse: Bool) -> Bool {
+        guard isatty(STDERR_FILENO) == 1, !stdoutSinkInUse else { return false }
+        var status = stat()
+        guard fstat(STDOUT_FILENO, &status) == 0 else { return false }
+        return (status.st_mode & S_IFMT) != S_IFIFO
+    }
+
+    /// Records acknowledged by every sink so far (the pipeline's low watermark).
+    func setDelivered(_ count: Int) { delivered.store(count, ordering: .relaxed) }
+
+    /// The number of threats the filters match (`countOnly`), once known.
+    func setTotal(_ count: Int?) { total.withLock { $0 = count } }
+
+    /// Draws until cancelled, then clears the line.
+    func draw() async {
+        while !Task.isCancelled {
+            write(line())
+            try? await Task.sleep(for: .milliseconds(500))
+        }
+        write("\r\u{1B}[K")
+    }
+
+    func line() -> String {
+        let done = delivered.load(ordering: .relaxed)
+        let elapsed = ContinuousClock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let rate = seconds > 0 ? Double(done) / seconds : 0
+        var text = "threatpipe: \(done)"
+        if let total = total.withLock({ $0 }), total > 0 {
+            text += " / \(total) threats (\(min(100, done * 100 / total))%), \(Int(rate))/s"
+            if rate > 0, total > done { text += ", ETA \(Self.clock(Double(total - done) / rate))" }
+        } else {
+            text += " threats, \(Int(rate))/s"
+        }
+        return "\r\u{1B}[K" + text
+    }
+
+    static func clock(_ seconds: Double) -> String {
+        let whole = Int(seconds.rounded(.up))
+        return whole >= 3600
+            ? String(format: "%d:%02d:%02d", whole / 3600, whole / 60 % 60, whole % 60)
+            : String(format: "%d:%02d", whole / 60, whole % 60)
+    }
+
+    private func write(_ text: String) {
+        _ = text.utf8CString.withUnsafeBufferPointer { Glibc.write(STDERR_FILENO, $0.baseAddress, $0.count - 1) }
+    }
+}
