@@ -2,10 +2,12 @@ import Hummingbird
 import Logging
 import Metrics
 import Prometheus
+import ServiceLifecycle
 
 /// The operations endpoint of `--metrics-listen`: `/metrics` (Prometheus text of every swift-metrics instrument),
-/// `/healthz` (the process is alive) and `/readyz` (the work is going well, as ``Readiness`` says).
-public struct MetricsServer: Sendable {
+/// `/healthz` (the process is alive) and `/readyz` (the work is going well, as ``Readiness`` says). A service of the
+/// command's service group, registered first so that it shuts down last: the end of the work can still be scraped.
+public struct MetricsServer: Service {
     /// The registry every swift-metrics instrument of the process reports to, once ``bootstrapMetrics()`` ran.
     public static let registry = PrometheusCollectorRegistry()
 
@@ -18,16 +20,20 @@ public struct MetricsServer: Sendable {
     let port: Int
     let readiness: Readiness
     let logger: Logger
+    let onListening: @Sendable (Int) async -> Void
 
-    public init(host: String, port: Int, readiness: Readiness, logger: Logger) {
+    /// - Parameter onListening: told the port once the server accepts connections (useful with port 0).
+    public init(host: String, port: Int, readiness: Readiness, logger: Logger, onListening: @escaping @Sendable (Int) async -> Void) {
         self.host = host
         self.port = port
         self.readiness = readiness
         self.logger = logger
+        self.onListening = onListening
     }
 
-    /// Serves until the task is cancelled; `onListening` is told the port (useful with port 0).
-    public func run(onListening: @escaping @Sendable (Int) async -> Void) async throws {
+    /// Serves until the service group shuts it down gracefully (or the task is cancelled).
+    public func run() async throws {
+        let onListening = self.onListening
         let router = Router()
         let readiness = self.readiness
         router.get("/metrics") { _, _ -> Response in
@@ -55,6 +61,6 @@ public struct MetricsServer: Sendable {
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
             logger: quiet
         )
-        try await app.runService(gracefulShutdownSignals: [])
+        try await app.run()
     }
 }

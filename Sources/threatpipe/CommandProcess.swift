@@ -3,32 +3,53 @@ import Glibc
 #endif
 import Logging
 import Observability
+import Pipeline
+import ServiceLifecycle
 
-/// What every pipeline command does around its work: process set-up, logging, the metrics endpoint, the closing line
-/// on success, one error line and the documented exit status on failure.
+/// What every pipeline command does around its work: process set-up, logging, and one service group holding the
+/// metrics server (first, so it stops last) and the work; SIGTERM/SIGINT shut the group down gracefully in reverse
+/// order (the work stops fetching and drains, then the metrics server stops). Then the closing line on success, or
+/// one error line and the documented exit status.
 enum CommandProcess {
     static func run(
         label: String,
         operations: OperationsOptions,
         readiness: Readiness = Readiness(),
-        _ body: (Logger) async throws -> String
+        stopping: String,
+        _ body: @escaping @Sendable (Logger, StopSignal) async throws -> String
     ) async throws {
         signal(SIGPIPE, SIG_IGN)
         MemoryTuning.apply()
         let logger = LogSetup.logger(label: label, level: operations.logLevel, format: operations.logFormat)
-        // The metrics server starts first and stops last, so the end of the work can still be scraped.
-        let server = operations.metricsListen.flatMap(OperationsOptions.hostAndPort).map { host, port in
+        let stop = StopSignal()
+        let work = WorkService(stop: stop) { stop in try await body(logger, stop) }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let (host, port) = operations.metricsListen.flatMap(OperationsOptions.hostAndPort) {
             MetricsServer.bootstrapMetrics()
-            let server = MetricsServer(host: host, port: port, readiness: readiness, logger: logger)
-            return Task {
-                try await server.run { port in
-                    logger.notice("metrics listening", metadata: ["address": "http://\(host):\(port)"])
-                }
+            let server = MetricsServer(host: host, port: port, readiness: readiness, logger: logger) { port in
+                logger.notice("metrics listening", metadata: ["address": "http://\(host):\(port)"])
             }
+            services.append(.init(service: server, serviceName: "metrics"))
         }
-        defer { server?.cancel() }
+        services.append(.init(
+            service: work, successTerminationBehavior: .gracefullyShutdownGroup,
+            failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: label
+        ))
+        var groupLogger = logger
+        groupLogger.logLevel = max(logger.logLevel, .warning)
+        let group = ServiceGroup(configuration: .init(
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: groupLogger
+        ))
+        let signals = StopOnSignals.watch(logger: logger, meaning: stopping)
+        let hangups = ReopenOnHangup.watch(logger: logger)
+        defer {
+            signals.cancel()
+            hangups.cancel()
+        }
         do {
-            printError(try await body(logger))
+            try await group.run()
+            guard let result = work.result else { throw ConfigurationError(description: "the work did not run") }
+            printError(try result.get())
         } catch {
             readiness.markNotReady("\(error)")
             printError("threatpipe: error: \(error)")

@@ -45,8 +45,11 @@ struct ExportCommand: AsyncParsableCommand {
 
     func run() async throws {
         let readiness = Readiness()
-        try await CommandProcess.run(label: "threatpipe.export", operations: operations, readiness: readiness) { logger in
-            try await export(logger: logger, readiness: readiness)
+        try await CommandProcess.run(
+            label: "threatpipe.export", operations: operations, readiness: readiness,
+            stopping: "delivering what is in flight, then exiting"
+        ) { [self] logger, stop in
+            try await export(logger: logger, readiness: readiness, stop: stop)
         }
     }
 
@@ -73,20 +76,13 @@ struct ExportCommand: AsyncParsableCommand {
         return Int(total)
     }
 
-    private func export(logger: Logger, readiness: Readiness) async throws -> String {
+    private func export(logger: Logger, readiness: Readiness, stop: StopSignal) async throws -> String {
         let console = try source.console()
         let filters = try filters()
         let session = try source.makeSession(console: console, logger: logger)
         let sinkList = sinks.makeSinks(logger: logger)
         let result: Result<ExportSummary, any Error>
         let started = ContinuousClock.now
-        let stop = StopSignal()
-        let signals = StopOnSignals.watch(stop, logger: logger, meaning: "delivering what is in flight, then exiting")
-        let hangups = ReopenOnHangup.watch(logger: logger)
-        defer {
-            signals.cancel()
-            hangups.cancel()
-        }
         do {
             let threatSource = try source.makeSource(filters: filters, session: session, logger: logger)
             var configuration = onEnrichmentError.configure(ExportPipeline<SentinelOneThreatSource>.Configuration(concurrency: source.concurrency))

@@ -70,14 +70,17 @@ struct RunCommand: AsyncParsableCommand {
             if state.isHealthy, state.successfulPolls > 0 { return .init(isReady: true, reason: "") }
             return .init(isReady: false, reason: state.lastError ?? "no poll has completed yet")
         })
-        try await CommandProcess.run(label: "threatpipe.run", operations: operations, readiness: readiness) { logger in
-            let checkpoint = try await follow(logger: logger, health: health)
+        try await CommandProcess.run(
+            label: "threatpipe.run", operations: operations, readiness: readiness,
+            stopping: "delivering what is in flight, then saving the checkpoint"
+        ) { [self] logger, stop in
+            let checkpoint = try await follow(logger: logger, health: health, stop: stop)
             let reached = checkpoint.map { "\($0.updatedAt) (\($0.idsAtUpdatedAt.count) ids)" } ?? "none"
             return "threatpipe: stopped; checkpoint \(reached) in \(state)"
         }
     }
 
-    private func follow(logger: Logger, health: PollHealth) async throws -> Checkpoint? {
+    private func follow(logger: Logger, health: PollHealth, stop: StopSignal) async throws -> Checkpoint? {
         let console = try source.console()
         let userFilters = try source.threatFilters()
         if let managed = userFilters.first(where: { Self.managedFilters.contains($0.name) }) {
@@ -98,13 +101,6 @@ struct RunCommand: AsyncParsableCommand {
         let initialSince = TimeOptionParsing.instant(since, now: .now)!.description
         _ = try TokenSource.load(file: source.apiTokenFile, environment: ProcessInfo.processInfo.environment)
 
-        let stop = StopSignal()
-        let signals = StopOnSignals.watch(stop, logger: logger, meaning: "delivering what is in flight, then saving the checkpoint")
-        let hangups = ReopenOnHangup.watch(logger: logger)
-        defer {
-            signals.cancel()
-            hangups.cancel()
-        }
 
         let session = try source.makeSession(console: console, logger: logger)
         let source = self.source

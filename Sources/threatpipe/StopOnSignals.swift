@@ -4,11 +4,11 @@ import Pipeline
 import Sinks
 import UnixSignals
 
-/// SIGTERM and SIGINT as a graceful stop: the first raises `stop` (fetching ends, what is in flight is delivered
-/// and acknowledged); a second one exits at once with status 130.
+/// SIGTERM and SIGINT: the first starts the service group's graceful shutdown (the group traps it too) and is
+/// logged here; a second one exits at once with status 130 — the state file never claims more than was acknowledged.
 enum StopOnSignals {
     /// Watches the signals until the returned task is cancelled.
-    static func watch(_ stop: StopSignal, logger: Logger, meaning: String) -> Task<Void, Never> {
+    static func watch(logger: Logger, meaning: String) -> Task<Void, Never> {
         Task {
             var received = 0
             for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
@@ -18,7 +18,6 @@ enum StopOnSignals {
                     Foundation.exit(130)
                 }
                 logger.notice("stopping: \(meaning)", metadata: ["signal": "\(signal)"])
-                stop.requestStop()
             }
         }
     }
