@@ -38,7 +38,7 @@ public struct ECSAlertEncoder: RecordEncoder {
         return JSONValue.compact([
             "@timestamp": text(info + "createdAt") ?? .string(exportedAt.formatted(fractionDigits: 6)),
             "ecs": ["version": .string(Self.ecsVersion)],
-            "message": .string(message(source)),
+            "message": .string(source.summary),
             "event": .compact([
                 "kind": "alert",
                 "category": ["malware"],
@@ -105,13 +105,11 @@ public struct ECSAlertEncoder: RecordEncoder {
         var tactics: [JSONValue?] = []
         var techniqueIDs: [JSONValue?] = []
         var techniqueReferences: [JSONValue?] = []
-        for indicator in source.value("indicators")?.arrayValue ?? [] {
-            for tactic in indicator.at("tactics")?.arrayValue ?? [] where tactic.at("source")?.stringValue?.uppercased() == "MITRE" {
-                tactics.append(tactic.at("name"))
-                for technique in tactic.at("techniques")?.arrayValue ?? [] {
-                    techniqueIDs.append(technique.at("name"))
-                    techniqueReferences.append(technique.at("link"))
-                }
+        for (tactic, techniques) in source.mitreTactics {
+            tactics.append(tactic.at("name"))
+            for technique in techniques {
+                techniqueIDs.append(technique.at("name"))
+                techniqueReferences.append(technique.at("link"))
             }
         }
         guard !tactics.isEmpty || !techniqueIDs.isEmpty else { return nil }
@@ -120,14 +118,6 @@ public struct ECSAlertEncoder: RecordEncoder {
             "tactic": .compact(["name": Self.distinct(tactics)]),
             "technique": .compact(["id": Self.distinct(techniqueIDs), "name": Self.distinct(techniqueIDs), "reference": Self.distinct(techniqueReferences)]),
         ])
-    }
-
-    private func message(_ source: SourceThreat) -> String {
-        let what = [source.string("threatInfo.confidenceLevel"), source.string("threatInfo.classification")]
-            .compactMap { $0 }.joined(separator: " ")
-        let name = source.string("threatInfo.threatName") ?? source.string("id") ?? "threat"
-        let host = source.string("agentRealtimeInfo.agentComputerName").map { " on \($0)" } ?? ""
-        return (what.isEmpty ? "" : what + " threat ") + name + host
     }
 
     /// The present values, each once, in first-seen order; `nil` when there is none.

@@ -49,7 +49,7 @@ public struct OCSFDetectionFindingEncoder: RecordEncoder {
         members += [
             ("type_uid", .int(200_400 + activity.id)), ("type_name", .string("Detection Finding: \(activity.caption)")),
             ("time", source.milliseconds(info + "updatedAt") ?? source.milliseconds(info + "createdAt") ?? .number(String(exportedAt.microseconds / 1000))),
-            ("message", message(source)),
+            ("message", .string(source.summary)),
         ]
         members += OCSFEnumerations.severity(confidenceLevel: confidenceLevel, classification: classification).members("severity")
         members += OCSFEnumerations.confidence(confidenceLevel).members("confidence")
@@ -80,14 +80,6 @@ public struct OCSFDetectionFindingEncoder: RecordEncoder {
             "profiles": ["host", "security_control"],
             "log_provider": "threatpipe",
         ])
-    }
-
-    private func message(_ source: SourceThreat) -> JSONValue? {
-        let what = [source.string("threatInfo.confidenceLevel"), source.string("threatInfo.classification")]
-            .compactMap { $0 }.joined(separator: " ")
-        let name = source.string("threatInfo.threatName") ?? source.string("id") ?? "threat"
-        let host = source.string("agentRealtimeInfo.agentComputerName").map { " on \($0)" } ?? ""
-        return .string((what.isEmpty ? "" : what + " threat ") + name + host)
     }
 
     private func findingInfo(_ source: SourceThreat) -> JSONValue? {
@@ -121,16 +113,14 @@ public struct OCSFDetectionFindingEncoder: RecordEncoder {
     /// `indicators[].tactics[].techniques[]` from MITRE as ATT&CK entries: one per technique, with its tactic.
     private func attacks(_ source: SourceThreat) -> JSONValue? {
         var attacks: [JSONValue?] = []
-        for indicator in source.value("indicators")?.arrayValue ?? [] {
-            for tactic in indicator.at("tactics")?.arrayValue ?? [] where tactic.at("source")?.stringValue?.uppercased() == "MITRE" {
-                let tacticObject = JSONValue.compact(["name": tactic.at("name")])
-                for technique in tactic.at("techniques")?.arrayValue ?? [] {
-                    guard let name = technique.at("name")?.stringValue else { continue }
-                    attacks.append(.compact([
-                        "tactic": tacticObject,
-                        "technique": .compact(["uid": .string(name), "name": .string(name), "src_url": technique.at("link")]),
-                    ]))
-                }
+        for (tactic, techniques) in source.mitreTactics {
+            let tacticObject = JSONValue.compact(["name": tactic.at("name")])
+            for technique in techniques {
+                guard let name = technique.at("name")?.stringValue else { continue }
+                attacks.append(.compact([
+                    "tactic": tacticObject,
+                    "technique": .compact(["uid": .string(name), "name": .string(name), "src_url": technique.at("link")]),
+                ]))
             }
         }
         return .compactArray(attacks)

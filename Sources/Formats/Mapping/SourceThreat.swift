@@ -35,6 +35,24 @@ struct SourceThreat {
         return text
     }
 
+    /// One line for people: `malicious Ransomware threat invoice.pdf.exe on host-7`.
+    var summary: String {
+        let what = [string("threatInfo.confidenceLevel"), string("threatInfo.classification")].compactMap { $0 }.joined(separator: " ")
+        let name = string("threatInfo.threatName") ?? string("id") ?? "threat"
+        let host = string("agentRealtimeInfo.agentComputerName").map { " on \($0)" } ?? ""
+        return (what.isEmpty ? "" : what + " threat ") + name + host
+    }
+
+    /// The MITRE ATT&CK tactics of the indicators (`indicators[].tactics[]` whose `source` is MITRE), each with its
+    /// techniques.
+    var mitreTactics: [(tactic: JSONValue, techniques: [JSONValue])] {
+        (value("indicators")?.arrayValue ?? []).flatMap { indicator in
+            (indicator.at("tactics")?.arrayValue ?? [])
+                .filter { $0.at("source")?.stringValue?.uppercased() == "MITRE" }
+                .map { ($0, $0.at("techniques")?.arrayValue ?? []) }
+        }
+    }
+
     /// The IP addresses at `path`: the console writes several comma-separated in one string
     /// (`agentDetectionInfo.agentIpV4` = `10.32.0.165,172.18.0.1`).
     func addresses(_ path: String) -> [String] {
