@@ -33,11 +33,16 @@ S1_API_TOKEN=threatpipe-demo-token "$binary" export --console-url "$url" \
     --rate-limit 0  # a local emulator needs no pacing; a real console gets 10 requests/s by default
 
 echo >&2
-echo "demo: $(wc -l <"$output") records in $output; the first one, abridged:" >&2
-head -n 1 "$output" | python3 -c '
+echo "demo: $(wc -l <"$output") records in $output; the first fully enriched one, abridged:" >&2
+python3 -c '
 import json, sys
-record = json.loads(sys.stdin.readline())
+for line in open(sys.argv[1]):
+    record = json.loads(line)
+    if record["meta"]["analysis"]["status"] == "fetched" and record["events"]:
+        break
 print(json.dumps({"meta": record["meta"],
-                  "threat": {k: record["threat"][k] for k in ("id", "threatInfo")},
+                  "threat": {"id": record["threat"]["id"],
+                             "threatInfo": {k: record["threat"]["threatInfo"].get(k) for k in
+                                            ("threatName", "classification", "confidenceLevel", "updatedAt")}},
                   "analysis keys": sorted(record["analysis"] or {}),
-                  "events": len(record["events"] or [])}, indent=2)[:3000])' >&2
+                  "events": len(record["events"] or [])}, indent=2))' "$output" >&2
