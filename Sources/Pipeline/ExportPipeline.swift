@@ -56,8 +56,8 @@ public struct ExportPipeline<Source: ThreatSource>: Sendable {
                 throw PipelineError.sinkFailed(sink, error)
             }
         }
-        let fetched = BoundedChannel<ListedThreat>(capacity: configuration.fetchedCapacity)
-        let enriched = BoundedChannel<EnrichedThreat>(capacity: configuration.enrichedCapacity)
+        let fetched = BoundedChannel<ListedThreat>(capacity: configuration.fetchedCapacity, name: "fetched")
+        let enriched = BoundedChannel<EnrichedThreat>(capacity: configuration.enrichedCapacity, name: "enriched")
         let fetcher = ThreatFetcher(
             source: source,
             tracker: tracker,

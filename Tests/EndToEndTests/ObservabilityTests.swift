@@ -69,6 +69,7 @@ extension EndToEnd {
             #expect((second[emitted] ?? 0) > (first[emitted] ?? 0), "\(second.keys.sorted())")
             #expect((second["threatpipe_rate_limit_wait_seconds_total"] ?? 0) > 0)
             #expect(second["threatpipe_records_in_flight"] != nil)
+            #expect(second[#"threatpipe_queue_depth{edge="fetched"}"#] != nil && second[#"threatpipe_queue_depth{edge="enriched"}"#] != nil)
 
             let stderr = command.stderrSoFar
             #expect(result.status == 0, "\(stderr)")
