@@ -36,8 +36,7 @@ try await Task.detached {
     for record in records { try await sink.write(record) }
     try await sink.close()
 }.value
-let elapsed = clock.now - started
-let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+let seconds = (clock.now - started).inSeconds
 guard tracker.snapshot.isComplete else {
     FileHandle.standardError.write(Data("not every record was acknowledged\n".utf8))
     exit(1)

@@ -41,6 +41,5 @@ while clock.now - started < budget {
         records += 1
     }
 }
-let elapsed = clock.now - started
-let elapsedSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+let elapsedSeconds = (clock.now - started).inSeconds
 print("records_per_second \(Int(Double(records) / elapsedSeconds)) bytes_per_record \(outputBytes / max(records, 1))")

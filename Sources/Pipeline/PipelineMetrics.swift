@@ -6,9 +6,10 @@ enum PipelineMetrics {
     /// `threatpipe_threats_fetched_total`: threats listed and sent on to enrichment.
     static let threatsFetched = Counter(label: "threatpipe_threats_fetched_total")
 
-    /// `threatpipe_records_emitted_total{sink}`: records written to a sink (acknowledgement may come later).
-    static func recordEmitted(sink: String) {
-        Counter(label: "threatpipe_records_emitted_total", dimensions: [("sink", sink)]).increment()
+    /// `threatpipe_records_emitted_total{sink}`: records written to a sink (acknowledgement may come later). Made
+    /// once per sink, not per record: looking a counter up takes the registry's lock.
+    static func recordsEmitted(sink: String) -> Counter {
+        Counter(label: "threatpipe_records_emitted_total", dimensions: [("sink", sink)])
     }
 
     /// `threatpipe_enrichment_failures_total{part, kind}`: analyses or event lists not found (404) or failed.

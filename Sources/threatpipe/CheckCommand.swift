@@ -2,8 +2,6 @@ import ArgumentParser
 import Foundation
 import Kafka
 import Logging
-import NIOCore
-import RawJSON
 import SentinelOne
 
 /// `threatpipe check`: validates the configuration, then tries each dependency and prints one line per check.
@@ -64,16 +62,13 @@ struct CheckCommand: AsyncParsableCommand {
             token: try TokenSource.load(file: source.apiTokenFile, environment: ProcessInfo.processInfo.environment),
             options: options, logger: logger
         )
-        let query = try ThreatListQuery(filters: filters).countQueryString
+        let query = try ThreatListQuery(filters: filters)
         do {
-            let response = try await client.get(SentinelOneThreatSource.threatsPath, query: query)
-            let total = (try? JSONValue.parse(response.body.readableBytesView))?["pagination"]?["totalItems"]
-            let count: String
-            if case .number(let literal)? = total { count = literal } else { count = "an unknown number of" }
+            let count = try await client.countThreats(query)
             return [
                 Line(name: "console reachable", detail: console.base),
-                Line(name: "token accepted", detail: "GET /threats answered \(response.status)"),
-                Line(name: "filters", detail: "match \(count) threats"),
+                Line(name: "token accepted", detail: "GET /threats answered"),
+                Line(name: "filters", detail: "match \(count.map(String.init) ?? "an unknown number of") threats"),
             ]
         } catch {
             let rejected = error.code == .unauthorized || error.code == .forbidden
@@ -136,16 +131,16 @@ struct CheckCommand: AsyncParsableCommand {
                 do {
                     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
                 } catch {
-                    throw SinkErrorText(text: "cannot create the directory \(directory)")
+                    throw OutputNotWritable(description: "cannot create the directory \(directory)")
                 }
             }
             let descriptor = open(output, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-            guard descriptor >= 0 else { throw SinkErrorText(text: String(cString: strerror(errno))) }
+            guard descriptor >= 0 else { throw OutputNotWritable(description: String(cString: strerror(errno))) }
             close(descriptor)
             if !existed { try? FileManager.default.removeItem(atPath: output) }
             return [Line(name: "output \(output)", detail: "writable")]
         } catch {
-            return [Line(name: "output \(output)", failure: OutputNotWritable(description: "\(error)"), detail: "not writable: \(error)")]
+            return [Line(name: "output \(output)", failure: error, detail: "not writable: \(error)")]
         }
     }
 
@@ -154,11 +149,6 @@ struct CheckCommand: AsyncParsableCommand {
         await withCheckedContinuation { continuation in
             Thread { continuation.resume(returning: body()) }.start()
         }
-    }
-
-    struct SinkErrorText: Error, CustomStringConvertible {
-        var text: String
-        var description: String { text }
     }
 }
 

@@ -30,7 +30,9 @@ enum ConfigurationLayers {
             added += isFlag ? (isTrue(value) ? ["--\(name)"] : []) : values(value, name: name).flatMap { ["--\(name)", $0] }
         }
         if let path = configPath(arguments) ?? environment["THREATPIPE_CONFIG"] {
-            let known = commands.values.reduce(into: Set<String>()) { $0.formUnion(Self.options(of: $1).keys) }
+            // One file serves every command: the other commands' options are known keys too.
+            let known = commands.filter { $0.key != command }.values
+                .reduce(into: Set(options.keys)) { $0.formUnion(Self.options(of: $1).keys) }
             for (name, value) in try fileSettings(path: path, known: known)
             where options[name] != nil && !given.contains(name) && !fromEnvironment.contains(name) {
                 if options[name] == true {

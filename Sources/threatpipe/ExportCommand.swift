@@ -67,15 +67,6 @@ struct ExportCommand: AsyncParsableCommand {
         return filters
     }
 
-    /// How many threats the filters match (`countOnly`), for the progress line; nil when the console does not say.
-    static func count(filters: [QueryFilter], client: SentinelOneClient) async -> Int? {
-        guard let query = try? ThreatListQuery(filters: filters).countQueryString,
-            let response = try? await client.get(SentinelOneThreatSource.threatsPath, query: query),
-            case .number(let total)? = (try? JSONValue.parse(response.body.readableBytesView))?["pagination"]?["totalItems"]
-        else { return nil }
-        return Int(total)
-    }
-
     private func export(logger: Logger, readiness: Readiness, stop: StopSignal) async throws -> String {
         let console = try source.console()
         let filters = try filters()
@@ -94,7 +85,7 @@ struct ExportCommand: AsyncParsableCommand {
                     token: try TokenSource.load(file: source.apiTokenFile, environment: ProcessInfo.processInfo.environment),
                     options: source, logger: logger
                 )
-                progress.setTotal(await Self.count(filters: filters, client: client))
+                progress.setTotal(try? await client.countThreats(ThreatListQuery(filters: filters)))
             }
             let drawing = progress.map { progress in Task { await progress.draw() } }
             defer { drawing?.cancel() }

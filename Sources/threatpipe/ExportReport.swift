@@ -21,7 +21,6 @@ struct ExportReport {
     }
 
     static func seconds(_ duration: Duration) -> String {
-        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-        return String(format: "%.2f", seconds)
+        String(format: "%.2f", duration.inSeconds)
     }
 }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import Pipeline
 import Synchronization
 
 /// `export`'s live progress on a terminal: threats delivered of the total, rate and ETA, redrawn in place on
@@ -37,8 +38,7 @@ final class ProgressLine: Sendable {
 
     func line() -> String {
         let done = delivered.load(ordering: .relaxed)
-        let elapsed = ContinuousClock.now - started
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = (ContinuousClock.now - started).inSeconds
         let rate = seconds > 0 ? Double(done) / seconds : 0
         var text = "threatpipe: \(done)"
         if let total = total.withLock({ $0 }), total > 0 {

@@ -1,7 +1,5 @@
 import Foundation
 import Logging
-import Pipeline
-import Sinks
 import UnixSignals
 
 /// SIGTERM and SIGINT: the first starts the service group's graceful shutdown (the group traps it too) and is
@@ -18,18 +16,6 @@ enum StopOnSignals {
                     Foundation.exit(130)
                 }
                 logger.notice("stopping: \(meaning)", metadata: ["signal": "\(signal)"])
-            }
-        }
-    }
-}
-
-/// SIGHUP: every NDJSON sink closes and reopens its file before its next record (logrotate's `postrotate`).
-enum ReopenOnHangup {
-    static func watch(logger: Logger) -> Task<Void, Never> {
-        Task {
-            for await _ in await UnixSignalsSequence(trapping: .sighup) {
-                logger.notice("SIGHUP: reopening NDJSON files")
-                NDJSONFileSink.requestReopen()
             }
         }
     }

@@ -17,7 +17,11 @@ struct SourceThreat {
         threat = (try? JSONValue.parse(enriched.threat.json)) ?? .object([])
         analysis = enriched.analysis.value.flatMap { try? JSONValue.parse($0) }
         events = enriched.events.value.flatMap { events in
-            (try? JSONValue.parse([UInt8(ascii: "[")] + events.joinedJSON + [UInt8(ascii: "]")]))?.arrayValue
+            var array = [UInt8(ascii: "[")]
+            array.reserveCapacity(events.byteCount + 2)
+            events.appendJoined(to: &array)
+            array.append(UInt8(ascii: "]"))
+            return (try? JSONValue.parse(array))?.arrayValue
         }
         status = EnrichmentStatus.object(
             of: enriched, format: format, schema: schema, consoleURL: consoleURL, exportedAt: exportedAt
@@ -56,7 +60,7 @@ struct SourceThreat {
     /// The IP addresses at `path`: the console writes several comma-separated in one string
     /// (`agentDetectionInfo.agentIpV4` = `10.32.0.165,172.18.0.1`).
     func addresses(_ path: String) -> [String] {
-        (string(path) ?? "").split(separator: ",").map { $0.trimmingCharacters(in: " ") }.filter { !$0.isEmpty }
+        (string(path) ?? "").split(separator: ",").map { String($0.filter { $0 != " " }) }.filter { !$0.isEmpty }
     }
 
     /// The instant at `path` in milliseconds since the epoch (OCSF's timestamp type).
@@ -135,13 +139,4 @@ extension JSONValue {
     }
 
     static func int(_ value: Int) -> JSONValue { .number(String(value)) }
-}
-
-extension Substring {
-    fileprivate func trimmingCharacters(in set: String) -> String {
-        var slice = self
-        while let first = slice.first, set.contains(first) { slice = slice.dropFirst() }
-        while let last = slice.last, set.contains(last) { slice = slice.dropLast() }
-        return String(slice)
-    }
 }

@@ -14,6 +14,7 @@ public struct RecordWriter: Sendable {
     /// Writes every threat of `input`; returns what was written.
     public func run(from input: some AsyncSequence<EnrichedThreat, Never>) async throws -> WriteSummary {
         var summary = WriteSummary()
+        let emitted = sinks.map { PipelineMetrics.recordsEmitted(sink: $0.name) }
         for await enriched in input {
             if failOnEnrichmentError {
                 for (part, outcome) in [("analysis", enriched.analysis.failedFailure), ("events", enriched.events.failedFailure)] {
@@ -26,13 +27,13 @@ public struct RecordWriter: Sendable {
                 }
             }
             let record = encoder.encode(enriched)
-            for sink in sinks {
+            for (sink, emitted) in zip(sinks, emitted) {
                 do {
                     try await sink.write(record)
                 } catch {
                     throw PipelineError.sinkFailed(sink, error)
                 }
-                PipelineMetrics.recordEmitted(sink: sink.name)
+                emitted.increment()
             }
             summary.count(enriched)
         }

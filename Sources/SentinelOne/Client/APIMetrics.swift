@@ -1,4 +1,5 @@
 import Metrics
+import Pipeline
 
 /// The API client's metrics, through swift-metrics (Prometheus text with `--metrics-listen`; no-ops otherwise).
 enum APIMetrics {
@@ -24,8 +25,4 @@ enum APIMetrics {
 
     /// `threatpipe_rate_limit_wait_seconds_total`: time requests spent waiting for the rate limiter.
     static let rateLimitWait = FloatingPointCounter(label: "threatpipe_rate_limit_wait_seconds_total")
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
 }

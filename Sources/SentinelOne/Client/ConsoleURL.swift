@@ -7,7 +7,7 @@ public struct ConsoleURL: Sendable, Equatable, CustomStringConvertible {
     public let base: String
 
     public init(_ text: String) throws(ConsoleURLError) {
-        let trimmed = text.trimmingWhitespace()
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { throw ConsoleURLError(text: text, reason: "it is empty") }
         let lowered = trimmed.lowercased()
         guard let schemeEnd = trimmed.range(of: "://") else {
@@ -76,13 +76,4 @@ public struct ConsoleURLError: Error, Sendable, CustomStringConvertible {
     public var reason: String
 
     public var description: String { "invalid console URL '\(text)': \(reason)" }
-}
-
-extension String {
-    fileprivate func trimmingWhitespace() -> Substring {
-        var slice = self[...]
-        while let first = slice.first, first.isWhitespace { slice = slice.dropFirst() }
-        while let last = slice.last, last.isWhitespace { slice = slice.dropLast() }
-        return slice
-    }
 }

@@ -24,14 +24,3 @@ enum HTTPDate {
         return String(repeating: "0", count: max(0, width - digits.count)) + digits
     }
 }
-
-extension String {
-    /// The string without leading and trailing spaces and tabs.
-    var trimmingASCIISpaces: Substring {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" }
-        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else {
-            return self[endIndex...]
-        }
-        return self[first...last]
-    }
-}

@@ -1,3 +1,4 @@
+import Foundation
 /// The proxy to reach a console through, from the conventional environment variables: `HTTPS_PROXY` for an https
 /// console, `HTTP_PROXY` for an http one (either spelled in lower case too), unless `NO_PROXY` names the console.
 ///
@@ -27,7 +28,7 @@ public struct ProxySettings: Sendable, Equatable {
 
     /// Whether `NO_PROXY` exempts `host:port`.
     static func bypasses(host: String, port: Int, noProxy: String) -> Bool {
-        for entry in noProxy.split(separator: ",").map({ $0.trimmingCharacters(in: " \t").lowercased() }) where !entry.isEmpty {
+        for entry in noProxy.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) where !entry.isEmpty {
             if entry == "*" { return true }
             var pattern = Substring(entry)
             if let colon = pattern.lastIndex(of: ":"), !pattern.hasSuffix("]"), let entryPort = Int(pattern[pattern.index(after: colon)...]) {
@@ -44,7 +45,7 @@ public struct ProxySettings: Sendable, Equatable {
 
     /// `http://[user:password@]host[:port][/]`, or a bare `host:port`.
     static func parse(_ text: String) throws(ConsoleURLError) -> ProxySettings {
-        var rest = Substring(text.trimmingCharacters(in: " \t"))
+        var rest = Substring(text.trimmingCharacters(in: .whitespaces))
         if let scheme = rest.range(of: "://") {
             guard rest[..<scheme.lowerBound].lowercased() == "http" else {
                 throw ConsoleURLError(text: text, reason: "the proxy must be an http:// proxy (HTTPS_PROXY/HTTP_PROXY)")
@@ -91,14 +92,5 @@ public struct ProxySettings: Sendable, Equatable {
             }
         }
         return String(decoding: bytes, as: UTF8.self)
-    }
-}
-
-extension StringProtocol {
-    fileprivate func trimmingCharacters(in set: String) -> String {
-        var slice = self[...]
-        while let first = slice.first, set.contains(first) { slice = slice.dropFirst() }
-        while let last = slice.last, set.contains(last) { slice = slice.dropLast() }
-        return String(slice)
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import AsyncHTTPClient
 import Logging
 import NIOCore
@@ -80,7 +81,7 @@ public struct SentinelOneClient: Sendable {
                     logger.debug("waited for the rate limiter", metadata: ["path": "\(path)", "wait": "\(rateLimitWait)"])
                 }
                 statistics.recordRequest(rateLimitWait: rateLimitWait)
-                if rateLimitWait > .zero { APIMetrics.rateLimitWait.increment(by: APIMetrics.seconds(rateLimitWait)) }
+                if rateLimitWait > .zero { APIMetrics.rateLimitWait.increment(by: rateLimitWait.inSeconds) }
                 let response = try await getOnce(url: url, path: path)
                 do {
                     return try parse(response)
@@ -142,25 +143,9 @@ public struct SentinelOneClient: Sendable {
         do {
             response = try await httpClient.execute(request, timeout: configuration.requestTimeout)
             body = try await Self.collectBody(of: response, upTo: configuration.maximumResponseBytes)
-        } catch is NIOTooManyBytesError {
-            APIMetrics.request(path: path, status: nil)
-            throw AttemptFailure(error: SentinelOneError(
-                code: .responseTooLarge,
-                message: "GET \(path): the body exceeds \(configuration.maximumResponseBytes) bytes"
-            ))
-        } catch let error where error is NIOSSLError || error is BoringSSLError {
-            APIMetrics.request(path: path, status: nil)
-            throw AttemptFailure(error: SentinelOneError(
-                code: .tlsFailure,
-                message: "GET \(configuration.consoleURL)\(path): TLS handshake failed (\(error)); "
-                    + "for a console behind a private CA pass --ca-file"
-            ))
         } catch {
             APIMetrics.request(path: path, status: nil)
-            throw AttemptFailure(
-                error: SentinelOneError(code: .unreachable, message: "GET \(configuration.consoleURL)\(path): \(Self.describe(error))"),
-                isConnectFailure: Self.isConnectFailure(error)
-            )
+            throw attemptFailure(error, path: path)
         }
         let requestID = response.headers.first(name: "X-RQID")
         let status = Int(response.status.code)
@@ -229,20 +214,41 @@ public struct SentinelOneClient: Sendable {
 
     /// `Retry-After` as delay-seconds or as an HTTP-date (`Sun, 06 Nov 1994 08:49:37 GMT`), relative to `now`.
     static func parseRetryAfter(_ value: String, now: RFC3339Timestamp = .now) -> Duration? {
-        let trimmed = value.trimmingASCIISpaces
+        let trimmed = value.trimmingCharacters(in: .whitespaces)
         if let seconds = Int(trimmed) { return seconds >= 0 ? .seconds(seconds) : nil }
-        guard let date = HTTPDate.parse(String(trimmed)) else { return nil }
+        guard let date = HTTPDate.parse(trimmed) else { return nil }
         let microseconds = max(0, date.microseconds - now.microseconds)
         return .microseconds(microseconds)
+    }
+
+    /// What a request that got no answer failed of: a body over the limit, a TLS handshake (not retried), or the
+    /// connection.
+    private func attemptFailure(_ error: any Error, path: String) -> AttemptFailure {
+        switch error {
+        case is NIOTooManyBytesError:
+            return AttemptFailure(error: SentinelOneError(
+                code: .responseTooLarge,
+                message: "GET \(path): the body exceeds \(configuration.maximumResponseBytes) bytes"
+            ))
+        case is NIOSSLError, is BoringSSLError:
+            return AttemptFailure(error: SentinelOneError(
+                code: .tlsFailure,
+                message: "GET \(configuration.consoleURL)\(path): TLS handshake failed (\(error)); "
+                    + "for a console behind a private CA pass --ca-file"
+            ))
+        default:
+            return AttemptFailure(
+                error: SentinelOneError(code: .unreachable, message: "GET \(configuration.consoleURL)\(path): \(Self.describe(error))"),
+                isConnectFailure: Self.isConnectFailure(error)
+            )
+        }
     }
 
     /// Whether the request failed before a connection was made (refused, unresolvable, connect timeout), as
     /// opposed to a timeout or a broken connection once connected.
     static func isConnectFailure(_ error: any Error) -> Bool {
-        if let error = error as? HTTPClientError {
-            return error == .connectTimeout
-        }
-        return !(error is NIOTooManyBytesError)
+        guard let error = error as? HTTPClientError else { return true }
+        return error == .connectTimeout
     }
 
     private static func describe(_ error: any Error) -> String {

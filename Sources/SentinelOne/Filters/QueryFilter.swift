@@ -1,7 +1,11 @@
+import Foundation
 import RawJSON
 
 /// One checked query parameter: a documented name and its value, already in the form the API takes.
 public struct QueryFilter: Sendable, Equatable {
+    /// What is trimmed around each element of a list value.
+    private static let spaces = CharacterSet(charactersIn: " ")
+
     public var name: String
     /// The value as sent (lists comma-joined, booleans lower-case).
     public var value: String
@@ -60,7 +64,7 @@ public struct QueryFilter: Sendable, Equatable {
         switch type {
         case .array:
             let elements = value.split(separator: ",", omittingEmptySubsequences: false)
-                .map { $0.trimmingCharacters(in: " ") }
+                .map { $0.trimmingCharacters(in: Self.spaces) }
             guard !elements.isEmpty, !elements.contains(where: \.isEmpty) else {
                 throw FilterError(option: option, reason: "'\(name)' takes a comma-separated list of non-empty values")
             }
@@ -93,14 +97,5 @@ public struct QueryFilter: Sendable, Equatable {
 
     private static func isTimestampFilter(_ name: String) -> Bool {
         ["At__gt", "At__gte", "At__lt", "At__lte"].contains { name.hasSuffix($0) }
-    }
-}
-
-extension StringProtocol {
-    fileprivate func trimmingCharacters(in character: Character) -> String {
-        var slice = self[...]
-        while slice.first == character { slice = slice.dropFirst() }
-        while slice.last == character { slice = slice.dropLast() }
-        return String(slice)
     }
 }
