@@ -8,6 +8,9 @@ public struct JSONScanner {
     public let bytes: UnsafeRawBufferPointer
     /// Offset of the next byte to read.
     public private(set) var position: Int = 0
+    /// How many bytes read so far a compact copy has to rewrite: insignificant whitespace, and raw U+2028/U+2029 in
+    /// strings (see ``JSONSplicer``). A value during which this did not grow can be copied as it is.
+    public private(set) var looseByteCount = 0
     private var depth = 0
 
     /// Deeper nesting than this is rejected rather than risking the stack.
@@ -32,6 +35,15 @@ public struct JSONScanner {
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number
         default: throw error("unexpected character \(describe(bytes[position])), expected a value")
         }
+    }
+
+    /// Validates and consumes one value; returns its span (without surrounding whitespace) and whether it is
+    /// already compact (``JSONSplicer/appendCompact(_:span:isCompact:to:)`` then copies it without a second look).
+    public mutating func skipCompactValue() throws -> (span: Range<Int>, isCompact: Bool) {
+        _ = try peekKind()
+        let looseBefore = looseByteCount
+        let span = try skipValue()
+        return (span, looseByteCount == looseBefore)
     }
 
     /// Validates and consumes one value; returns its span (without surrounding whitespace).
@@ -164,12 +176,14 @@ public struct JSONScanner {
 
     @inline(__always)
     mutating func skipWhitespace() {
-        while position < bytes.count {
+        let start = position
+        scan: while position < bytes.count {
             switch bytes[position] {
             case 0x20, 0x0A, 0x0D, 0x09: position += 1
-            default: return
+            default: break scan
             }
         }
+        looseByteCount &+= position - start
     }
 
     @inline(__always)
@@ -199,6 +213,11 @@ public struct JSONScanner {
         position += 1
         var hasEscapes = false
         while position < bytes.count {
+            // Eight plain bytes at a time: printable ASCII other than '"' and '\\' (most of any string).
+            while position + 8 <= bytes.count, Self.arePlainStringBytes(bytes.loadUnaligned(fromByteOffset: position, as: UInt64.self)) {
+                position += 8
+            }
+            guard position < bytes.count else { break }
             let byte = bytes[position]
             if byte == UInt8(ascii: "\"") {
                 position += 1
@@ -215,6 +234,21 @@ public struct JSONScanner {
             }
         }
         throw error("unterminated string")
+    }
+
+    /// Whether none of the eight bytes in `word` ends a string, starts an escape, is a control character or is
+    /// outside ASCII (the classic "has a zero byte" / "has a byte less than n" bit tricks, exact for the question
+    /// "any?").
+    @inline(__always)
+    static func arePlainStringBytes(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highBits: UInt64 = 0x8080_8080_8080_8080
+        let quotes = word ^ (ones &* 0x22)
+        let backslashes = word ^ (ones &* 0x5C)
+        let control = (word &- ones &* 0x20) & ~word
+        let quote = (quotes &- ones) & ~quotes
+        let backslash = (backslashes &- ones) & ~backslashes
+        return (word | control | quote | backslash) & highBits == 0
     }
 
     private mutating func skipEscape() throws {
@@ -250,6 +284,9 @@ public struct JSONScanner {
         }
         guard position + length <= bytes.count else { throw error("truncated UTF-8 sequence") }
         guard secondRange.contains(bytes[position + 1]) else { throw error("invalid UTF-8 sequence") }
+        if lead == 0xE2, bytes[position + 1] == 0x80, bytes[position + 2] == 0xA8 || bytes[position + 2] == 0xA9 {
+            looseByteCount &+= 1  // U+2028 or U+2029, which a compact copy escapes
+        }
         for index in (position + 2)..<(position + length) where bytes[index] & 0xC0 != 0x80 {
             throw JSONSyntaxError(offset: index, reason: "invalid UTF-8 continuation byte")
         }

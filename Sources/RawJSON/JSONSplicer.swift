@@ -51,31 +51,45 @@ public enum JSONSplicer {
         appendCompact(UnsafeRawBufferPointer(rebasing: bytes[span]), to: &output)
     }
 
+    /// Appends `bytes[span]` compacted, copying it as it is when the scanner that validated it found it compact
+    /// already (``JSONScanner/skipCompactValue()``): no second pass over the bytes.
+    public static func appendCompact(
+        _ bytes: UnsafeRawBufferPointer,
+        span: Range<Int>,
+        isCompact: Bool,
+        to output: inout [UInt8]
+    ) {
+        let value = UnsafeRawBufferPointer(rebasing: bytes[span])
+        if isCompact { output.append(contentsOf: value) } else { appendCompact(value, to: &output) }
+    }
+
     /// Appends `string` as a JSON string literal (quotes included).
     public static func appendString(_ string: String, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
         var string = string
         string.withUTF8 { utf8 in
-            var index = 0
-            let count = utf8.count
-            while index < count {
+            output.reserveCapacity(output.count + utf8.count + 1)
+            var runStart = 0  // bytes copied as they are, in runs
+            for index in 0..<utf8.count {
                 let byte = utf8[index]
+                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+                output.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+                runStart = index + 1
+                output.append(UInt8(ascii: "\\"))
                 switch byte {
-                case UInt8(ascii: "\""): output.append(UInt8(ascii: "\\")); output.append(byte)
-                case UInt8(ascii: "\\"): output.append(UInt8(ascii: "\\")); output.append(byte)
-                case 0x0A: output.append(UInt8(ascii: "\\")); output.append(UInt8(ascii: "n"))
-                case 0x0D: output.append(UInt8(ascii: "\\")); output.append(UInt8(ascii: "r"))
-                case 0x09: output.append(UInt8(ascii: "\\")); output.append(UInt8(ascii: "t"))
-                case 0x08: output.append(UInt8(ascii: "\\")); output.append(UInt8(ascii: "b"))
-                case 0x0C: output.append(UInt8(ascii: "\\")); output.append(UInt8(ascii: "f"))
-                case 0..<0x20:
-                    output.append(contentsOf: Array("\\u00".utf8))
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"): output.append(byte)
+                case 0x0A: output.append(UInt8(ascii: "n"))
+                case 0x0D: output.append(UInt8(ascii: "r"))
+                case 0x09: output.append(UInt8(ascii: "t"))
+                case 0x08: output.append(UInt8(ascii: "b"))
+                case 0x0C: output.append(UInt8(ascii: "f"))
+                default:
+                    output.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
                     output.append(hexDigits[Int(byte >> 4)])
                     output.append(hexDigits[Int(byte & 0x0F)])
-                default: output.append(byte)
                 }
-                index += 1
             }
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<utf8.count]))
         }
         output.append(UInt8(ascii: "\""))
     }

@@ -30,6 +30,27 @@ import Testing
         #expect(throws: JSONSyntaxError.self) { try validate(text) }
     }
 
+    @Test func wordAtATimeCheckFindsEverySpecialByteAtEveryPosition() {
+        for position in 0..<8 {
+            for value in 0...255 {
+                var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: 8)
+                bytes[position] = UInt8(value)
+                let word = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                let plain = (0x20..<0x80).contains(value) && value != 0x22 && value != 0x5C
+                #expect(JSONScanner.arePlainStringBytes(word) == plain, "byte \(value) at \(position)")
+            }
+        }
+    }
+
+    @Test func findsTheEndOfAStringAndBadBytesAtAnyOffset() throws {
+        for offset in 0..<20 {
+            let prefix = String(repeating: "x", count: offset)
+            try validate("[\"\(prefix)\", \"\(prefix)\\\"\(prefix)\"]")
+            #expect(throws: JSONSyntaxError.self) { try validate("\"\(prefix)\u{01}\(prefix)\"") }
+            #expect(throws: JSONSyntaxError.self) { try validate("\"\(prefix)") }
+        }
+    }
+
     @Test func rejectsInvalidUTF8() {
         for bytes: [UInt8] in [
             [0x22, 0xC3, 0x22], [0x22, 0xC0, 0x80, 0x22], [0x22, 0xED, 0xA0, 0x80, 0x22],

@@ -36,4 +36,34 @@ import Testing
         #expect(!output.contains(0x0A))
         #expect(try JSONValue.parse(output) == .string(text))
     }
+
+    /// What a response reader does: validate a value with the scanner, then copy it knowing whether it was compact.
+    private func scanAndCopy(_ text: String) throws -> (isCompact: Bool, copy: String) {
+        let bytes = Array(text.utf8)
+        var output: [UInt8] = []
+        let isCompact = try bytes.withUnsafeBytes { raw in
+            var scanner = JSONScanner(raw)
+            let (span, isCompact) = try scanner.skipCompactValue()
+            JSONSplicer.appendCompact(raw, span: span, isCompact: isCompact, to: &output)
+            return isCompact
+        }
+        return (isCompact, String(decoding: output, as: UTF8.self))
+    }
+
+    @Test func scannerTellsWhetherAValueNeedsCompacting() throws {
+        #expect(try scanAndCopy(#"  {"a":[1,"x  y"],"b":"long string with spaces, commas and \" quotes"}  "#)
+            == (true, #"{"a":[1,"x  y"],"b":"long string with spaces, commas and \" quotes"}"#))
+        #expect(try scanAndCopy("{\"a\": [1, 2]}") == (false, #"{"a":[1,2]}"#))
+        #expect(try scanAndCopy("[\"a long string before the separator \u{2028}\"]")
+            == (false, #"["a long string before the separator \u2028"]"#))
+        #expect(try scanAndCopy("[\"é and \u{2027} are kept as they are\"]") == (true, "[\"é and \u{2027} are kept as they are\"]"))
+    }
+
+    @Test func stringWriterCopiesPlainRunsAndEscapesEachSpecialByte() throws {
+        for text in ["", "plain", "\"", "\"\"", "ends with \\", "\u{1F}starts with a control", "mid\u{0}dle"] {
+            var output: [UInt8] = []
+            JSONSplicer.appendString(text, to: &output)
+            #expect(try JSONValue.parse(output) == .string(text))
+        }
+    }
 }

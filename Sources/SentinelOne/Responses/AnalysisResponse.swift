@@ -7,8 +7,8 @@ enum AnalysisResponse {
         var json: [UInt8] = []
         _ = try ResponseEnvelope.scan(response, path: path) { scanner in
             guard try scanner.peekKind() == .object else { throw ShapeError(description: "data is not an object") }
-            let span = try scanner.skipValue()
-            JSONSplicer.appendCompact(scanner.bytes, span: span, to: &json)
+            let (span, isCompact) = try scanner.skipCompactValue()
+            JSONSplicer.appendCompact(scanner.bytes, span: span, isCompact: isCompact, to: &json)
         }
         return json
     }

@@ -16,13 +16,13 @@ enum EventsPageResponse {
         let envelope = try ResponseEnvelope.scan(response, path: path) { scanner in
             guard try scanner.peekKind() == .array else { throw ShapeError(description: "data is not an array") }
             try scanner.forEachElement { scanner in
-                let span = try scanner.skipValue()
+                let (span, isCompact) = try scanner.skipCompactValue()
                 if let limit, events.count >= limit {
                     dropped = true
                     return
                 }
                 if !page.isEmpty { page.append(UInt8(ascii: ",")) }
-                JSONSplicer.appendCompact(scanner.bytes, span: span, to: &page)
+                JSONSplicer.appendCompact(scanner.bytes, span: span, isCompact: isCompact, to: &page)
                 events.count += 1
             }
         }

@@ -13,6 +13,7 @@ enum ThreatListResponse {
                     throw ShapeError(description: "threat \(threats.count) is not an object")
                 }
                 let start = scanner.position
+                let looseBefore = scanner.looseByteCount
                 var id: String?
                 var updatedAt: String?
                 try scanner.forEachMember { scanner, key in
@@ -30,7 +31,12 @@ enum ThreatListResponse {
                     throw ShapeError(description: "threat \(threats.count) has no id")
                 }
                 var json: [UInt8] = []
-                JSONSplicer.appendCompact(scanner.bytes, span: start..<scanner.position, to: &json)
+                JSONSplicer.appendCompact(
+                    scanner.bytes,
+                    span: start..<scanner.position,
+                    isCompact: scanner.looseByteCount == looseBefore,
+                    to: &json
+                )
                 threats.append(ListedThreat(id: id, updatedAt: updatedAt, json: json))
             }
         }
