@@ -132,31 +132,46 @@ public struct SentinelOneClient: Sendable {
     }
 
     private func getOnce(url: String, path: String) async throws(AttemptFailure) -> APIResponse {
-        var request = HTTPClientRequest(url: url)
-        request.method = .GET
-        request.headers.add(name: "Authorization", value: configuration.token.authorization)
-        request.headers.add(name: "Accept", value: "application/json")
-        request.headers.add(name: "Accept-Encoding", value: "gzip")
-        request.headers.add(name: "User-Agent", value: "threatpipe")
-        let response: HTTPClientResponse
-        let body: ByteBuffer
+        let response: ResponseBodyCollector.CollectedResponse
         do {
-            response = try await httpClient.execute(request, timeout: configuration.requestTimeout)
-            body = try await Self.collectBody(of: response, upTo: configuration.maximumResponseBytes)
+            let request = try HTTPClient.Request(url: url, method: .GET, headers: requestHeaders)
+            let task = httpClient.execute(
+                request: request,
+                delegate: ResponseBodyCollector(maximumBytes: configuration.maximumResponseBytes),
+                eventLoop: .indifferent,
+                deadline: .now() + configuration.requestTimeout,
+                logger: nil
+            )
+            response = try await withTaskCancellationHandler {
+                try await task.futureResult.get()
+            } onCancel: {
+                task.cancel()
+            }
         } catch {
             APIMetrics.request(path: path, status: nil)
             throw attemptFailure(error, path: path)
         }
-        let requestID = response.headers.first(name: "X-RQID")
-        let status = Int(response.status.code)
+        let headers = response.head.headers
+        let requestID = headers.first(name: "X-RQID")
+        let status = Int(response.head.status.code)
         APIMetrics.request(path: path, status: status)
         guard (200..<300).contains(status) else {
             throw AttemptFailure(
-                error: Self.statusError(status: status, path: path, body: body, requestID: requestID),
-                retryAfter: response.headers.first(name: "Retry-After").flatMap { Self.parseRetryAfter($0) }
+                error: Self.statusError(status: status, path: path, body: response.body, requestID: requestID),
+                retryAfter: headers.first(name: "Retry-After").flatMap { Self.parseRetryAfter($0) }
             )
         }
-        return APIResponse(status: status, body: body, requestID: requestID)
+        return APIResponse(status: status, body: response.body, requestID: requestID)
+    }
+
+    /// The same for every request: the token, JSON, gzip.
+    private var requestHeaders: HTTPHeaders {
+        [
+            "Authorization": configuration.token.authorization,
+            "Accept": "application/json",
+            "Accept-Encoding": "gzip",
+            "User-Agent": "threatpipe",
+        ]
     }
 
     private func isTransient(_ error: SentinelOneError) -> Bool {
@@ -190,19 +205,6 @@ public struct SentinelOneClient: Sendable {
             httpStatus: status,
             requestID: requestID
         )
-    }
-
-    /// Gathers the body into one buffer sized from `Content-Length` when the console sends it, so that a
-    /// multi-megabyte page is not copied through ever-doubling buffers.
-    static func collectBody(of response: HTTPClientResponse, upTo maximum: Int) async throws -> ByteBuffer {
-        let announced = response.headers.first(name: "Content-Length").flatMap(Int.init)
-        if let announced, announced > maximum { throw NIOTooManyBytesError(maxBytes: maximum) }
-        var body = ByteBufferAllocator().buffer(capacity: min(announced ?? 16 * 1024, maximum))
-        for try await var part in response.body {
-            guard body.readableBytes + part.readableBytes <= maximum else { throw NIOTooManyBytesError(maxBytes: maximum) }
-            body.writeBuffer(&part)
-        }
-        return body
     }
 
     /// The start of a body, on one line: what an unexpected answer (an HTML page from a proxy, say) looked like.
