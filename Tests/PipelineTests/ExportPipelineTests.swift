@@ -36,7 +36,7 @@ import Testing
     }
 
     /// A slow sink must hold the fetcher back: how far the fetcher runs ahead is bounded by the channel capacities,
-    /// the concurrency and one page — not by the number of threats.
+    /// the concurrency and two pages (the one being sent and the one read ahead) — not by the number of threats.
     @Test func aSlowSinkHoldsTheFetcherBack() async throws {
         let source = MemorySource(count: 5000, pageSize: 50)
         let sink = MemorySink(slowness: 20, source: source)
@@ -46,7 +46,7 @@ import Testing
         _ = try await ExportPipeline(source: source, encoder: IDEncoder(), sinks: [sink], configuration: configuration)
             .run()
         let bound = configuration.fetchedCapacity + configuration.enrichedCapacity + configuration.concurrency
-            + source.pageSize + 4
+            + 2 * source.pageSize + 4
         let ahead = await sink.maximumFetchedAhead
         #expect(ahead <= bound, "the fetcher ran \(ahead) threats ahead of the sink; bound \(bound)")
         #expect(await sink.records.count == 5000)

@@ -21,37 +21,55 @@ public struct ThreatFetcher<Source: ThreatSource>: Sendable {
     }
 
     /// Fetches every page and sends its threats to `output`; finishes `output` when the list ends.
+    ///
+    /// The next page is requested as soon as the current one is read (its cursor is known then), while the
+    /// current page's threats are still being sent: the enrichers do not wait a page's round trip and parse at each
+    /// page boundary. At most one page is read ahead.
     /// - Returns: what was fetched.
     public func run(into output: BoundedChannel<ListedThreat>) async throws -> FetchSummary {
-        var summary = FetchSummary()
-        var cursor: String? = nil
         defer { output.finish() }
-        repeat {
+        let source = self.source
+        return try await withThrowingTaskGroup(of: ThreatPage.self) { pages in
+            var summary = FetchSummary()
+            var cursor: String? = nil
             try Task.checkCancellation()
             if stop?.isStopRequested == true {
                 summary.stoppedEarly = true
-                break
+                return summary
             }
-            let page = try await source.fetchPage(cursor: cursor)
-            summary.pages += 1
-            if summary.totalItems == nil { summary.totalItems = page.totalItems }
-            for var threat in page.threats {
-                if stop?.isStopRequested == true {
+            pages.addTask { try await source.fetchPage(cursor: nil) }
+            while let page = try await pages.next() {
+                summary.pages += 1
+                if summary.totalItems == nil { summary.totalItems = page.totalItems }
+                let loops = page.nextCursor != nil && page.nextCursor == cursor
+                if let next = page.nextCursor, !loops, stop?.isStopRequested != true {
+                    pages.addTask { try await source.fetchPage(cursor: next) }
+                }
+                for var threat in page.threats {
+                    if stop?.isStopRequested == true {
+                        summary.stoppedEarly = true
+                        pages.cancelAll()
+                        return summary
+                    }
+                    threat.sequence = tracker.register()
+                    onFetched?(threat)
+                    summary.threats += 1
+                    PipelineMetrics.threatsFetched.increment()
+                    await output.send(threat)
+                }
+                if loops {
+                    throw PipelineError(code: .sourceLoop, message: "the API returned the same cursor twice: \(cursor ?? "")")
+                }
+                cursor = page.nextCursor
+                try Task.checkCancellation()
+                if cursor != nil, stop?.isStopRequested == true {
                     summary.stoppedEarly = true
+                    pages.cancelAll()
                     return summary
                 }
-                threat.sequence = tracker.register()
-                onFetched?(threat)
-                summary.threats += 1
-                PipelineMetrics.threatsFetched.increment()
-                await output.send(threat)
             }
-            if let next = page.nextCursor, next == cursor {
-                throw PipelineError(code: .sourceLoop, message: "the API returned the same cursor twice: \(next)")
-            }
-            cursor = page.nextCursor
-        } while cursor != nil
-        return summary
+            return summary
+        }
     }
 }
 
