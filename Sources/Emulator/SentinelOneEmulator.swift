@@ -40,7 +40,7 @@ public struct SentinelOneEmulator: Sendable {
             _ request: Request,
             _ body: () throws(EmulatorRequestError) -> [UInt8]
         ) async -> Response {
-            if latency > .zero { try? await Task.sleep(for: latency) }
+            let arrived = ContinuousClock.now
             let number = requestNumber.add(1, ordering: .relaxed).newValue
             var headers = HTTPFields()
             headers[.contentType] = "application/json"
@@ -58,6 +58,9 @@ public struct SentinelOneEmulator: Sendable {
                 status = error.status
                 bytes = EmulatorAPI.errorBody(error)
             }
+            // The answer leaves `latency` after the request came in, however long building it took (a console's
+            // latency includes its work), and on time: no timer coalescing (its default slack is up to 10% late).
+            if latency > .zero { try? await Task.sleep(until: arrived + latency, tolerance: .zero) }
             let fault = faults.fault(forRequest: number, seed: seed)
             switch fault {
             case nil: break
