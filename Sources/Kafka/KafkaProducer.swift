@@ -14,19 +14,24 @@ public final class KafkaProducer: Sendable {
     }
 
     public let topic: String
+    /// The headers of every message, as the bytes librdkafka copies (converted once, not per message).
+    private let headerBytes: [(name: [UInt8], value: [UInt8])]
     private let kafka: RDKafkaHandle
+    private let topicHandle: RDKafkaTopicHandle
     /// Held for as long as the handle lives: librdkafka keeps only an unretained pointer to it.
     private let callbacks: RDKafkaCallbacks
-    private let pollLoop = RDKafkaPollLoop()
+    private let pollLoop: RDKafkaPollLoop
     private let closed = Atomic<Bool>(false)
 
     /// Creates the producer.
     /// - Parameters:
     ///   - properties: librdkafka properties (`bootstrap.servers`, `acks`, …), applied in order; an unknown key or a
     ///     bad value throws with librdkafka's own text.
+    ///   - headers: put on every message.
     public init(
         topic: String,
         properties: [(key: String, value: String)],
+        headers: [(String, String)] = [],
         onDelivery: @escaping @Sendable (KafkaDeliveryReport) -> Void,
         onError: @escaping @Sendable (KafkaError) -> Void,
         onLog: @escaping @Sendable (Int32, String) -> Void = { _, _ in }
@@ -36,28 +41,48 @@ public final class KafkaProducer: Sendable {
         let callbacks = RDKafkaCallbacks(onDelivery: onDelivery, onError: onError, onLog: onLog)
         callbacks.install(on: configuration)
         self.topic = topic
+        self.headerBytes = headers.map { (Array($0.0.utf8), Array($0.1.utf8)) }
         self.callbacks = callbacks
-        self.kafka = try RDKafkaHandle.make(RD_KAFKA_PRODUCER, configuration)
-        pollLoop.start(kafka, name: "threatpipe.kafka.poll")
+        let kafka = try RDKafkaHandle.make(RD_KAFKA_PRODUCER, configuration)
+        do {
+            self.topicHandle = try RDKafkaTopicHandle.make(topic, on: kafka)
+        } catch {
+            rd_kafka_destroy(kafka.pointer)
+            throw error
+        }
+        self.kafka = kafka
+        self.pollLoop = RDKafkaPollLoop(kafka, name: "threatpipe.kafka.poll")
     }
 
     deinit {
         if !closed.load(ordering: .acquiring) {
             pollLoop.stop()
+            topicHandle.destroy()
             rd_kafka_destroy(kafka.pointer)
         }
     }
 
-    /// Enqueues one message (copied). `tag` comes back in its delivery report.
-    public func produce(key: [UInt8], value: [UInt8], headers: [(String, String)], tag: UInt64) throws(KafkaError) -> ProduceResult {
-        let headerList = rd_kafka_headers_new(headers.count)
-        for (name, text) in headers { rd_kafka_header_add(headerList, name, -1, text, -1) }
-        let failure: OpaquePointer? = topic.withCString { topicName in
+    /// Enqueues one message (copied) with the producer's headers. `tag` comes back in its delivery report.
+    public func produce(key: String, value: [UInt8], tag: UInt64) throws(KafkaError) -> ProduceResult {
+        let headerList = rd_kafka_headers_new(headerBytes.count)
+        for header in headerBytes {
+            header.name.withUnsafeBytes { name in
+                header.value.withUnsafeBytes { value in
+                    _ = rd_kafka_header_add(
+                        headerList,
+                        name.baseAddress?.assumingMemoryBound(to: CChar.self), name.count,
+                        value.baseAddress, value.count
+                    )
+                }
+            }
+        }
+        var key = key
+        let failure: OpaquePointer? = key.withUTF8 { keyBytes in
             value.withUnsafeBytes { valueBytes in
-                key.withUnsafeBytes { keyBytes in
-                    var fields = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 6)
-                    fields[0].vtype = RD_KAFKA_VTYPE_TOPIC
-                    fields[0].u.cstr = topicName
+                withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 6) { fields in
+                    fields.initialize(repeating: rd_kafka_vu_t())
+                    fields[0].vtype = RD_KAFKA_VTYPE_RKT
+                    fields[0].u.rkt = topicHandle.pointer
                     fields[1].vtype = RD_KAFKA_VTYPE_VALUE
                     fields[1].u.mem.ptr = UnsafeMutableRawPointer(mutating: valueBytes.baseAddress)
                     fields[1].u.mem.size = valueBytes.count
@@ -70,7 +95,7 @@ public final class KafkaProducer: Sendable {
                     fields[4].u.ptr = UnsafeMutableRawPointer(bitPattern: UInt(tag &+ 1))
                     fields[5].vtype = RD_KAFKA_VTYPE_MSGFLAGS
                     fields[5].u.i = RD_KAFKA_MSG_F_COPY
-                    return rd_kafka_produceva(kafka.pointer, fields, fields.count)
+                    return rd_kafka_produceva(kafka.pointer, fields.baseAddress, fields.count)
                 }
             }
         }
@@ -89,6 +114,7 @@ public final class KafkaProducer: Sendable {
     public func close(flushTimeout: Duration) async -> Int {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return 0 }
         let kafka = self.kafka
+        let topicHandle = self.topicHandle
         let pollLoop = self.pollLoop
         let milliseconds = Int32(clamping: flushTimeout.components.seconds * 1000 + flushTimeout.components.attoseconds / 1_000_000_000_000_000)
         return await withCheckedContinuation { continuation in
@@ -96,6 +122,7 @@ public final class KafkaProducer: Sendable {
                 rd_kafka_flush(kafka.pointer, milliseconds)
                 pollLoop.stop()
                 let outstanding = Int(rd_kafka_outq_len(kafka.pointer))
+                topicHandle.destroy()
                 rd_kafka_destroy(kafka.pointer)
                 continuation.resume(returning: outstanding)
             }

@@ -26,6 +26,7 @@ public actor KafkaSink: RecordSink {
         producer = try KafkaProducer(
             topic: configuration.topic,
             properties: configuration.effectiveProperties,
+            headers: configuration.headers,
             onDelivery: { report in
                 if let error = report.error {
                     deliveries.fail(error, tag: report.tag)
@@ -51,13 +52,12 @@ public actor KafkaSink: RecordSink {
 
     public func write(_ record: EncodedRecord) async throws {
         guard let producer else { throw SinkError(path: name, message: "written before open") }
-        let key = Array(record.key.utf8)
         while true {
             try throwIfFailed()
             let generation = deliveries.generation
             let result: KafkaProducer.ProduceResult
             do {
-                result = try producer.produce(key: key, value: record.bytes, headers: configuration.headers, tag: record.sequence)
+                result = try producer.produce(key: record.key, value: record.bytes, tag: record.sequence)
             } catch {
                 throw SinkError(path: name, message: "cannot produce the record of threat \(record.key): \(error)")
             }
