@@ -96,17 +96,21 @@ for _ in $(seq 1 100); do
     sleep 0.1
 done
 [ -n "$brokers" ] || { echo "bench: the mock cluster did not start" >&2; exit 1; }
-sink_best=0; raw_best=0
-for round in 1 2 3; do
+# Five rounds: runs of a tenth of a second on a shared machine swing by 2x, so besides the best of each the table
+# gives the median of the per-round ratios (each round's two runs are next to each other in time).
+sink_best=0; raw_best=0; kafka_ratios=""
+for round in 1 2 3 4 5; do
     k=$("$bin/KafkaSinkBenchmark" "$brokers" "sink-$round" "$work/records.ndjson" | awk '{print $2}')
     r=$("$work/raw_producer" "$brokers" "raw-$round" "$work/records.ndjson" | awk '{print $2}')
     [ "$k" -gt "$sink_best" ] && sink_best=$k
     [ "$r" -gt "$raw_best" ] && raw_best=$r
+    kafka_ratios="$kafka_ratios $k/$r"
 done
 record_bytes=$(( $(wc -c <"$work/records.ndjson") / threats_kafka ))
 
 python3 - "$work" <<PY
-import math, sys
+import math, statistics, sys
+kafka_median = statistics.median(int(sink) / int(raw) for sink, raw in (pair.split("/") for pair in "$kafka_ratios".split()))
 threats = $threats_e2e
 # Extra event pages: the emulator gives every 1999th threat (index % 1999 == 5) 1203 events, two pages of 1000.
 extra_pages = sum(1 for i in range(threats) if i % 1999 == 5)
@@ -121,7 +125,7 @@ rows = [
     ("end to end: L=20 ms, C=32", f"{achieved:,.0f} threats/s vs bound {bound:,.0f} ({threats:,} in {$e2e_seconds} s)", f"{achieved / bound:.0%}", ">= 90%"),
     ("CPU per record at L=0", f"{cpu_cost * 1e6:.0f} us vs transform {transform_cost * 1e6:.0f} us ({threats:,} in {$cpu_seconds} s)", f"{cpu_cost / transform_cost:.2f}x", "<= 1.5x"),
     ("requests per threat", f"{$requests:,} requests, {$retries} retries; expected {expected_requests:,}", f"{$requests / threats:.3f}", f"{expected_requests / threats:.3f}"),
-    ("Kafka sink: records/s", f"KafkaSink {$sink_best:,} vs raw C producer {$raw_best:,} ({$threats_kafka:,} records of {$record_bytes:,} B)", f"{$sink_best / $raw_best:.2f}x", ">= 0.9x"),
+    ("Kafka sink: records/s", f"KafkaSink {$sink_best:,} vs raw C producer {$raw_best:,} ({$threats_kafka:,} records of {$record_bytes:,} B; best of 5 each)", f"{$sink_best / $raw_best:.2f}x (median of rounds {kafka_median:.2f}x)", ">= 0.9x"),
     ("peak RSS", f"{$small_kib / 1024:.0f} MB at {$threats_small:,} vs {$large_kib / 1024:.0f} MB at {$threats_large:,} ({$large_seconds} s)", f"{$large_kib / $small_kib:.2f}x", "<= 1.2x, <= 100 MB"),
 ]
 lines = ["| benchmark | measured | ratio | target |", "|---|---|---|---|"]
