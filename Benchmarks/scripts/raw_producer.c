@@ -53,10 +53,6 @@ int main(int argc, char **argv) {
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_t *producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
     if (!producer) { fprintf(stderr, "%s\n", error); return 69; }
-    /* The topic handle made before the first broker connection is up, as threatpipe's producer does: a topic first
-     * named by a produce after that waits for librdkafka's once-a-second scan of unknown topics. */
-    rd_kafka_topic_t *topic = rd_kafka_topic_new(producer, argv[2], NULL);
-    if (!topic) { fprintf(stderr, "topic: %s\n", rd_kafka_err2str(rd_kafka_last_error())); return 69; }
 
     long records = 0;
     double started = now_seconds();
@@ -67,7 +63,7 @@ int main(int argc, char **argv) {
         int key_length = snprintf(key, sizeof key, "%ld", records);
         for (;;) {
             rd_kafka_resp_err_t err = rd_kafka_producev(
-                producer, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_KEY(key, (size_t)key_length),
+                producer, RD_KAFKA_V_TOPIC(argv[2]), RD_KAFKA_V_KEY(key, (size_t)key_length),
                 RD_KAFKA_V_VALUE(line, (size_t)(end - line)), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                 RD_KAFKA_V_HEADER("content-type", "application/json", -1),
                 RD_KAFKA_V_HEADER("threatpipe-format", "raw", -1),
@@ -81,7 +77,6 @@ int main(int argc, char **argv) {
         line = end + 1;
     }
     rd_kafka_flush(producer, 300000);
-    rd_kafka_topic_destroy(topic);
     rd_kafka_destroy(producer); /* timed too: threatpipe's sink is done only once its producer is closed */
     double elapsed = now_seconds() - started;
     if (delivered != records) { fprintf(stderr, "delivered %ld of %ld (%ld failed)\n", delivered, records, failed); return 74; }

@@ -17,7 +17,6 @@ public final class KafkaProducer: Sendable {
     /// The headers of every message, as the bytes librdkafka copies (converted once, not per message).
     private let headerBytes: [(name: [UInt8], value: [UInt8])]
     private let kafka: RDKafkaHandle
-    private let topicHandle: RDKafkaTopicHandle
     /// Held for as long as the handle lives: librdkafka keeps only an unretained pointer to it.
     private let callbacks: RDKafkaCallbacks
     private let pollLoop: RDKafkaPollLoop
@@ -44,12 +43,6 @@ public final class KafkaProducer: Sendable {
         self.headerBytes = headers.map { (Array($0.0.utf8), Array($0.1.utf8)) }
         self.callbacks = callbacks
         let kafka = try RDKafkaHandle.make(RD_KAFKA_PRODUCER, configuration)
-        do {
-            self.topicHandle = try RDKafkaTopicHandle.make(topic, on: kafka)
-        } catch {
-            rd_kafka_destroy(kafka.pointer)
-            throw error
-        }
         self.kafka = kafka
         self.pollLoop = RDKafkaPollLoop(kafka, name: "threatpipe.kafka.poll")
     }
@@ -57,7 +50,6 @@ public final class KafkaProducer: Sendable {
     deinit {
         if !closed.load(ordering: .acquiring) {
             pollLoop.stop()
-            topicHandle.destroy()
             rd_kafka_destroy(kafka.pointer)
         }
     }
@@ -77,12 +69,12 @@ public final class KafkaProducer: Sendable {
             }
         }
         var key = key
-        let failure: OpaquePointer? = key.withUTF8 { keyBytes in
+        let failure: OpaquePointer? = topic.withCString { topicName in key.withUTF8 { keyBytes in
             value.withUnsafeBytes { valueBytes in
                 withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 6) { fields in
                     fields.initialize(repeating: rd_kafka_vu_t())
-                    fields[0].vtype = RD_KAFKA_VTYPE_RKT
-                    fields[0].u.rkt = topicHandle.pointer
+                    fields[0].vtype = RD_KAFKA_VTYPE_TOPIC
+                    fields[0].u.cstr = topicName
                     fields[1].vtype = RD_KAFKA_VTYPE_VALUE
                     fields[1].u.mem.ptr = UnsafeMutableRawPointer(mutating: valueBytes.baseAddress)
                     fields[1].u.mem.size = valueBytes.count
@@ -98,7 +90,7 @@ public final class KafkaProducer: Sendable {
                     return rd_kafka_produceva(kafka.pointer, fields.baseAddress, fields.count)
                 }
             }
-        }
+        } }
         guard let failure else { return .enqueued }
         rd_kafka_headers_destroy(headerList)
         let error = KafkaError(consuming: failure)
@@ -114,7 +106,6 @@ public final class KafkaProducer: Sendable {
     public func close(flushTimeout: Duration) async -> Int {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return 0 }
         let kafka = self.kafka
-        let topicHandle = self.topicHandle
         let pollLoop = self.pollLoop
         let milliseconds = Int32(clamping: flushTimeout.components.seconds * 1000 + flushTimeout.components.attoseconds / 1_000_000_000_000_000)
         return await withCheckedContinuation { continuation in
@@ -122,8 +113,7 @@ public final class KafkaProducer: Sendable {
                 rd_kafka_flush(kafka.pointer, milliseconds)
                 pollLoop.stop()
                 let outstanding = Int(rd_kafka_outq_len(kafka.pointer))
-                topicHandle.destroy()
-                rd_kafka_destroy(kafka.pointer)
+                    rd_kafka_destroy(kafka.pointer)
                 continuation.resume(returning: outstanding)
             }
             thread.name = "threatpipe.kafka.close"
