@@ -30,7 +30,6 @@ public struct SentinelOneEmulator: Sendable {
         let router = Router()
         let api = self.api
         let expectedAuthorization = "ApiToken " + configuration.token
-        let latency = configuration.latency
         let faults = configuration.faults
         let seed = configuration.seed
         let requestNumber = Atomic<Int>(0)
@@ -40,7 +39,6 @@ public struct SentinelOneEmulator: Sendable {
             _ request: Request,
             _ body: () throws(EmulatorRequestError) -> [UInt8]
         ) async -> Response {
-            let arrived = ContinuousClock.now
             let number = requestNumber.add(1, ordering: .relaxed).newValue
             var headers = HTTPFields()
             headers[.contentType] = "application/json"
@@ -58,9 +56,6 @@ public struct SentinelOneEmulator: Sendable {
                 status = error.status
                 bytes = EmulatorAPI.errorBody(error)
             }
-            // The answer leaves `latency` after the request came in, however long building it took (a console's
-            // latency includes its work), and on time: no timer coalescing (its default slack is up to 10% late).
-            if latency > .zero { try? await Task.sleep(until: arrived + latency, tolerance: .zero) }
             let fault = faults.fault(forRequest: number, seed: seed)
             switch fault {
             case nil: break
@@ -132,16 +127,21 @@ public struct SentinelOneEmulator: Sendable {
         }
     }
 
-    /// Plain HTTP/1.1, or HTTPS when a certificate and key are configured.
+    /// Plain HTTP/1.1, or HTTPS when a certificate and key are configured. An answer leaves `latency` after its
+    /// request came in, however long building it took (a console's latency includes its work).
     private func serverBuilder() throws -> HTTPServerBuilder {
+        let latency = TimeAmount(configuration.latency)
+        let http1 = HTTPServerBuilder.http1(configuration: .init(
+            additionalChannelHandlers: latency > .zero ? [ResponseDelayHandler(latency: latency)] : []
+        ))
         guard let certificatePath = configuration.tlsCertificatePath, let keyPath = configuration.tlsKeyPath else {
-            return .http1()
+            return http1
         }
         let tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMFile(certificatePath).map { .certificate($0) },
             privateKey: .privateKey(try NIOSSLPrivateKey(file: keyPath, format: .pem))
         )
-        return try .tls(.http1(), tlsConfiguration: tls)
+        return try .tls(http1, tlsConfiguration: tls)
     }
 
     /// Live mode: ten times a second, adds and updates threats at the configured rates, until `liveDuration`.
