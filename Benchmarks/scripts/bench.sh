@@ -3,7 +3,7 @@
 # Benchmarks/results/latest.md (and printed). None of them is a unit test: they report ratios, not pass/fail.
 #
 #   1. transform: records/s on one core (taskset) — threatpipe's parse + join + serialize vs the same work with orjson
-#   2. end to end: export of 20,000 threats from the emulator at 20 ms latency, concurrency 32, vs the bound C/L
+#   2. end to end: export of 20,000 threats from the emulator at 20 ms latency, concurrency 32, vs the bound C/L (3 rounds)
 #   3. CPU per record of that export at 0 ms latency vs the transform benchmark's cost per record
 #   4. requests per threat in the end-to-end export vs 2 per threat + list pages + extra event pages
 #   5. peak RSS of exports of 10,000 and 100,000 threats
@@ -71,10 +71,16 @@ export_run() { # label extra-args… → $work/label.{time,err}; prints "seconds
 }
 
 # 2–4. End to end at 20 ms (the bound) and at 0 ms (CPU).
+# Three rounds against the same emulator: one export of 14 s on a shared host swings by 10%, so the table gives the
+# best round and the median. Requests are counted in every round (each must match).
 start_emulator "$threats_e2e" 20
-read -r e2e_seconds _ _ < <(export_run e2e --concurrency 32)
-requests=$(grep -o '[0-9]* requests' "$work/e2e.err" | awk '{print $1}')
-retries=$(grep -o '[0-9]* retries' "$work/e2e.err" | awk '{print $1}')
+e2e_rounds=""; requests_rounds=""; retries_rounds=""
+for round in 1 2 3; do
+    read -r seconds _ _ < <(export_run "e2e-$round" --concurrency 32)
+    e2e_rounds="$e2e_rounds $seconds"
+    requests_rounds="$requests_rounds $(grep -o '[0-9]* requests' "$work/e2e-$round.err" | awk '{print $1}')"
+    retries_rounds="$retries_rounds $(grep -o '[0-9]* retries' "$work/e2e-$round.err" | awk '{print $1}')"
+done
 start_emulator "$threats_e2e" 0
 read -r cpu_seconds cpu_used _ < <(export_run cpu --concurrency 32)
 
@@ -117,14 +123,19 @@ extra_pages = sum(1 for i in range(threats) if i % 1999 == 5)
 list_pages = math.ceil(threats / 1000)
 expected_requests = 2 * threats + list_pages + extra_pages
 bound = 32 / 0.020
-achieved = threats / $e2e_seconds
+e2e_seconds = sorted(float(x) for x in "$e2e_rounds".split())
+achieved = threats / e2e_seconds[0]
+achieved_median = threats / statistics.median(e2e_seconds)
+requests = sorted(set(int(x) for x in "$requests_rounds".split()))
+retries = sum(int(x) for x in "$retries_rounds".split())
+requests_text = f"{requests[0]:,}" if len(requests) == 1 else "/".join(f"{r:,}" for r in requests) + " (rounds differ)"
 transform_cost = 1 / $swift_best
 cpu_cost = $cpu_used / threats
 rows = [
     ("transform: records/s on one core", f"threatpipe {$swift_best:,} vs orjson {$orjson_best:,}", f"{$swift_best / $orjson_best:.2f}x", ">= 2x"),
-    ("end to end: L=20 ms, C=32", f"{achieved:,.0f} threats/s vs bound {bound:,.0f} ({threats:,} in {$e2e_seconds} s)", f"{achieved / bound:.0%}", ">= 90%"),
+    ("end to end: L=20 ms, C=32", f"{achieved:,.0f} threats/s vs bound {bound:,.0f} ({threats:,} in {e2e_seconds[0]} s; best of 3, rounds {' / '.join(str(x) for x in e2e_seconds)} s)", f"{achieved / bound:.0%} (median of rounds {achieved_median / bound:.0%})", ">= 90%"),
     ("CPU per record at L=0", f"{cpu_cost * 1e6:.0f} us vs transform {transform_cost * 1e6:.0f} us ({threats:,} in {$cpu_seconds} s)", f"{cpu_cost / transform_cost:.2f}x", "<= 1.5x"),
-    ("requests per threat", f"{$requests:,} requests, {$retries} retries; expected {expected_requests:,}", f"{$requests / threats:.3f}", f"{expected_requests / threats:.3f}"),
+    ("requests per threat", f"{requests_text} requests per round, {retries} retries in 3 rounds; expected {expected_requests:,}", f"{requests[-1] / threats:.3f}", f"{expected_requests / threats:.3f}"),
     ("Kafka sink: records/s", f"KafkaSink {$sink_best:,} vs raw C producer {$raw_best:,} ({$threats_kafka:,} records of {$record_bytes:,} B; best of 5 each)", f"{$sink_best / $raw_best:.2f}x (median of rounds {kafka_median:.2f}x)", ">= 0.9x"),
     ("peak RSS", f"{$small_kib / 1024:.0f} MB at {$threats_small:,} vs {$large_kib / 1024:.0f} MB at {$threats_large:,} ({$large_seconds} s)", f"{$large_kib / $small_kib:.2f}x", "<= 1.2x, <= 100 MB"),
 ]
