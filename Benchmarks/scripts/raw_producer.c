@@ -38,6 +38,7 @@ int main(int argc, char **argv) {
 
     const char *settings[][2] = {
         {"bootstrap.servers", argv[1]}, {"acks", "all"}, {"enable.idempotence", "true"},
+        {"max.in.flight.requests.per.connection", "1"},
         {"compression.codec", "lz4"}, {"linger.ms", "5"}, {"message.timeout.ms", "300000"},
         {"queue.buffering.max.kbytes", "32768"}, {"queue.buffering.max.messages", "10000"},
         {"message.max.bytes", "16777216"},
