@@ -20,6 +20,7 @@ public final class KafkaProducer: Sendable {
     /// Held for as long as the handle lives: librdkafka keeps only an unretained pointer to it.
     private let callbacks: RDKafkaCallbacks
     private let pollLoop: RDKafkaPollLoop
+    private let metadataRefresh = RDKafkaMetadataRefresh()
     private let closed = Atomic<Bool>(false)
 
     /// Creates the producer.
@@ -50,6 +51,7 @@ public final class KafkaProducer: Sendable {
     deinit {
         if !closed.load(ordering: .acquiring) {
             pollLoop.stop()
+            metadataRefresh.waitUntilFinished()
             rd_kafka_destroy(kafka.pointer)
         }
     }
@@ -91,7 +93,10 @@ public final class KafkaProducer: Sendable {
                 }
             }
         } }
-        guard let failure else { return .enqueued }
+        guard let failure else {
+            metadataRefresh.requestOnce(kafka)
+            return .enqueued
+        }
         rd_kafka_headers_destroy(headerList)
         let error = KafkaError(consuming: failure)
         if error.isQueueFull { return .queueFull }
@@ -107,11 +112,13 @@ public final class KafkaProducer: Sendable {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return 0 }
         let kafka = self.kafka
         let pollLoop = self.pollLoop
+        let metadataRefresh = self.metadataRefresh
         let milliseconds = Int32(clamping: flushTimeout.components.seconds * 1000 + flushTimeout.components.attoseconds / 1_000_000_000_000_000)
         return await withCheckedContinuation { continuation in
             let thread = Thread {
                 rd_kafka_flush(kafka.pointer, milliseconds)
                 pollLoop.stop()
+                metadataRefresh.waitUntilFinished()
                 let outstanding = Int(rd_kafka_outq_len(kafka.pointer))
                     rd_kafka_destroy(kafka.pointer)
                 continuation.resume(returning: outstanding)
