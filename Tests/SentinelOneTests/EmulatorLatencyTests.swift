@@ -11,17 +11,7 @@ import Testing
     static let latency = Duration.milliseconds(150)
 
     private func withEmulator(_ body: (RunningEmulator, HTTPClient) async throws -> Void) async throws {
-        let emulator = try await RunningEmulator.start(threats: 20, latency: Self.latency)
-        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
-        do {
-            try await body(emulator, httpClient)
-        } catch {
-            try? await httpClient.shutdown()
-            await emulator.stop()
-            throw error
-        }
-        try await httpClient.shutdown()
-        await emulator.stop()
+        try await withEmulatorAndHTTPClient(threats: 20, latency: Self.latency, body)
     }
 
     private func get(

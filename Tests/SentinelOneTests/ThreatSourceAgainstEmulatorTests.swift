@@ -19,28 +19,20 @@ import Testing
         maximumEvents: Int? = nil,
         _ body: (SentinelOneThreatSource, RunningEmulator) async throws -> Void
     ) async throws {
-        let emulator = try await RunningEmulator.start(threats: threats)
-        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
-        var configuration = SentinelOneClient.Configuration(
-            consoleURL: try ConsoleURL(emulator.url),
-            token: APIToken(token ?? emulator.token)!
-        )
-        configuration.maximumAttempts = 1
-        let client = SentinelOneClient(configuration: configuration, httpClient: httpClient, logger: Logger(label: "test"))
-        let source = SentinelOneThreatSource(
-            client: client,
-            threatQuery: try ThreatListQuery(filters: QueryFilter.parse(filters, catalog: .threats), pageSize: pageSize),
-            eventsQuery: try ExploreEventsQuery(pageSize: eventsPageSize, maximumEvents: maximumEvents)
-        )
-        do {
+        try await withEmulatorAndHTTPClient(threats: threats) { emulator, httpClient in
+            var configuration = SentinelOneClient.Configuration(
+                consoleURL: try ConsoleURL(emulator.url),
+                token: APIToken(token ?? emulator.token)!
+            )
+            configuration.maximumAttempts = 1
+            let client = SentinelOneClient(configuration: configuration, httpClient: httpClient, logger: Logger(label: "test"))
+            let source = SentinelOneThreatSource(
+                client: client,
+                threatQuery: try ThreatListQuery(filters: QueryFilter.parse(filters, catalog: .threats), pageSize: pageSize),
+                eventsQuery: try ExploreEventsQuery(pageSize: eventsPageSize, maximumEvents: maximumEvents)
+            )
             try await body(source, emulator)
-        } catch {
-            try? await httpClient.shutdown()
-            await emulator.stop()
-            throw error
         }
-        try await httpClient.shutdown()
-        await emulator.stop()
     }
 
     private func allThreats(_ source: SentinelOneThreatSource) async throws -> (threats: [ListedThreat], pages: Int) {
