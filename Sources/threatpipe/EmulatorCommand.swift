@@ -23,7 +23,7 @@ struct EmulatorCommand: AsyncParsableCommand {
     @Option(help: "Seed of the generated data: the same seed serves the same data.")
     var seed: UInt64 = 1
 
-    @Option(help: "Delay added to every answer, in milliseconds.")
+    @Option(help: "Every answer leaves this many milliseconds after its request arrived (building it included).")
     var latencyMs = 0
 
     @Option(help: "The API token the emulator accepts (a demo value, not a secret).")
