@@ -7,7 +7,9 @@ import NIOPosix
 
 /// Blocking file I/O run on NIO's thread pool, never on Swift's cooperative threads.
 enum FileDescriptorIO {
-    /// Writes all of `bytes`, retrying short writes and interruptions.
+    /// Writes all of `bytes`, retrying short writes and interruptions. A non-blocking descriptor that is full (a
+    /// pipe whose reader is behind, when whoever started us made it non-blocking) is waited on with poll(2), not
+    /// retried in a loop that would burn a core until the reader catches up.
     static func write(_ bytes: [UInt8], to descriptor: Int32, path: String) async throws {
         try await NIOThreadPool.singleton.runIfActive {
             try bytes.withUnsafeBytes { raw in
@@ -16,11 +18,26 @@ enum FileDescriptorIO {
                     let result = Glibc.write(descriptor, raw.baseAddress! + offset, raw.count - offset)
                     if result < 0 {
                         let code = errno
-                        if code == EINTR || code == EAGAIN { continue }
+                        if code == EINTR { continue }
+                        if code == EAGAIN || code == EWOULDBLOCK {
+                            try waitUntilWritable(descriptor, path: path)
+                            continue
+                        }
                         throw SinkError(path: path, message: "write failed: \(String(cString: strerror(code)))")
                     }
                     offset += result
                 }
+            }
+        }
+    }
+
+    /// Blocks until `descriptor` can take more bytes (or is in error, which the next write reports).
+    static func waitUntilWritable(_ descriptor: Int32, path: String) throws {
+        var request = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
+        while poll(&request, 1, -1) < 0 {
+            let code = errno
+            if code != EINTR {
+                throw SinkError(path: path, message: "waiting to write failed: \(String(cString: strerror(code)))")
             }
         }
     }
