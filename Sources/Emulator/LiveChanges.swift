@@ -26,7 +26,7 @@ final class LiveChanges: Sendable {
         state = Mutex(State(count: initialCount))
         var handle: FileHandle?
         if let versionsLogPath {
-            FileManager.default.createFile(atPath: versionsLogPath, contents: nil)
+            _ = FileManager.default.createFile(atPath: versionsLogPath, contents: nil)
             handle = FileHandle(forWritingAtPath: versionsLogPath)
         }
         log = Mutex(handle)

@@ -41,7 +41,7 @@ extension EndToEnd {
             try await withEmulator(threats: 400) { emulator, command in
                 let output = command.path("out/threats.ndjson")
                 try FileManager.default.createDirectory(atPath: command.path("out"), withIntermediateDirectories: true)
-                FileManager.default.createFile(atPath: output, contents: nil)
+                _ = FileManager.default.createFile(atPath: output, contents: nil)
                 let tail = try ChildProcess.start(
                     "/usr/bin/tail", ["-n", "+1", "-F", "-s", "0.05", output], environment: [:],
                     stdoutPath: command.path("tail.out"), stderrPath: command.path("tail.err")
