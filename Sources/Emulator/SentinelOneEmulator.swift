@@ -4,6 +4,7 @@ import HummingbirdCore
 import HummingbirdTLS
 import NIOSSL
 import Logging
+import ServiceLifecycle
 import NIOCore
 import RawJSON
 import Synchronization
@@ -25,8 +26,13 @@ public struct SentinelOneEmulator: Sendable {
         self.logger = logger
     }
 
-    /// Serves until the task is cancelled (or SIGINT/SIGTERM when `handleSignals`); `onListening` gets the port.
-    public func run(handleSignals: Bool = false, onListening: @escaping @Sendable (Int) async -> Void) async throws {
+    /// Serves until `stopTrigger` stops it gracefully, or the task is cancelled (or SIGINT/SIGTERM when
+    /// `handleSignals`); `onListening` gets the port.
+    public func run(
+        handleSignals: Bool = false,
+        stopTrigger: EmulatorStopTrigger? = nil,
+        onListening: @escaping @Sendable (Int) async -> Void
+    ) async throws {
         let router = Router()
         let api = self.api
         let expectedAuthorization = "ApiToken " + configuration.token
@@ -123,7 +129,9 @@ public struct SentinelOneEmulator: Sendable {
         if handleSignals {
             try await app.runService()
         } else {
-            try await app.runService(gracefulShutdownSignals: [])
+            let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
+            await stopTrigger?.attach(group)
+            try await group.run()
         }
     }
 

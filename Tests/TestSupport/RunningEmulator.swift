@@ -8,12 +8,14 @@ public final class RunningEmulator: Sendable {
     public let api: EmulatorAPI
     public let token: String
     private let task: Task<Void, any Error>
+    private let stopTrigger: EmulatorStopTrigger
 
-    private init(url: String, api: EmulatorAPI, token: String, task: Task<Void, any Error>) {
+    private init(url: String, api: EmulatorAPI, token: String, task: Task<Void, any Error>, stopTrigger: EmulatorStopTrigger) {
         self.url = url
         self.api = api
         self.token = token
         self.task = task
+        self.stopTrigger = stopTrigger
     }
 
     /// Starts the emulator and returns once it accepts connections.
@@ -38,22 +40,32 @@ public final class RunningEmulator: Sendable {
         logger.logLevel = .error
         let emulator = SentinelOneEmulator(configuration: configuration, logger: logger)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let stopTrigger = EmulatorStopTrigger()
         let task = Task {
             defer { continuation.finish() }
-            try await emulator.run { port in continuation.yield(port) }
+            try await emulator.run(stopTrigger: stopTrigger) { port in continuation.yield(port) }
         }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else {
             try await task.value
             throw EmulatorDidNotStart()
         }
-        return RunningEmulator(url: "http://127.0.0.1:\(port)", api: emulator.api, token: configuration.token, task: task)
+        return RunningEmulator(
+            url: "http://127.0.0.1:\(port)", api: emulator.api, token: configuration.token, task: task, stopTrigger: stopTrigger
+        )
     }
 
-    /// Stops serving and waits for the server to close.
+    /// Stops serving gracefully and waits for the server to close. A stop that has not finished after ten seconds
+    /// (a client holding a request open) is turned into cancellation.
     public func stop() async {
-        task.cancel()
+        await stopTrigger.stop()
+        let task = self.task
+        let deadline = Task {
+            try await Task.sleep(for: .seconds(10))
+            task.cancel()
+        }
         _ = try? await task.value
+        deadline.cancel()
     }
 }
 
