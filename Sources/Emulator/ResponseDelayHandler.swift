@@ -37,12 +37,13 @@ final class ResponseDelayHandler: ChannelDuplexHandler, RemovableChannelHandler 
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let part = unwrapOutboundIn(data)
-        var releaseAt = held.last?.releaseAt ?? .now()
+        let now = NIODeadline.now()
+        var releaseAt = held.last?.releaseAt ?? now
         if case .head = part {
             // An answer with no request left to pair it with (an error before one was read) counts from now.
-            releaseAt = max(releaseAt, (arrivals.popFirst() ?? .now()) + latency)
+            releaseAt = max(releaseAt, (arrivals.popFirst() ?? now) + latency)
         }
-        if held.isEmpty && releaseAt <= .now() {
+        if held.isEmpty && releaseAt <= now {
             context.write(data, promise: promise)
         } else {
             hold(part, promise, releaseAt, context)

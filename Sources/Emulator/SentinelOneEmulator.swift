@@ -5,6 +5,7 @@ import HummingbirdTLS
 import NIOSSL
 import Logging
 import ServiceLifecycle
+import UnixSignals
 import NIOCore
 import RawJSON
 import Synchronization
@@ -126,13 +127,11 @@ public struct SentinelOneEmulator: Sendable {
         )
         let changes = configuration.isLive ? Task { await changeLive() } : nil
         defer { changes?.cancel() }
-        if handleSignals {
-            try await app.runService()
-        } else {
-            let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
-            await stopTrigger?.attach(group)
-            try await group.run()
-        }
+        let group = ServiceGroup(configuration: .init(
+            services: [app], gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [], logger: logger
+        ))
+        await stopTrigger?.attach(group)
+        try await group.run()
     }
 
     /// Plain HTTP/1.1, or HTTPS when a certificate and key are configured. An answer leaves `latency` after its

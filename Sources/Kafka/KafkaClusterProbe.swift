@@ -24,7 +24,7 @@ public enum KafkaClusterProbe {
         try configuration.set("log_level", "0")
         let kafka = try RDKafkaHandle.make(RD_KAFKA_PRODUCER, configuration)
         defer { rd_kafka_destroy(kafka.pointer) }
-        let milliseconds = Int32(clamping: timeout.components.seconds * 1000)
+        let milliseconds = timeout.rdKafkaMilliseconds
         var pointer: UnsafePointer<rd_kafka_metadata>?
         let result = rd_kafka_metadata(kafka.pointer, 1, nil, &pointer, milliseconds)
         guard result == RD_KAFKA_RESP_ERR_NO_ERROR, let pointer else { throw KafkaError(result) }

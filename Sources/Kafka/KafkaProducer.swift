@@ -113,7 +113,7 @@ public final class KafkaProducer: Sendable {
         let kafka = self.kafka
         let pollLoop = self.pollLoop
         let metadataRefresh = self.metadataRefresh
-        let milliseconds = Int32(clamping: flushTimeout.components.seconds * 1000 + flushTimeout.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = flushTimeout.rdKafkaMilliseconds
         return await withCheckedContinuation { continuation in
             let thread = Thread {
                 rd_kafka_flush(kafka.pointer, milliseconds)

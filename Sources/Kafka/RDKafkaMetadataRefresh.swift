@@ -12,10 +12,13 @@ final class RDKafkaMetadataRefresh: Sendable {
     private let requested = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
 
-    /// Starts the request the first time it is called; later calls do nothing. Never blocks.
+    /// Starts the request the first time it is called; later calls do nothing. Never blocks. Called for every
+    /// message produced, so a call after the first is one plain load.
     func requestOnce(_ kafka: RDKafkaHandle, timeout: Duration = .seconds(2)) {
-        guard !requested.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        let milliseconds = Int32(clamping: timeout.components.seconds * 1000)
+        guard !requested.load(ordering: .relaxed),
+            !requested.exchange(true, ordering: .acquiringAndReleasing)
+        else { return }
+        let milliseconds = timeout.rdKafkaMilliseconds
         let thread = Thread { [self] in
             var metadata: UnsafePointer<rd_kafka_metadata>?
             // all_topics 0, no topic handle: the topics this handle knows of. Failure changes nothing: the

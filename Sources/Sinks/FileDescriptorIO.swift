@@ -32,7 +32,7 @@ enum FileDescriptorIO {
     }
 
     /// Blocks until `descriptor` can take more bytes (or is in error, which the next write reports).
-    static func waitUntilWritable(_ descriptor: Int32, path: String) throws {
+    private static func waitUntilWritable(_ descriptor: Int32, path: String) throws {
         var request = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
         while poll(&request, 1, -1) < 0 {
             let code = errno

@@ -16,8 +16,8 @@ public struct KafkaSinkConfiguration: Sendable {
     /// so that a batch whose request timed out is retried to an answer before the next one is sent (with more,
     /// librdkafka counts it delivered when a later batch succeeds, which loses it if the broker did not keep it);
     /// a message that cannot be delivered within five minutes fails the export loudly rather than vanishing
-    /// (`message.timeout.ms`); and librdkafka's local queue is capped (32 MiB, 10,000 messages) so that a slow broker pushes back on the pipeline instead
-    /// of filling memory. A record may be several megabytes (a threat with a thousand events), so messages up to
+    /// (`message.timeout.ms`); and librdkafka's local queue is capped (32 MiB, 10,000 messages) so that a slow
+    /// broker pushes back on the pipeline instead of filling memory. A record may be several megabytes (a threat with a thousand events), so messages up to
     /// 16 MiB are allowed (`message.max.bytes`); the topic's `max.message.bytes` must allow them too, or use
     /// `--max-events`.
     public static let defaultProperties: [(key: String, value: String)] = [
