@@ -72,6 +72,13 @@ public enum JSONSplicer {
             var runStart = 0  // bytes copied as they are, in runs
             for index in 0..<utf8.count {
                 let byte = utf8[index]
+                if byte == 0xE2, index + 2 < utf8.count, utf8[index + 1] == 0x80, utf8[index + 2] == 0xA8 || utf8[index + 2] == 0xA9 {
+                    // U+2028/U+2029: escaped as in appendCompact, so every format keeps a record on one line.
+                    output.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+                    output.append(contentsOf: utf8[index + 2] == 0xA8 ? lineSeparatorEscape : paragraphSeparatorEscape)
+                    runStart = index + 3
+                    continue
+                }
                 guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
                 output.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
                 runStart = index + 1

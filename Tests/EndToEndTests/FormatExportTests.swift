@@ -27,6 +27,11 @@ extension EndToEnd {
                     )
                     #expect(outcome.status == 0, "\(outcome.stderr)")
                 }
+                // The emulator's awkward strings hold U+2028/U+2029: every format writes them escaped.
+                let mappedBytes = try Data(contentsOf: URL(fileURLWithPath: mapped))
+                #expect(mappedBytes.range(of: Data([0xE2, 0x80, 0xA8])) == nil, "a raw U+2028 in \(format)")
+                #expect(mappedBytes.range(of: Data([0xE2, 0x80, 0xA9])) == nil, "a raw U+2029 in \(format)")
+                #expect(mappedBytes.range(of: Data("\\u2028".utf8)) != nil, "the escaped form is there")
                 let check = try await ChildProcess.run(
                     "/usr/bin/env", ["python3", Self.supportPath("validate_formats.py"), format, Self.schemaPath(schema), mapped, raw],
                     environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"],

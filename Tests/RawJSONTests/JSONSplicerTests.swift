@@ -37,6 +37,21 @@ import Testing
         #expect(try JSONValue.parse(output) == .string(text))
     }
 
+    /// The mapped formats write strings with this writer: U+2028/U+2029 must come out escaped, as the raw format's
+    /// splicer writes them, or line readers that treat them as line breaks split the record.
+    @Test func stringWriterEscapesLineAndParagraphSeparators() throws {
+        for text in ["\u{2028}", "a\u{2029}b", "LS \u{2028}PS \u{2029}\n", "\u{2027}\u{2028}\u{202A}"] {
+            var output: [UInt8] = []
+            JSONSplicer.appendString(text, to: &output)
+            let written = String(decoding: output, as: UTF8.self)
+            #expect(!written.contains("\u{2028}") && !written.contains("\u{2029}"), "\(written)")
+            #expect(try JSONValue.parse(output) == .string(text))
+        }
+        var output: [UInt8] = []
+        JSONSplicer.appendString("x\u{2028}y", to: &output)
+        #expect(String(decoding: output, as: UTF8.self) == #""x\u2028y""#)
+    }
+
     /// What a response reader does: validate a value with the scanner, then copy it knowing whether it was compact.
     private func scanAndCopy(_ text: String) throws -> (isCompact: Bool, copy: String) {
         let bytes = Array(text.utf8)
