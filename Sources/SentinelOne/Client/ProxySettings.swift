@@ -48,7 +48,7 @@ public struct ProxySettings: Sendable, Equatable {
         var rest = Substring(text.trimmingCharacters(in: .whitespaces))
         if let scheme = rest.range(of: "://") {
             guard rest[..<scheme.lowerBound].lowercased() == "http" else {
-                throw ConsoleURLError(text: text, reason: "the proxy must be an http:// proxy (HTTPS_PROXY/HTTP_PROXY)")
+                throw ConsoleURLError(text: redacted(text), reason: "the proxy must be an http:// proxy (HTTPS_PROXY/HTTP_PROXY)")
             }
             rest = rest[scheme.upperBound...]
         }
