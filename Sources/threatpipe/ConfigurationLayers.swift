@@ -63,8 +63,8 @@ enum ConfigurationLayers {
     }
 
     private static func optionName(_ argument: String) -> String? {
-        guard argument.hasPrefix("--") else { return nil }
-        return String(argument.dropFirst(2).split(separator: "=", maxSplits: 1)[0])
+        guard argument.hasPrefix("--"), let name = argument.dropFirst(2).split(separator: "=", maxSplits: 1).first else { return nil }
+        return String(name)
     }
 
     private static func configPath(_ arguments: [String]) -> String? {
@@ -77,7 +77,7 @@ enum ConfigurationLayers {
 
     /// A variable's value: a repeatable option takes several, separated by newlines or `;`.
     private static func values(_ text: String, name: String) -> [String] {
-        let repeatable: Set<String> = ["filter", "event-filter", "sink", "kafka-property"]
+        let repeatable: Set<String> = ["filter", "event-filter", "sink", "kafka-property", "kafka-property-file"]
         guard repeatable.contains(name) else { return [text] }
         return text.split(whereSeparator: { $0 == "\n" || $0 == ";" }).map { String($0) }.filter { !$0.isEmpty }
     }

@@ -41,7 +41,7 @@ struct EmulatorCommand: AsyncParsableCommand {
     @Option(help: "Append every (id, updatedAt) version served in a list answer to this file, tab-separated.")
     var versionsLog: String?
 
-    @Option(name: .customLong("fault"), help: "Inject a fault: KIND[@rate=R|@requests=N,M|@every=N], KIND one of 429, 429-bare, 429-date, 503, slow, truncated, html, empty-200, expired-cursor; repeatable.")
+    @Option(name: .customLong("fault"), help: "Inject a fault: KIND[@rate=R|@requests=N,M|@every=N], KIND one of 429, 429-bare, 429-date, 503, slow, truncated, html, empty-200, duplicate-data, expired-cursor, or a hostile console's data: cursor-cycle, events-cursor-cycle, large-analysis@every=N; repeatable.")
     var faults: [String] = []
 
     @Option(help: "Serve HTTPS with this PEM certificate (needs --tls-key).")
@@ -54,10 +54,13 @@ struct EmulatorCommand: AsyncParsableCommand {
     var logLevel: Logger.Level = .warning
 
     func validate() throws {
-        guard threats >= 0 else { throw ValidationError("--threats is 0 or more") }
-        guard (0...65535).contains(port) else { throw ValidationError("--port is 0…65535") }
-        guard latencyMs >= 0 else { throw ValidationError("--latency-ms is 0 or more") }
-        guard addPerSecond >= 0, updatePerSecond >= 0 else { throw ValidationError("live rates are 0 or more") }
+        try TimeOptionParsing.check(threats, in: 0...100_000_000, "threats")
+        try TimeOptionParsing.check(port, in: 0...65535, "port")
+        try TimeOptionParsing.check(latencyMs, in: 0...600_000, "latency-ms")
+        guard addPerSecond.isFinite, updatePerSecond.isFinite else { throw ValidationError("live rates are 0…100000 per second") }
+        try TimeOptionParsing.check(addPerSecond, in: 0...100_000, "add-per-second")
+        try TimeOptionParsing.check(updatePerSecond, in: 0...100_000, "update-per-second")
+        if let liveSeconds { try TimeOptionParsing.check(liveSeconds, in: 0...31_536_000, "live-seconds") }
         guard (tlsCertificate == nil) == (tlsKey == nil) else {
             throw ValidationError("--tls-certificate and --tls-key go together")
         }

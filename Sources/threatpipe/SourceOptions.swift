@@ -55,16 +55,17 @@ struct SourceOptions: ParsableArguments {
     var insecureSkipTLSVerify = false
 
     func validate() throws {
-        guard concurrency >= 1, concurrency <= 256 else { throw ValidationError("--concurrency is 1…256") }
-        guard (1...1000).contains(pageSize) else { throw ValidationError("--page-size is 1…1000") }
-        guard (1...1000).contains(eventsPageSize) else { throw ValidationError("--events-page-size is 1…1000") }
-        if let maxEvents, maxEvents < 0 { throw ValidationError("--max-events is 0 or more") }
-        guard requestTimeout >= 1 else { throw ValidationError("--request-timeout is at least 1 second") }
-        guard connectTimeout >= 1 else { throw ValidationError("--connect-timeout is at least 1 second") }
-        guard (0...20).contains(maxRetries) else { throw ValidationError("--max-retries is 0…20") }
-        guard maxResponseBytes >= 1024 else { throw ValidationError("--max-response-bytes is at least 1024") }
-        guard maxRetryWait >= 0 else { throw ValidationError("--max-retry-wait is 0 or more seconds") }
-        guard rateLimit >= 0, rateLimit.isFinite else { throw ValidationError("--rate-limit is 0 (off) or more requests per second") }
+        try TimeOptionParsing.check(concurrency, in: 1...256, "concurrency")
+        try TimeOptionParsing.check(pageSize, in: 1...1000, "page-size")
+        try TimeOptionParsing.check(eventsPageSize, in: 1...1000, "events-page-size")
+        if let maxEvents { try TimeOptionParsing.check(maxEvents, in: 0...10_000_000, "max-events") }
+        try TimeOptionParsing.check(requestTimeout, in: 1...3600, "request-timeout", unit: "seconds")
+        try TimeOptionParsing.check(connectTimeout, in: 1...600, "connect-timeout", unit: "seconds")
+        try TimeOptionParsing.check(maxRetries, in: 0...20, "max-retries")
+        try TimeOptionParsing.check(maxResponseBytes, in: 1024...(1 << 32), "max-response-bytes")
+        try TimeOptionParsing.check(maxRetryWait, in: 0...86_400, "max-retry-wait", unit: "seconds")
+        guard rateLimit.isFinite else { throw ValidationError("--rate-limit is 0 (off)…10000 requests per second") }
+        try TimeOptionParsing.check(rateLimit, in: 0...10_000, "rate-limit", unit: "requests per second (0: off)")
     }
 
     /// The console, checked.
