@@ -19,6 +19,9 @@ enum ExitStatus: Int32 {
     case protocolError = 76
     /// The state file cannot be read or written.
     case dataError = 65
+    /// The export was stopped (SIGTERM/SIGINT) before it listed every threat: what was delivered is intact, and the
+    /// export is safe to run again.
+    case incomplete = 75
     /// The console rejected the token (401) or its permissions (403).
     case permissionDenied = 77
 
@@ -26,7 +29,8 @@ enum ExitStatus: Int32 {
         Exit status: 0 every record reached every sink; 64 bad usage or configuration (flag, filter, URL, token, \
         Kafka property); 69 console unreachable, untrusted TLS certificate, or unavailable; 74 sink error (a Kafka delivery failed, a file \
         could not be written) or unacknowledged records; 76 malformed or rejected API answer; 77 token rejected \
-        (401) or permission denied (403); 65 unusable state file (run); 1 internal error.
+        (401) or permission denied (403); 65 unusable state file (run); 75 stopped by a signal before every threat was \
+        listed (export; what was delivered is intact, safe to rerun); 1 internal error.
         """
 
     /// The exit status an error maps to.
@@ -40,11 +44,14 @@ enum ExitStatus: Int32 {
             }
         case is FilterError, is ConsoleURLError, is ConfigurationError: return .usage
         case is CheckpointFileError: return .dataError
+        case is ExportInterrupted: return .incomplete
         case is SinkError, is OutputNotWritable: return .ioError
         case let error as KafkaError:
             return error.name == "INVALID_CONFIGURATION" ? .usage : .ioError
         case let failure as EnrichmentFailure:
-            return failure.httpStatus == 401 || failure.httpStatus == 403 ? .permissionDenied : .unavailable
+            if failure.httpStatus == 401 || failure.httpStatus == 403 { return .permissionDenied }
+            // A 2xx that is not the documented answer (malformed, a key twice, cursors in a cycle).
+            return (200..<300).contains(failure.httpStatus ?? 0) ? .protocolError : .unavailable
         case let error as PipelineError:
             if let underlying = error.underlying, case let status = of(underlying), status != .internalError {
                 return status
@@ -55,6 +62,15 @@ enum ExitStatus: Int32 {
     }
 
     var exitCode: ExitCode { ExitCode(rawValue) }
+}
+
+/// An export stopped by a signal before it listed every threat.
+struct ExportInterrupted: Error, CustomStringConvertible {
+    var delivered: Int
+    var description: String {
+        "export stopped before it listed every threat (\(delivered) records delivered, each acknowledged by every "
+            + "sink); incomplete, safe to rerun"
+    }
 }
 
 /// A problem with the options or environment found before any work is done.

@@ -36,10 +36,10 @@ struct ExportCommand: AsyncParsableCommand {
     func validate() throws {
         let now = RFC3339Timestamp.now
         if let since, TimeOptionParsing.instant(since, now: now) == nil {
-            throw ValidationError("--since takes an RFC 3339 time or a duration such as 24h")
+            throw ValidationError("--since takes an RFC 3339 time or a duration ago such as 24h, 0s…36500d")
         }
         if let until, TimeOptionParsing.instant(until, now: now) == nil {
-            throw ValidationError("--until takes an RFC 3339 time or a duration such as 1h")
+            throw ValidationError("--until takes an RFC 3339 time or a duration ago such as 1h, 0s…36500d")
         }
     }
 
@@ -71,7 +71,9 @@ struct ExportCommand: AsyncParsableCommand {
         let console = try source.console()
         let filters = try filters()
         let session = try source.makeSession(console: console, logger: logger)
-        let sinkList = sinks.makeSinks(logger: logger)
+        let deadLetters = try sinks.makeDeadLetterFile(logger: logger)
+        defer { deadLetters?.close() }
+        let sinkList = sinks.makeSinks(logger: logger, deadLetters: deadLetters)
         let result: Result<ExportSummary, any Error>
         let started = ContinuousClock.now
         do {
@@ -105,11 +107,17 @@ struct ExportCommand: AsyncParsableCommand {
         }
         await session.shutdown()
         let summary = try result.get()
-        return ExportReport(
+        let report = ExportReport(
             summary: summary,
             requests: session.statistics.snapshot,
             sinks: sinkList.map(\.name),
             elapsed: ContinuousClock.now - started
         ).line
+        guard !summary.fetch.stoppedEarly else {
+            // What was delivered is said, and the exit status says it is not everything.
+            printError(report)
+            throw ExportInterrupted(delivered: summary.write.records)
+        }
+        return report
     }
 }
