@@ -11,8 +11,12 @@ public final class EmulatorAPI: Sendable {
     private let counters = Mutex(RequestCounts())
     private let waiters = Mutex<[(count: Int, listOnly: Bool, continuation: CheckedContinuation<Void, Never>)]>([])
 
-    public init(dataset: ThreatDataset, versionsLogPath: String? = nil) {
+    /// The hostile console's data-shape faults (cursor cycles, large analyses).
+    let faults: FaultPlan
+
+    public init(dataset: ThreatDataset, versionsLogPath: String? = nil, faults: FaultPlan = FaultPlan()) {
         self.initialDataset = dataset
+        self.faults = faults
         self.live = LiveChanges(initialCount: dataset.count, versionsLogPath: versionsLogPath)
     }
 
@@ -140,6 +144,11 @@ public final class EmulatorAPI: Sendable {
             let last = selected[end - 1]
             nextCursor = EmulatorCursor(sortValue: last.value, index: last.index, queryHash: queryHash).encoded
         }
+        if faults.has(.cursorCycle), start >= 2 * limit, limit <= selected.count {
+            // A→B→A: from the third page on, the next cursor is the one that led to the second page.
+            let first = selected[limit - 1]
+            nextCursor = EmulatorCursor(sortValue: first.value, index: first.index, queryHash: queryHash).encoded
+        }
         let total = value("skipCount", in: parameters) == "true" ? nil : selected.count
         appendPagination(nextCursor: nextCursor, totalItems: total, to: &body)
         return body
@@ -150,7 +159,12 @@ public final class EmulatorAPI: Sendable {
         count { $0.analysis += 1 }
         let index = try liveIndex(threatID)
         var body = Array("{\"data\":".utf8)
-        applyingLiveVersion(to: dataset.analysis(at: index), version: live.override(at: index)).write(to: &body)
+        var analysis = applyingLiveVersion(to: dataset.analysis(at: index), version: live.override(at: index))
+        if faults.enlargesAnalysis(ofThreatAt: index), case .object(var members) = analysis {
+            members.append(JSONMember("padding", .string(String(repeating: "x", count: 2 * 1024 * 1024))))
+            analysis = .object(members)
+        }
+        analysis.write(to: &body)
         body.append(UInt8(ascii: "}"))
         return body
     }
@@ -180,8 +194,11 @@ public final class EmulatorAPI: Sendable {
             if position > start { body.append(UInt8(ascii: ",")) }
             dataset.event(threat: index, number: numbers[position]).write(to: &body)
         }
-        let nextCursor = end < numbers.count
+        var nextCursor = end < numbers.count
             ? EmulatorCursor(sortValue: 0, index: end, queryHash: UInt64(index)).encoded : nil
+        if faults.has(.eventsCursorCycle), start >= 2 * limit {
+            nextCursor = EmulatorCursor(sortValue: 0, index: limit, queryHash: UInt64(index)).encoded
+        }
         let total = value("skipCount", in: parameters) == "true" ? nil : numbers.count
         appendPagination(nextCursor: nextCursor, totalItems: total, to: &body)
         return body

@@ -5,8 +5,13 @@ import Foundation
 /// A fault is written `KIND[@WHEN]`: `KIND` is `429` (with `Retry-After: 1`), `429-bare` (no `Retry-After`),
 /// `429-date` (`Retry-After` as an HTTP-date a second ahead), `503`,
 /// `slow` (answers after two seconds), `truncated` (a body cut in half), `html` (an HTML error page with status 502)
-/// `empty-200` (a 200 without `data`) or `expired-cursor` (a 400 for a list request with a cursor); `WHEN` is `rate=0.1` (that share of requests, chosen deterministically) or
+/// `empty-200` (a 200 without `data`), `duplicate-data` (a 200 whose envelope holds `data` twice) or `expired-cursor`
+/// (a 400 for a list request with a cursor); `WHEN` is `rate=0.1` (that share of requests, chosen deterministically) or
 /// `requests=3,7` (those request numbers, counted from 1) or `every=5` (request numbers divisible by 5). Without `@WHEN` every request fails that way.
+///
+/// A hostile console's data, whatever `WHEN` says: `cursor-cycle` (the threat list's third page points back to the
+/// second: A→B→A…), `events-cursor-cycle` (the same for every threat's explore events), `large-analysis@every=N`
+/// (the analysis of every Nth threat of the data set, counted from 0, carries 2 MiB more).
 public struct FaultPlan: Sendable {
     public enum Kind: String, Sendable, CaseIterable {
         case tooManyRequests = "429"
@@ -21,6 +26,17 @@ public struct FaultPlan: Sendable {
         /// A 400 for a threat-list request that carries a cursor, as for an expired cursor; its `requests=N` count
         /// only such requests.
         case expiredCursor = "expired-cursor"
+        /// A 200 whose envelope has the `data` member twice.
+        case duplicateData = "duplicate-data"
+        /// The threat list's cursors cycle: the third page's `nextCursor` is the second page's cursor again.
+        case cursorCycle = "cursor-cycle"
+        /// Each threat's explore-events cursors cycle the same way.
+        case eventsCursorCycle = "events-cursor-cycle"
+        /// Some threats' analysis is 2 MiB larger: a record a sink with a message-size limit cannot take.
+        case largeAnalysis = "large-analysis"
+
+        /// Kinds that shape the console's data rather than one answer.
+        var isDataShape: Bool { [.cursorCycle, .eventsCursorCycle, .largeAnalysis].contains(self) }
     }
 
     struct Rule: Sendable {
@@ -61,6 +77,14 @@ public struct FaultPlan: Sendable {
 
     public var isEmpty: Bool { rules.isEmpty }
 
+    /// Whether the data-shape fault `kind` is planned.
+    public func has(_ kind: Kind) -> Bool { rules.contains { $0.kind == kind } }
+
+    /// Whether the analysis of the threat at `index` of the data set is made large (`large-analysis@every=N`).
+    func enlargesAnalysis(ofThreatAt index: Int) -> Bool {
+        rules.contains { $0.kind == .largeAnalysis && index % ($0.every ?? 1) == 0 }
+    }
+
     /// `Sun, 06 Nov 1994 08:49:37 GMT` between `secondsFromNow` and one second more ahead (the format has no
     /// fractions).
     static func httpDate(secondsFromNow: Int) -> String {
@@ -73,7 +97,7 @@ public struct FaultPlan: Sendable {
 
     /// The fault for request number `number` (from 1), if any (cursor expiry aside).
     func fault(forRequest number: Int, seed: UInt64) -> Kind? {
-        fault(number, seed: seed, among: rules.filter { $0.kind != .expiredCursor })
+        fault(number, seed: seed, among: rules.filter { $0.kind != .expiredCursor && !$0.kind.isDataShape })
     }
 
     /// Whether the `number`th list request with a cursor (from 1) is answered as if its cursor had expired.

@@ -22,7 +22,8 @@ public struct SentinelOneEmulator: Sendable {
         self.configuration = configuration
         self.api = EmulatorAPI(
             dataset: ThreatDataset(count: configuration.threats, seed: configuration.seed),
-            versionsLogPath: configuration.versionsLogPath
+            versionsLogPath: configuration.versionsLogPath,
+            faults: configuration.faults
         )
         self.logger = logger
     }
@@ -85,7 +86,14 @@ public struct SentinelOneEmulator: Sendable {
             case .emptySuccess?:
                 status = 200
                 bytes = Array("{\"pagination\":{\"nextCursor\":null}}".utf8)
-            case .expiredCursor?: break
+            case .duplicateData?:
+                if status == 200, case .object(var members)? = try? JSONValue.parse(bytes),
+                    let data = members.firstIndex(where: { $0.key == "data" })
+                {
+                    members.insert(members[data], at: data + 1)
+                    bytes = JSONValue.object(members).serialized
+                }
+            case .expiredCursor?, .cursorCycle?, .eventsCursorCycle?, .largeAnalysis?: break
             }
             if request.uri.path.hasSuffix("/threats"), request.uri.queryParameters["cursor"] != nil,
                 faults.expiresCursor(ofRequest: cursorRequestNumber.add(1, ordering: .relaxed).newValue, seed: seed)

@@ -4,7 +4,7 @@ public struct PipelineError: Error, Sendable, CustomStringConvertible {
         let name: String
         /// A sink could not take or keep a record.
         public static let sinkFailed = Code(name: "sink failed")
-        /// The source kept returning the same cursor.
+        /// The source's cursors went round in a cycle (a cursor of the pass came again).
         public static let sourceLoop = Code(name: "source loop")
         /// A threat's analysis or events could not be fetched, and the export was told to fail on that.
         public static let enrichmentFailed = Code(name: "enrichment failed")

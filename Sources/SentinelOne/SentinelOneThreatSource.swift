@@ -38,6 +38,8 @@ public struct SentinelOneThreatSource: ThreatSource {
         let path = "/web/api/v2.1/threats/\(QueryString.percentEncode(threat.id))/explore/events"
         var events = ThreatEvents()
         var cursor: String? = nil
+        var seenCursors: Set<String> = []
+        var emptyPagesInARow = 0
         let cap = eventsQuery.maximumEvents
         do throws(SentinelOneError) {
             repeat {
@@ -53,11 +55,26 @@ public struct SentinelOneThreatSource: ThreatSource {
                     let page = try EventsPageResponse.append(response, path: path, to: &pageEvents, limit: cap)
                     return (page, pageEvents)
                 }
+                emptyPagesInARow = pageEvents.count == events.count && !page.droppedAny ? emptyPagesInARow + 1 : 0
                 events = pageEvents
                 if cursor == nil { events.totalItems = page.totalItems }
+                if page.nextCursor != nil, emptyPagesInARow > eventsQuery.maximumEmptyPagesInARow {
+                    throw SentinelOneError(
+                        code: .malformedResponse,
+                        message: "GET \(path): \(emptyPagesInARow) pages in a row without events, each with a next cursor"
+                    )
+                }
                 if page.droppedAny { events.truncated = true }
-                if page.nextCursor != nil, page.nextCursor == cursor {
-                    throw SentinelOneError(code: .malformedResponse, message: "GET \(path): the same cursor twice")
+                if let next = page.nextCursor, !seenCursors.insert(next).inserted {
+                    throw SentinelOneError(
+                        code: .malformedResponse,
+                        message: "GET \(path): the cursors go round in a cycle (cursor \(next) came back)"
+                    )
+                }
+                if page.nextCursor != nil, events.byteCount >= eventsQuery.maximumBytes {
+                    // Whatever the console sends, one threat's events never hold more than this in memory.
+                    events.truncated = true
+                    break
                 }
                 cursor = page.nextCursor
             } while cursor != nil

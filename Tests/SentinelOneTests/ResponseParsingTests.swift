@@ -37,6 +37,22 @@ import Testing
         )
     }
 
+    /// A key twice in the envelope would splice two values into one record: a malformed answer instead.
+    @Test func envelopeWithAKeyTwiceIsMalformed() throws {
+        let analysis = { (body: String) throws(SentinelOneError) in _ = try AnalysisResponse.parse(self.response(body), path: "/a") }
+        let list = { (body: String) throws(SentinelOneError) in _ = try ThreatListResponse.parse(self.response(body), path: "/t") }
+        for (body, parse) in [
+            (#"{"data":{"a":1},"data":{"a":2}}"#, analysis),
+            (#"{"data":null,"data":{"a":2}}"#, analysis),
+            (#"{"data":[],"data":[]}"#, list),
+            (#"{"data":[],"pagination":{"nextCursor":"x"},"pagination":{"nextCursor":null}}"#, list),
+        ] {
+            let error = #expect(throws: SentinelOneError.self) { try parse(body) }
+            #expect(error?.code == .malformedResponse)
+            #expect(error?.message.contains("twice") == true, "\(String(describing: error))")
+        }
+    }
+
     @Test func lastPageHasNoCursor() throws {
         let page = try ThreatListResponse.parse(response(#"{"data":[],"pagination":{"nextCursor":null,"totalItems":0}}"#), path: "/t")
         #expect(page.nextCursor == nil)

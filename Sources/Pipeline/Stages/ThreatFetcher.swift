@@ -32,6 +32,8 @@ public struct ThreatFetcher<Source: ThreatSource>: Sendable {
         return try await withThrowingTaskGroup(of: ThreatPage.self) { pages in
             var summary = FetchSummary()
             var cursor: String? = nil
+            // Every cursor of this pass: one seen again is a cycle (A→B→A), which would repeat pages for ever.
+            var seenCursors: Set<String> = []
             try Task.checkCancellation()
             if stop?.isStopRequested == true {
                 summary.stoppedEarly = true
@@ -41,7 +43,7 @@ public struct ThreatFetcher<Source: ThreatSource>: Sendable {
             while let page = try await pages.next() {
                 summary.pages += 1
                 if summary.totalItems == nil { summary.totalItems = page.totalItems }
-                let loops = page.nextCursor != nil && page.nextCursor == cursor
+                let loops = page.nextCursor.map { !seenCursors.insert($0).inserted } ?? false
                 if let next = page.nextCursor, !loops, stop?.isStopRequested != true {
                     pages.addTask { try await source.fetchPage(cursor: next) }
                 }
@@ -58,7 +60,11 @@ public struct ThreatFetcher<Source: ThreatSource>: Sendable {
                     await output.send(threat)
                 }
                 if loops {
-                    throw PipelineError(code: .sourceLoop, message: "the API returned the same cursor twice: \(cursor ?? "")")
+                    throw PipelineError(
+                        code: .sourceLoop,
+                        message: "the threat list's cursors go round in a cycle: page \(summary.pages) points back to "
+                            + "a page of this pass (cursor \(page.nextCursor ?? ""))"
+                    )
                 }
                 cursor = page.nextCursor
                 try Task.checkCancellation()

@@ -8,6 +8,11 @@ public struct ExploreEventsQuery: Sendable, Equatable {
     public var pageSize: Int
     /// At most this many events per threat; nil: all of them.
     public var maximumEvents: Int?
+    /// At most this many bytes of events per threat, whatever the console sends: paging stops (the record says it
+    /// was truncated) once the events gathered reach it, so one threat's events never fill the memory.
+    public var maximumBytes = 32 * 1024 * 1024
+    /// Pages in a row that bring no event yet point to a next page: beyond this, the console is going nowhere.
+    public var maximumEmptyPagesInARow = 100
 
     public init(filters: [QueryFilter] = [], pageSize: Int = maximumPageSize, maximumEvents: Int? = nil)
         throws(FilterError)

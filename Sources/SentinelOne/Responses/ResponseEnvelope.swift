@@ -15,15 +15,22 @@ struct ResponseEnvelope {
         readData: (inout JSONScanner) throws -> Void
     ) throws(SentinelOneError) -> ResponseEnvelope {
         var envelope = ResponseEnvelope()
+        var seenData = false
+        var seenPagination = false
         do {
             try response.body.withUnsafeReadableBytes { bytes in
                 var scanner = JSONScanner(bytes)
                 try scanner.forEachMember { scanner, key in
                     if key.matches("data") {
+                        // A second `data` would be read into the record after the first: never a valid record.
+                        guard !seenData else { throw ShapeError(description: "the envelope has the key data twice") }
+                        seenData = true
                         if try scanner.peekKind() == .null { return }
                         envelope.sawData = true
                         try readData(&scanner)
                     } else if key.matches("pagination") {
+                        guard !seenPagination else { throw ShapeError(description: "the envelope has the key pagination twice") }
+                        seenPagination = true
                         if try scanner.peekKind() == .null { return }
                         try scanner.forEachMember { scanner, key in
                             if key.matches("nextCursor") {

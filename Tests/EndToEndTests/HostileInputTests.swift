@@ -1,0 +1,136 @@
+import Emulator
+import Foundation
+import RawJSON
+import TestSupport
+import Testing
+
+extension EndToEnd {
+    /// What a hostile console, a careless operator or a broken setting can do: each gets a clear error and a
+    /// documented exit status, never a crash, a hang, an invalid record or a leaked secret.
+    @Suite(.serialized) struct HostileInputTests {
+        private func export(
+            _ emulator: RunningEmulator,
+            _ command: ThreatpipeCommand,
+            _ extra: [String] = [],
+            environment: [String: String] = [:]
+        ) async throws -> ThreatpipeCommand.Outcome {
+            try await command.run(
+                ["export", "--console-url", emulator.url, "--max-retries", "0"] + extra,
+                environment: ["S1_API_TOKEN": emulator.token].merging(environment) { $1 }
+            )
+        }
+
+        /// A `data` member twice in an answer's envelope: in the list, a protocol error (exit 76); in an analysis,
+        /// that part failed — never a record with two values spliced into it.
+        @Test(.timeLimit(.minutes(2))) func duplicateDataKeyIsAProtocolErrorNeverAnInvalidRecord() async throws {
+            let listed = try await RunningEmulator.start(threats: 20, faults: ["duplicate-data@requests=1"])
+            let command = try ThreatpipeCommand()
+            defer { command.cleanUp() }
+            let list = try await export(listed, command)
+            await listed.stop()
+            #expect(list.status == 76, "\(list.stderr)")
+            #expect(list.stderr.contains("data twice"), "\(list.stderr)")
+
+            let enriched = try await RunningEmulator.start(threats: 20, faults: ["duplicate-data@every=3"])
+            let outcome = try await export(enriched, command, ["--concurrency", "1"])
+            await enriched.stop()
+            #expect(outcome.status == 0, "\(outcome.stderr)")
+            let records = try RecordExpectations.lines(outcome.stdout).map { try JSONValue.parse($0) }
+            #expect(records.count == 20, "every line is one valid record")
+            let failed = records.filter {
+                $0["meta"]?["analysis"]?["status"] == "failed" || $0["meta"]?["events"]?["status"] == "failed"
+            }
+            #expect(!failed.isEmpty)
+        }
+
+        /// Cursors that lead back to an earlier page (A→B→A): the list is a protocol error that ends the export
+        /// (exit 76); a threat's events end with that part failed, the other threats complete.
+        @Test(.timeLimit(.minutes(2))) func cursorCyclesEndTheirPass() async throws {
+            let listed = try await RunningEmulator.start(threats: 50, faults: ["cursor-cycle"])
+            let command = try ThreatpipeCommand()
+            defer { command.cleanUp() }
+            let list = try await export(listed, command, ["--page-size", "5"])
+            let listRequests = listed.api.requestCounts.threats
+            await listed.stop()
+            #expect(list.status == 76, "\(list.stderr)")
+            #expect(list.stderr.contains("cycle"), "\(list.stderr)")
+            #expect(listRequests <= 4, "no page was fetched after the cycle showed: \(listRequests)")
+
+            let events = try await RunningEmulator.start(threats: 30, faults: ["events-cursor-cycle"])
+            let outcome = try await export(events, command, ["--events-page-size", "1"])
+            let dataset = events.api.dataset
+            await events.stop()
+            #expect(outcome.status == 0, "\(outcome.stderr)")
+            let records = try RecordExpectations.lines(outcome.stdout).map { try JSONValue.parse($0) }
+            #expect(records.count == 30)
+            for record in records {
+                let id = try #require(record["threat"]?["id"]?.stringValue)
+                let index = try #require(dataset.index(ofID: id))
+                let status = record["meta"]?["events"]?["status"]?.stringValue
+                if dataset.isDeleted(at: index) {
+                    #expect(status == "not_found")
+                } else if dataset.eventCount(at: index) > 2 {
+                    #expect(status == "failed", "threat \(id) with \(dataset.eventCount(at: index)) events")
+                    #expect(record["meta"]?["events"]?["error"]?.stringValue?.contains("cycle") == true, "\(record["meta"] ?? .null)")
+                } else {
+                    #expect(status == "fetched", "threat \(id) with \(dataset.eventCount(at: index)) events")
+                }
+            }
+        }
+
+        /// A proxy URL with a password and the wrong scheme is refused without printing the password.
+        @Test(.timeLimit(.minutes(1))) func proxyPasswordIsNeverPrinted() async throws {
+            let command = try ThreatpipeCommand()
+            defer { command.cleanUp() }
+            for subcommand in ["export", "check"] {
+                let outcome = try await command.run(
+                    [subcommand, "--console-url", "https://console.threatpipe.invalid"],
+                    environment: ["S1_API_TOKEN": "t", "HTTPS_PROXY": "https://user:s3cr3t-pw@proxy.invalid:3128"]
+                )
+                #expect(outcome.status != 0)
+                #expect(!outcome.stderr.contains("s3cr3t-pw") && !outcome.stdoutText.contains("s3cr3t-pw"), "\(outcome.stderr)")
+                #expect((outcome.stderr + outcome.stdoutText).contains("http:// proxy"), "\(outcome.stderr)")
+            }
+        }
+
+        /// Absurd numbers are usage errors (exit 64) that say the range, never a trap; a secret given as a
+        /// librdkafka property value is refused with a pointer to the file option.
+        @Test(.timeLimit(.minutes(2))) func absurdFlagValuesAreUsageErrors() async throws {
+            let command = try ThreatpipeCommand()
+            defer { command.cleanUp() }
+            let console = ["--console-url", "http://127.0.0.1:9"]
+            let cases: [([String], String)] = [
+                (["export", "--rate-limit", "1", "--"], "console URL"),
+                (["export", "--since", "10000000000000"] + console, "36500d"),
+                (["export", "--since", "999999999999999999d"] + console, "36500d"),
+                (["export", "--until=-5"] + console, "36500d"),
+                (["export", "--output", command.path("x.ndjson"), "--rotate-size", "99999999999999G"] + console, "1024G"),
+                (["export", "--sink", "kafka", "--kafka-brokers", "127.0.0.1:9", "--kafka-topic", "t", "--kafka-flush-timeout", "9999999999999999"] + console, "86400"),
+                (["export", "--request-timeout", "99999999999"] + console, "1…3600"),
+                (["export", "--max-retry-wait", "99999999999"] + console, "0…86400"),
+                (["export", "--rate-limit", "1e300"] + console, "10000"),
+                (["export", "--rate-limit", "nan"] + console, "10000"),
+                (["run", "--interval", "99999999999999d"] + console, "36500d"),
+                (["run", "--overlap", "2h"] + console, "1h"),
+                (["run", "--output", command.path("x.ndjson"), "--rotate-interval", "0s"] + console, "1s"),
+                (["emulator", "--latency-ms", "99999999999"], "600000"),
+                (["export", "--sink", "kafka", "--kafka-brokers", "127.0.0.1:9", "--kafka-topic", "t", "--kafka-property", "sasl.password=hunter2"] + console,
+                 "--kafka-sasl-password-file"),
+                (["export", "--sink", "kafka", "--kafka-brokers", "127.0.0.1:9", "--kafka-topic", "t", "--kafka-property", "ssl.key.password=hunter2"] + console,
+                 "--kafka-property-file"),
+            ]
+            for (arguments, range) in cases {
+                let outcome = try await command.run(arguments, environment: ["S1_API_TOKEN": "t"])
+                #expect(outcome.status == 64, "\(arguments): \(outcome.status) \(outcome.stderr)")
+                #expect(outcome.stderr.contains(range), "\(arguments): \(outcome.stderr)")
+                #expect(!outcome.stderr.contains("hunter2"), "\(outcome.stderr)")
+            }
+            let fromEnvironment = try await command.run(
+                ["export", "--sink", "kafka", "--kafka-brokers", "127.0.0.1:9", "--kafka-topic", "t"] + console,
+                environment: ["S1_API_TOKEN": "t", "THREATPIPE_KAFKA_PROPERTY": "sasl.password=hunter2"]
+            )
+            #expect(fromEnvironment.status == 64, "\(fromEnvironment.stderr)")
+            #expect(!fromEnvironment.stderr.contains("hunter2"), "\(fromEnvironment.stderr)")
+        }
+    }
+}
