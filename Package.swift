@@ -53,6 +53,8 @@ let package = Package(
         ),
         // The transform: enriched threat → bytes of one record in an output format.
         .target(name: "Formats", dependencies: ["RawJSON", "Pipeline"]),
+        // The one way off Swift's cooperative pool for calls that block (fsync, librdkafka flushes, probes).
+        .target(name: "Blocking"),
         // librdkafka (Debian's librdkafka-dev), as C.
         .systemLibrary(
             name: "CRdKafka",
@@ -60,13 +62,14 @@ let package = Package(
             providers: [.apt(["librdkafka-dev"])]
         ),
         // The only module that touches librdkafka: producer, configuration, errors, delivery reports, mock cluster.
-        .target(name: "Kafka", dependencies: ["CRdKafka"]),
+        .target(name: "Kafka", dependencies: ["CRdKafka", "Blocking"]),
         // The sinks: stdout, NDJSON files, Kafka.
         .target(
             name: "Sinks",
             dependencies: [
                 "Pipeline",
                 "Kafka",
+                "Blocking",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -109,7 +112,7 @@ let package = Package(
             name: "threatpipe",
             dependencies: [
                 "RawJSON", "Pipeline", "SentinelOne", "Formats", "Sinks", "Emulator", "CMallocTuning", "Kafka", "Persistence",
-                "Observability",
+                "Observability", "Blocking",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -131,6 +134,13 @@ let package = Package(
             dependencies: ["Sinks", "Pipeline", .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/KafkaSinkBenchmark"
         ),
+        // `make fuzz`: libFuzzer targets for everything a console, a flag or a file feeds us (built with
+        // -sanitize=fuzzer -DFUZZING); a plain build replays inputs: `threatpipe-fuzz TARGET FILE…`.
+        .executableTarget(
+            name: "threatpipe-fuzz",
+            dependencies: ["RawJSON", "Pipeline", "SentinelOne", "Persistence", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Fuzz/ThreatpipeFuzz"
+        ),
         // Helpers shared by the test targets (an in-process emulator on a real port).
         .target(
             name: "TestSupport",
@@ -150,7 +160,7 @@ let package = Package(
             exclude: ["Fixtures"]
         ),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "Pipeline", "RawJSON"]),
-        .testTarget(name: "SinksTests", dependencies: ["Sinks", "Pipeline", "Kafka", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "SinksTests", dependencies: ["Sinks", "Pipeline", "Kafka", "RawJSON", .product(name: "Logging", package: "swift-log")]),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [

@@ -9,4 +9,8 @@ public struct KafkaDeliveryReport: Sendable {
     public var offset: Int64
     /// Time from produce to this report, as librdkafka measured it (`rd_kafka_message_latency`); nil if unknown.
     public var latency: Duration?
+    /// For a failed message only: its value and its `threatpipe-version-id` header, copied out of librdkafka so
+    /// that a record that can never be delivered can be set aside whole (the dead-letter file).
+    public var failedValue: [UInt8]?
+    public var failedVersionID: String?
 }

@@ -1,10 +1,17 @@
+import Blocking
 import CRdKafka
 import Foundation
 import Synchronization
 
 /// A librdkafka producer for one topic: messages are enqueued without blocking, delivery reports come back
 /// through `onDelivery` from a poll thread of the producer's own (never one of Swift's cooperative threads).
+///
+/// Its lifecycle is a ``StateMachine`` (open → closing → closed) behind a lock: `produce`, `flush` and
+/// `outstandingCount` after `close` throw instead of touching a destroyed handle.
 public final class KafkaProducer: Sendable {
+    /// The per-message header naming the record's threat version (`<threat id>:<updatedAt>`).
+    public static let versionHeader = "threatpipe-version-id"
+
     /// What `produce` did with a message.
     public enum ProduceResult: Sendable, Equatable {
         /// librdkafka has it; a delivery report will follow.
@@ -21,7 +28,8 @@ public final class KafkaProducer: Sendable {
     private let callbacks: RDKafkaCallbacks
     private let pollLoop: RDKafkaPollLoop
     private let metadataRefresh = RDKafkaMetadataRefresh()
-    private let closed = Atomic<Bool>(false)
+    /// Held while a call uses the handle, so that `close` cannot destroy it under that call.
+    private let state = Mutex(StateMachine())
 
     /// Creates the producer.
     /// - Parameters:
@@ -49,16 +57,29 @@ public final class KafkaProducer: Sendable {
     }
 
     deinit {
-        if !closed.load(ordering: .acquiring) {
+        if state.withLock({ $0.mustDestroyOnDeinit }) {
             pollLoop.stop()
             metadataRefresh.waitUntilFinished()
             rd_kafka_destroy(kafka.pointer)
         }
     }
 
-    /// Enqueues one message (copied) with the producer's headers. `tag` comes back in its delivery report.
-    public func produce(key: String, value: [UInt8], tag: UInt64) throws(KafkaError) -> ProduceResult {
-        let headerList = rd_kafka_headers_new(headerBytes.count)
+    /// Enqueues one message (copied) with the producer's headers and, when given, a ``versionHeader``. `tag` comes
+    /// back in its delivery report. Throws once the producer is closing or closed.
+    public func produce(key: String, value: [UInt8], tag: UInt64, versionID: String? = nil) throws(KafkaError) -> ProduceResult {
+        try state.withLock { state throws(KafkaError) -> ProduceResult in
+            try state.mayUseHandle()
+            return try produceOnOpenHandle(key: key, value: value, tag: tag, versionID: versionID)
+        }
+    }
+
+    private func produceOnOpenHandle(key: String, value: [UInt8], tag: UInt64, versionID: String?) throws(KafkaError) -> ProduceResult {
+        let headerList = rd_kafka_headers_new(headerBytes.count + 1)
+        if var versionID {
+            versionID.withUTF8 { bytes in
+                _ = rd_kafka_header_add(headerList, Self.versionHeader, -1, bytes.baseAddress, bytes.count)
+            }
+        }
         for header in headerBytes {
             header.name.withUnsafeBytes { name in
                 header.value.withUnsafeBytes { value in
@@ -103,28 +124,46 @@ public final class KafkaProducer: Sendable {
         throw error
     }
 
-    /// Messages enqueued or in flight, not yet reported.
-    public var outstandingCount: Int { Int(rd_kafka_outq_len(kafka.pointer)) }
+    /// Messages enqueued or in flight, not yet reported; throws once the producer is closing or closed.
+    public func outstandingCount() throws(KafkaError) -> Int {
+        try state.withLock { state throws(KafkaError) -> Int in
+            try state.mayUseHandle()
+            return Int(rd_kafka_outq_len(kafka.pointer))
+        }
+    }
+
+    /// Waits up to `timeout` for every message enqueued so far to be reported (on a thread of its own); the producer
+    /// stays open. Throws once the producer is closing or closed.
+    /// - Returns: how many messages are still outstanding.
+    public func flush(timeout: Duration) async throws(KafkaError) -> Int {
+        try state.withLock { state throws(KafkaError) in try state.mayUseHandle() }
+        let kafka = self.kafka
+        let milliseconds = timeout.rdKafkaMilliseconds
+        // `close` is not called while a flush is under way: the sink that owns the producer serialises the two.
+        return await performBlockingCall(name: "threatpipe.kafka.flush") {
+            rd_kafka_flush(kafka.pointer, milliseconds)
+            return Int(rd_kafka_outq_len(kafka.pointer))
+        }
+    }
 
     /// Waits up to `timeout` for every message to be reported (on a thread of its own), then destroys the producer.
+    /// A second call, or one after a failure, does nothing.
     /// - Returns: how many messages were still outstanding: not delivered.
     public func close(flushTimeout: Duration) async -> Int {
-        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return 0 }
+        guard state.withLock({ $0.close() }) == .flushAndDestroy else { return 0 }
         let kafka = self.kafka
         let pollLoop = self.pollLoop
         let metadataRefresh = self.metadataRefresh
         let milliseconds = flushTimeout.rdKafkaMilliseconds
-        return await withCheckedContinuation { continuation in
-            let thread = Thread {
-                rd_kafka_flush(kafka.pointer, milliseconds)
-                pollLoop.stop()
-                metadataRefresh.waitUntilFinished()
-                let outstanding = Int(rd_kafka_outq_len(kafka.pointer))
-                    rd_kafka_destroy(kafka.pointer)
-                continuation.resume(returning: outstanding)
-            }
-            thread.name = "threatpipe.kafka.close"
-            thread.start()
+        let outstanding = await performBlockingCall(name: "threatpipe.kafka.close") {
+            rd_kafka_flush(kafka.pointer, milliseconds)
+            pollLoop.stop()
+            metadataRefresh.waitUntilFinished()
+            let outstanding = Int(rd_kafka_outq_len(kafka.pointer))
+            rd_kafka_destroy(kafka.pointer)
+            return outstanding
         }
+        state.withLock { $0.closed() }
+        return outstanding
     }
 }

@@ -17,6 +17,16 @@ final class RDKafkaCallbacks: Sendable {
         self.onLog = onLog
     }
 
+    /// The last value of header `name` of `message`, as text.
+    static func header(_ name: String, of message: UnsafePointer<rd_kafka_message_t>) -> String? {
+        var headers: OpaquePointer?
+        guard rd_kafka_message_headers(UnsafeMutablePointer(mutating: message), &headers) == RD_KAFKA_RESP_ERR_NO_ERROR, let headers else { return nil }
+        var value: UnsafeRawPointer?
+        var size = 0
+        guard rd_kafka_header_get_last(headers, name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR, let value else { return nil }
+        return String(decoding: UnsafeRawBufferPointer(start: value, count: size), as: UTF8.self)
+    }
+
     /// Installs the three C callbacks and `self` as their opaque on `configuration`. The caller keeps `self` alive
     /// (retained) for as long as the handle exists.
     func install(on configuration: RDKafkaConfiguration) {
@@ -29,10 +39,17 @@ final class RDKafkaCallbacks: Sendable {
             let tag = UInt64(UInt(bitPattern: fields._private)) &- 1
             let error = fields.err == RD_KAFKA_RESP_ERR_NO_ERROR ? nil : KafkaError(fields.err)
             let microseconds = rd_kafka_message_latency(message)
-            callbacks.onDelivery(KafkaDeliveryReport(
+            var report = KafkaDeliveryReport(
                 tag: tag, error: error, partition: fields.partition, offset: fields.offset,
                 latency: microseconds >= 0 ? .microseconds(microseconds) : nil
-            ))
+            )
+            if error != nil {
+                if let payload = fields.payload {
+                    report.failedValue = Array(UnsafeRawBufferPointer(start: payload, count: fields.len))
+                }
+                report.failedVersionID = RDKafkaCallbacks.header(KafkaProducer.versionHeader, of: message)
+            }
+            callbacks.onDelivery(report)
         }
         rd_kafka_conf_set_error_cb(handle) { kafka, code, reason, opaque in
             guard let opaque else { return }

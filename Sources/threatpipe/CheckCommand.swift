@@ -1,3 +1,4 @@
+import Blocking
 import ArgumentParser
 import Foundation
 import Kafka
@@ -87,7 +88,7 @@ struct CheckCommand: AsyncParsableCommand {
         var lines: [Line] = []
         var reachable: String?
         for broker in brokers.split(separator: ",").map(String.init) {
-            let result = await Self.offPool {
+            let result = await performBlockingCall(name: "threatpipe.check.kafka") {
                 Result { () throws(KafkaError) in
                     try KafkaClusterProbe.metadata(
                         topic: topic, properties: properties + [("bootstrap.servers", broker)], timeout: .seconds(5)
@@ -105,7 +106,7 @@ struct CheckCommand: AsyncParsableCommand {
         guard let reachable else {
             return lines + [Line(name: "kafka topic \(topic)", detail: "no broker reachable", skipped: true)]
         }
-        let result = await Self.offPool {
+        let result = await performBlockingCall(name: "threatpipe.check.kafka") {
             Result { () throws(KafkaError) in
                 try KafkaClusterProbe.metadata(topic: topic, properties: properties + [("bootstrap.servers", reachable)], timeout: .seconds(5))
             }
@@ -141,13 +142,6 @@ struct CheckCommand: AsyncParsableCommand {
             return [Line(name: "output \(output)", detail: "writable")]
         } catch {
             return [Line(name: "output \(output)", failure: error, detail: "not writable: \(error)")]
-        }
-    }
-
-    /// Runs blocking librdkafka work on a thread of its own.
-    static func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in
-            Thread { continuation.resume(returning: body()) }.start()
         }
     }
 }
