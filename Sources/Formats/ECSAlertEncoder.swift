@@ -23,7 +23,8 @@ public struct ECSAlertEncoder: RecordEncoder {
         let exportedAt = now()
         let source = SourceThreat(enriched, format: "ecs", schema: Self.schemaID, consoleURL: consoleURL, exportedAt: exportedAt)
         return EncodedRecord(
-            sequence: enriched.threat.sequence, key: enriched.threat.id, bytes: document(source, exportedAt: exportedAt).serialized
+            sequence: enriched.threat.sequence, key: enriched.threat.id, bytes: document(source, exportedAt: exportedAt).serialized,
+            updatedAt: enriched.threat.updatedAt
         )
     }
 

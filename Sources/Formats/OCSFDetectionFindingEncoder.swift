@@ -26,7 +26,9 @@ public struct OCSFDetectionFindingEncoder: RecordEncoder {
         let exportedAt = now()
         let source = SourceThreat(enriched, format: "ocsf", schema: Self.schemaID, consoleURL: consoleURL, exportedAt: exportedAt)
         let finding = finding(source, exportedAt: exportedAt)
-        return EncodedRecord(sequence: enriched.threat.sequence, key: enriched.threat.id, bytes: finding.serialized)
+        return EncodedRecord(
+            sequence: enriched.threat.sequence, key: enriched.threat.id, bytes: finding.serialized, updatedAt: enriched.threat.updatedAt
+        )
     }
 
     func finding(_ source: SourceThreat, exportedAt: RFC3339Timestamp) -> JSONValue {

@@ -63,7 +63,7 @@ public struct RawRecordEncoder: RecordEncoder {
             out.append(contentsOf: Self.null)
         }
         out.append(UInt8(ascii: "}"))
-        return EncodedRecord(sequence: threat.sequence, key: threat.id, bytes: out)
+        return EncodedRecord(sequence: threat.sequence, key: threat.id, bytes: out, updatedAt: threat.updatedAt)
     }
 
     /// `"status":"…"` and, for a failure, `,"httpStatus":…,"error":"…","requestId":"…"`.

@@ -4,23 +4,30 @@ import Synchronization
 /// What the Kafka sink's delivery reports tell its writer: the first failure, and a wake-up each time a delivery
 /// frees room in librdkafka's queue.
 final class KafkaDeliveryState: Sendable {
+    /// The first failure: librdkafka's error, the record's tag and version when it is about one record.
+    struct Failure: Sendable {
+        var error: KafkaError
+        var tag: UInt64?
+        var versionID: String?
+    }
+
     private struct State {
-        var failure: (error: KafkaError, tag: UInt64?)?
+        var failure: Failure?
         var generation: UInt64 = 0
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
     private let state = Mutex(State())
 
-    var failure: (error: KafkaError, tag: UInt64?)? { state.withLock { $0.failure } }
+    var failure: Failure? { state.withLock { $0.failure } }
 
     /// A number that changes with every delivery report.
     var generation: UInt64 { state.withLock { $0.generation } }
 
     /// Records the first failure (later ones add nothing new for the user).
-    func fail(_ error: KafkaError, tag: UInt64?) {
+    func fail(_ error: KafkaError, tag: UInt64?, versionID: String? = nil) {
         let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            if state.failure == nil { state.failure = (error, tag) }
+            if state.failure == nil { state.failure = Failure(error: error, tag: tag, versionID: versionID) }
             defer { state.waiters = [] }
             return state.waiters
         }

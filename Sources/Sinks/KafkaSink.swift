@@ -2,20 +2,26 @@ import Kafka
 import Logging
 import Pipeline
 
-/// Produces records to a Kafka topic through librdkafka, keyed by threat id. A record is acknowledged only when its
-/// delivery report says the broker has it; a full local queue makes the sink wait (backpressure), never drop; a
-/// failed delivery (after librdkafka's retries) or a fatal producer error stops the export.
+/// Produces records to a Kafka topic through librdkafka, keyed by threat id, with the record's version in a
+/// `threatpipe-version-id` header. A record is acknowledged only when its delivery report says the broker has it;
+/// a full local queue makes the sink wait (backpressure), never drop. A record the cluster rejects for good (too
+/// large, invalid, an unknown or forbidden topic) goes to the dead-letter file when there is one — and is
+/// acknowledged once that line is durable — or fails the sink with ``SinkError/isPermanent``; any other failed
+/// delivery (after librdkafka's retries) or a fatal producer error fails the sink.
 public actor KafkaSink: RecordSink {
     public nonisolated let name: String
     private let configuration: KafkaSinkConfiguration
     private let logger: Logger
+    private let deadLetters: DeadLetterFile?
     private let deliveries = KafkaDeliveryState()
     private var producer: KafkaProducer?
+    private var acknowledger: SinkAcknowledger?
     /// Times a write waited because librdkafka's queue was full: backpressure, seen.
     public private(set) var queueFullWaits = 0
 
-    public init(configuration: KafkaSinkConfiguration, logger: Logger) {
+    public init(configuration: KafkaSinkConfiguration, deadLetters: DeadLetterFile? = nil, logger: Logger) {
         self.configuration = configuration
+        self.deadLetters = deadLetters
         self.logger = logger
         self.name = "kafka:\(configuration.topic)"
     }
@@ -23,19 +29,35 @@ public actor KafkaSink: RecordSink {
     public func open(acknowledger: SinkAcknowledger) async throws {
         let deliveries = self.deliveries
         let logger = self.logger
+        let deadLetters = self.deadLetters
+        let name = self.name
+        self.acknowledger = acknowledger
         producer = try KafkaProducer(
             topic: configuration.topic,
             properties: configuration.effectiveProperties,
             headers: configuration.headers,
             onDelivery: { report in
-                if let error = report.error {
-                    deliveries.fail(error, tag: report.tag)
-                    KafkaSinkMetrics.deliveryFailures.increment()
-                } else {
+                defer { deliveries.delivered() }
+                guard let error = report.error else {
                     acknowledger.acknowledge(report.tag)
                     if let latency = report.latency { KafkaSinkMetrics.deliveryLatency.recordNanoseconds(latency.nanoseconds) }
+                    return
                 }
-                deliveries.delivered()
+                KafkaSinkMetrics.deliveryFailures.increment()
+                guard error.isPermanentForMessage, let deadLetters else {
+                    deliveries.fail(error, tag: report.tag, versionID: report.failedVersionID)
+                    return
+                }
+                let version = KafkaSink.version(report.failedVersionID)
+                do {
+                    try deadLetters.append(
+                        threatID: version.id, updatedAt: version.updatedAt, sink: name, reason: error.name,
+                        error: error.message, record: report.failedValue ?? []
+                    )
+                    acknowledger.acknowledge(report.tag)
+                } catch {
+                    deliveries.fail(KafkaError(code: -1, name: "DEAD_LETTER_FAILED", message: "\(error)"), tag: report.tag)
+                }
             },
             onError: { error in
                 if error.isFatal {
@@ -51,23 +73,49 @@ public actor KafkaSink: RecordSink {
     }
 
     public func write(_ record: EncodedRecord) async throws {
-        guard let producer else { throw SinkError(path: name, message: "written before open") }
+        guard let producer else { throw SinkError(path: name, message: "written before open or after close") }
         while true {
             try throwIfFailed()
             let generation = deliveries.generation
             let result: KafkaProducer.ProduceResult
             do {
-                result = try producer.produce(key: record.key, value: record.bytes, tag: record.sequence)
+                result = try producer.produce(key: record.key, value: record.bytes, tag: record.sequence, versionID: record.versionID)
+            } catch where error.isPermanentForMessage {
+                try setAside(record, error)
+                return
             } catch {
                 throw SinkError(path: name, message: "cannot produce the record of threat \(record.key): \(error)")
             }
             if result == .enqueued {
-                KafkaSinkMetrics.inFlight.record(producer.outstandingCount)
+                KafkaSinkMetrics.inFlight.record((try? producer.outstandingCount()) ?? 0)
                 return
             }
             queueFullWaits += 1
             await deliveries.waitForDelivery(after: generation)
             try Task.checkCancellation()
+        }
+    }
+
+    /// A record librdkafka refused at once (larger than `message.max.bytes`, say): to the dead-letter file, or a
+    /// permanent failure.
+    private func setAside(_ record: EncodedRecord, _ error: KafkaError) throws {
+        KafkaSinkMetrics.deliveryFailures.increment()
+        guard let deadLetters else {
+            throw SinkError(path: name, message: Self.poisonMessage(record.key, record.updatedAt, error), isPermanent: true)
+        }
+        try deadLetters.append(
+            threatID: record.key, updatedAt: record.updatedAt, sink: name, reason: error.name, error: error.message,
+            record: record.bytes
+        )
+        acknowledger?.acknowledge(record.sequence)
+    }
+
+    public func flush() async throws {
+        guard let producer else { throw SinkError(path: name, message: "flushed before open or after close") }
+        let outstanding = try await producer.flush(timeout: configuration.flushTimeout)
+        try throwIfFailed()
+        if outstanding > 0 {
+            throw SinkError(path: name, message: "\(outstanding) records not delivered within \(configuration.flushTimeout)")
         }
     }
 
@@ -86,7 +134,25 @@ public actor KafkaSink: RecordSink {
 
     private func throwIfFailed() throws {
         guard let failure = deliveries.failure else { return }
+        if failure.error.isPermanentForMessage, let versionID = failure.versionID {
+            let version = Self.version(versionID)
+            throw SinkError(path: name, message: Self.poisonMessage(version.id, version.updatedAt, failure.error), isPermanent: true)
+        }
         let which = failure.tag.map { "record \($0) " } ?? ""
         throw SinkError(path: name, message: "\(which)not delivered: \(failure.error)")
+    }
+
+    /// The one line that names a record the cluster will never take.
+    private static func poisonMessage(_ threatID: String, _ updatedAt: String?, _ error: KafkaError) -> String {
+        "the record of threat \(threatID) (updatedAt \(updatedAt ?? "unknown")) can never be delivered: \(error); "
+            + "pass --dead-letter PATH to set such records aside and go on"
+    }
+
+    /// `<threat id>:<updatedAt>` split at its first colon.
+    static func version(_ versionID: String?) -> (id: String, updatedAt: String?) {
+        guard let versionID else { return ("unknown", nil) }
+        guard let colon = versionID.firstIndex(of: ":") else { return (versionID, nil) }
+        let updatedAt = versionID[versionID.index(after: colon)...]
+        return (String(versionID[..<colon]), updatedAt.isEmpty ? nil : String(updatedAt))
     }
 }

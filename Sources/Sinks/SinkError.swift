@@ -2,10 +2,14 @@
 public struct SinkError: Error, Sendable, CustomStringConvertible {
     public var path: String
     public var message: String
+    /// The sink rejected a record for good: sending it again can never succeed (too large, invalid, a topic that
+    /// does not exist or may not be written). `run` stops on it rather than retrying for ever.
+    public var isPermanent: Bool
 
-    public init(path: String, message: String) {
+    public init(path: String, message: String, isPermanent: Bool = false) {
         self.path = path
         self.message = message
+        self.isPermanent = isPermanent
     }
 
     /// The message alone: the pipeline names the sink.

@@ -44,6 +44,12 @@ struct SinkOptions: ParsableArguments {
     @Option(help: "Read the SASL password (librdkafka's sasl.password) from this file; it is never logged.")
     var kafkaSaslPasswordFile: String?
 
+    @Option(name: .customLong("kafka-property-file"), help: "A secret librdkafka property as key=PATH: its value is read from the file (ssl.key.password…); repeatable; never logged.")
+    var kafkaPropertyFiles: [String] = []
+
+    @Option(help: "Append records a sink rejects for good (too large, invalid, unknown topic) to this NDJSON file — threat id, updatedAt, sink, error and the record — and go on; without it such a record stops the export or run (exit 74).")
+    var deadLetter: String?
+
     @Option(help: "Seconds the Kafka sink may wait for outstanding deliveries when it closes.")
     var kafkaFlushTimeout = 30
 
@@ -53,12 +59,12 @@ struct SinkOptions: ParsableArguments {
             throw ValidationError("--output is for the ndjson sink; add --sink ndjson")
         }
         if let rotateSize, Self.byteCount(rotateSize) == nil {
-            throw ValidationError("--rotate-size takes bytes, or a number with K, M or G (e.g. 512M)")
+            throw ValidationError("--rotate-size takes bytes, or a number with K, M or G (e.g. 512M), 1…1024G")
         }
-        if let rotateInterval, TimeOptionParsing.duration(rotateInterval) == nil {
-            throw ValidationError("--rotate-interval takes a duration such as 1h or 15m")
+        if let rotateInterval, (TimeOptionParsing.duration(rotateInterval) ?? .zero) < .seconds(1) {
+            throw TimeOptionParsing.durationError("rotate-interval", example: "1h or 15m", minimum: "1s")
         }
-        if let retain, retain < 1 { throw ValidationError("--retain is at least 1") }
+        if let retain { try TimeOptionParsing.check(retain, in: 1...1_000_000, "retain") }
         if (rotateSize != nil || rotateInterval != nil || rotateGzip || retain != nil), !resolvedSinks.contains(.ndjson) {
             throw ValidationError("--rotate-size, --rotate-interval, --rotate-gzip and --retain are for the ndjson sink")
         }
@@ -70,10 +76,27 @@ struct SinkOptions: ParsableArguments {
         for property in kafkaProperties where !property.contains("=") || property.hasPrefix("=") {
             throw ValidationError("--kafka-property takes key=value, got '\(property)'")
         }
+        for property in kafkaProperties {
+            let key = String(property.prefix { $0 != "=" })
+            guard !Self.isSecret(key) else {
+                // The value is not echoed: it is the secret.
+                let pointer = key == "sasl.password" ? "--kafka-sasl-password-file PATH" : "--kafka-property-file \(key)=PATH"
+                throw ValidationError("--kafka-property \(key) is a secret and is not taken as a value (flags, THREATPIPE_KAFKA_PROPERTY and the configuration file are all readable by others); use \(pointer)")
+            }
+        }
+        for entry in kafkaPropertyFiles {
+            guard let equals = entry.firstIndex(of: "="), equals != entry.startIndex else {
+                throw ValidationError("--kafka-property-file takes key=PATH, got '\(entry)'")
+            }
+            let file = String(entry[entry.index(after: equals)...])
+            guard FileManager.default.isReadableFile(atPath: file) else {
+                throw ValidationError("cannot read the file of --kafka-property-file \(entry[..<equals]): \(file)")
+            }
+        }
         if let kafkaSaslPasswordFile, !FileManager.default.isReadableFile(atPath: kafkaSaslPasswordFile) {
             throw ValidationError("cannot read the SASL password file \(kafkaSaslPasswordFile)")
         }
-        guard kafkaFlushTimeout >= 1 else { throw ValidationError("--kafka-flush-timeout is at least 1 second") }
+        try TimeOptionParsing.check(kafkaFlushTimeout, in: 1...86_400, "kafka-flush-timeout", unit: "seconds")
     }
 
     var resolvedSinks: [SinkKind] {
@@ -81,13 +104,24 @@ struct SinkOptions: ParsableArguments {
         return output == nil ? [.stdout] : [.ndjson]
     }
 
+    /// A librdkafka property whose value is a secret: never taken from a flag, a variable or the file.
+    static func isSecret(_ key: String) -> Bool {
+        let key = key.lowercased()
+        return key.hasSuffix("password") || key.contains("secret")
+    }
+
+    /// The dead-letter file, opened, when `--dead-letter` is given.
+    func makeDeadLetterFile(logger: Logger) throws -> DeadLetterFile? {
+        try deadLetter.map { try DeadLetterFile(path: $0, logger: logger) }
+    }
+
     /// Fresh sinks, in the order given.
-    func makeSinks(logger: Logger) -> [any RecordSink] {
+    func makeSinks(logger: Logger, deadLetters: DeadLetterFile? = nil) -> [any RecordSink] {
         resolvedSinks.map { kind in
             switch kind {
             case .stdout: return StdoutSink()
             case .ndjson: return NDJSONFileSink(path: output!, rotation: rotation)
-            case .kafka: return KafkaSink(configuration: kafkaConfiguration, logger: logger)
+            case .kafka: return KafkaSink(configuration: kafkaConfiguration, deadLetters: deadLetters, logger: logger)
             }
         }
     }
@@ -102,23 +136,34 @@ struct SinkOptions: ParsableArguments {
         )
     }
 
-    /// `512M` → 536870912; plain digits are bytes.
+    /// `512M` → 536870912; plain digits are bytes; nil outside 1 byte…1024G.
     static func byteCount(_ text: String) -> Int? {
         let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
-        if let last = text.uppercased().last, let unit = units[last] {
-            return Int(text.dropLast()).flatMap { $0 > 0 ? $0 * unit : nil }
+        var digits = Substring(text)
+        var unit = 1
+        if let last = text.uppercased().last, let multiplier = units[last] {
+            unit = multiplier
+            digits = digits.dropLast()
         }
-        return Int(text).flatMap { $0 > 0 ? $0 : nil }
+        guard let value = Int(digits), value > 0 else { return nil }
+        let (bytes, overflow) = value.multipliedReportingOverflow(by: unit)
+        return !overflow && bytes <= 1 << 40 ? bytes : nil
     }
 
     /// The user's librdkafka properties, with the SASL password read from its file when one is given.
     var kafkaConfigurationProperties: [(key: String, value: String)] {
-        var properties = kafkaProperties.map { property -> (key: String, value: String) in
-            let equals = property.firstIndex(of: "=")!
+        var properties = kafkaProperties.compactMap { property -> (key: String, value: String)? in
+            guard let equals = property.firstIndex(of: "=") else { return nil }
             return (String(property[..<equals]), String(property[property.index(after: equals)...]))
         }
         if let kafkaSaslPasswordFile, let password = try? String(contentsOfFile: kafkaSaslPasswordFile, encoding: .utf8) {
             properties.append(("sasl.password", password.trimmingCharacters(in: .newlines)))
+        }
+        for entry in kafkaPropertyFiles {
+            guard let equals = entry.firstIndex(of: "="),
+                let value = try? String(contentsOfFile: String(entry[entry.index(after: equals)...]), encoding: .utf8)
+            else { continue }
+            properties.append((String(entry[..<equals]), value.trimmingCharacters(in: .newlines)))
         }
         return properties
     }

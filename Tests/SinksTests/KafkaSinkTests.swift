@@ -1,6 +1,8 @@
 import Kafka
 import Logging
+import Foundation
 import Pipeline
+import RawJSON
 import Testing
 
 @testable import Sinks
@@ -45,6 +47,79 @@ import Testing
         for _ in 0..<10 { try await sink.write(record(tracker.register())) }
         await #expect(throws: SinkError.self) { try await sink.close() }
         #expect(tracker.snapshot.acknowledgedCount == [0], "no broker ever had them")
+        withExtendedLifetime(cluster) {}
+    }
+
+    /// The producer's lifecycle: after `close`, a call that would touch the destroyed handle throws instead.
+    @Test func producerCallsAfterCloseThrow() async throws {
+        let cluster = try KafkaMockCluster(brokers: 1)
+        let producer = try KafkaProducer(
+            topic: "lifecycle", properties: [("bootstrap.servers", cluster.bootstrapServers)],
+            onDelivery: { _ in }, onError: { _ in }
+        )
+        #expect(try producer.produce(key: "k", value: [1], tag: 0) == .enqueued)
+        #expect(try await producer.flush(timeout: .seconds(10)) == 0)
+        #expect(await producer.close(flushTimeout: .seconds(5)) == 0)
+        #expect(await producer.close(flushTimeout: .seconds(5)) == 0, "a second close does nothing")
+        #expect(throws: KafkaError.self) { try producer.produce(key: "k", value: [1], tag: 1) }
+        #expect(throws: KafkaError.self) { try producer.outstandingCount() }
+        await #expect(throws: KafkaError.self) { try await producer.flush(timeout: .seconds(1)) }
+        withExtendedLifetime(cluster) {}
+    }
+
+    /// A batch the broker rejects for good (MSG_SIZE_TOO_LARGE in its delivery report): with a dead-letter file
+    /// each of its records is set aside there and acknowledged; the others are delivered; none is lost.
+    @Test(.timeLimit(.minutes(1))) func permanentlyRejectedDeliveriesGoToTheDeadLetterFile() async throws {
+        let cluster = try KafkaMockCluster(brokers: 1)
+        try cluster.createTopic("poison", partitions: 1, replicationFactor: 1)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("dead-\(UUID().uuidString).ndjson").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let letters = try DeadLetterFile(path: path, logger: Logger(label: "test"))
+        let tracker = AcknowledgementTracker(sinkCount: 1)
+        let sink = KafkaSink(
+            configuration: KafkaSinkConfiguration(brokers: cluster.bootstrapServers, topic: "poison", properties: [("linger.ms", "0")]),
+            deadLetters: letters,
+            logger: Logger(label: "test")
+        )
+        try await sink.open(acknowledger: tracker.acknowledger(forSink: 0))
+        try await sink.write(record(tracker.register()))
+        try await sink.flush()
+        cluster.failNextProduceRequests(with: [KafkaMockCluster.ErrorCode.messageTooLarge])
+        for _ in 0..<5 { try await sink.write(record(tracker.register())) }
+        try await sink.flush()
+        try await sink.close()
+        #expect(tracker.snapshot.isComplete && tracker.snapshot.acknowledgedCount == [6])
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        #expect(!lines.isEmpty, "the rejected batch was set aside")
+        for line in lines {
+            let letter = try JSONValue.parse(Array(line.utf8))
+            #expect(letter["reason"] == "MSG_SIZE_TOO_LARGE")
+            #expect(letter["threatId"]?.stringValue?.hasPrefix("threat-") == true)
+            #expect(letter["record"]?["n"] != nil, "the record itself")
+        }
+        withExtendedLifetime(cluster) {}
+    }
+
+    /// Without a dead-letter file the same rejection fails the sink as permanent, naming the threat.
+    @Test(.timeLimit(.minutes(1))) func permanentRejectionWithoutDeadLettersIsAPermanentFailure() async throws {
+        let cluster = try KafkaMockCluster(brokers: 1)
+        try cluster.createTopic("poison", partitions: 1, replicationFactor: 1)
+        let tracker = AcknowledgementTracker(sinkCount: 1)
+        let sink = KafkaSink(
+            configuration: KafkaSinkConfiguration(
+                brokers: cluster.bootstrapServers, topic: "poison", properties: [("message.max.bytes", "1000")]
+            ),
+            logger: Logger(label: "test")
+        )
+        try await sink.open(acknowledger: tracker.acknowledger(forSink: 0))
+        let large = EncodedRecord(
+            sequence: tracker.register(), key: "big", bytes: Array("{\"x\":\"\(String(repeating: "y", count: 5000))\"}".utf8),
+            updatedAt: "2026-01-01T00:00:00Z"
+        )
+        let error = await #expect(throws: SinkError.self) { try await sink.write(large) }
+        #expect(error?.isPermanent == true)
+        #expect(error?.message.contains("threat big (updatedAt 2026-01-01T00:00:00Z)") == true, "\(String(describing: error))")
+        try await sink.close()
         withExtendedLifetime(cluster) {}
     }
 }

@@ -6,10 +6,16 @@ public struct EncodedRecord: Sendable {
     public var key: String
     /// The record, one JSON object without a trailing newline.
     public var bytes: [UInt8]
+    /// The threat version's `threatInfo.updatedAt`, when the API gave one.
+    public var updatedAt: String?
 
-    public init(sequence: UInt64, key: String, bytes: [UInt8]) {
+    public init(sequence: UInt64, key: String, bytes: [UInt8], updatedAt: String? = nil) {
         self.sequence = sequence
         self.key = key
         self.bytes = bytes
+        self.updatedAt = updatedAt
     }
+
+    /// `<threat id>:<updatedAt>`: the version this record carries, stable across deliveries of it.
+    public var versionID: String { "\(key):\(updatedAt ?? "")" }
 }
