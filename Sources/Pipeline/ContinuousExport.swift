@@ -4,11 +4,16 @@ import Synchronization
 
 /// `run` mode: a poll every `interval` for the versions updated since the checkpoint, each delivered once, with the
 /// checkpoint moved only past versions every sink acknowledged and saved as it moves.
+///
+/// The sinks live as long as the run: opened once, flushed at the end of every poll (so every acknowledgement of a
+/// poll is in before the next begins), and closed on every way out — a stop, a failure that ends the run, or
+/// cancellation. A sink that cannot flush after a failed poll is closed and replaced at the next poll.
 public struct ContinuousExport<Source: ThreatSource>: Sendable {
-    /// The per-poll parts, built afresh for each poll.
+    /// The parts: a source per poll, and the sinks (made once, and again only after a sink failed).
     public struct Parts: Sendable {
         /// The source listing `updatedAt__gte=<since>` sorted by `updatedAt` ascending.
         public var makeSource: @Sendable (_ since: String) throws -> Source
+        /// Fresh sinks, not yet opened.
         public var makeSinks: @Sendable () -> [any RecordSink]
         public var encoder: any RecordEncoder
 
@@ -35,6 +40,8 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
     public let health: PollHealth
     /// The longest wait between polls after failures (the wait doubles from `interval` up to it).
     let maximumBackoff: Duration
+    /// How far before the checkpoint each poll starts, for versions that become visible late.
+    let overlap: Duration
     let logger: Logger
 
     public init(
@@ -46,6 +53,7 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
         stop: StopSignal,
         health: PollHealth = PollHealth(),
         maximumBackoff: Duration = .seconds(300),
+        overlap: Duration = .zero,
         logger: Logger
     ) {
         self.parts = parts
@@ -56,6 +64,7 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
         self.stop = stop
         self.health = health
         self.maximumBackoff = max(maximumBackoff, interval)
+        self.overlap = overlap
         self.logger = logger
     }
 
@@ -67,10 +76,28 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
         handling: @Sendable (any Error) -> PollFailureHandling
     ) async throws -> Checkpoint? {
         var checkpoint = start
-        while !stop.isStopRequested {
+        var sinks: OpenSinks?
+        while !stop.isStopRequested, !Task.isCancelled {
             let began = ContinuousClock.now
-            let (reached, outcome) = await poll(from: checkpoint)
-            checkpoint = reached
+            let outcome: Result<ExportSummary, any Error>
+            do {
+                let open: OpenSinks
+                if let sinks {
+                    open = sinks
+                } else {
+                    open = try await OpenSinks.open(parts.makeSinks())
+                }
+                sinks = open
+                let (reached, result, sinksUsable) = await poll(from: checkpoint, sinks: open)
+                checkpoint = reached
+                outcome = result
+                if !sinksUsable {
+                    await open.close(logger: logger)
+                    sinks = nil
+                }
+            } catch {
+                outcome = .failure(error)
+            }
             var wait = interval
             switch outcome {
             case .success:
@@ -78,7 +105,10 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
                 PipelineMetrics.poll(succeeded: true)
             case .failure(let error):
                 let action = handling(error)
-                if action == .stop { throw error }
+                if action == .stop {
+                    await sinks?.close(logger: logger)
+                    throw error
+                }
                 PipelineMetrics.poll(succeeded: false)
                 let failures = health.recordFailure(error)
                 wait = backoff(afterFailures: failures)
@@ -93,6 +123,7 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
             }
             await waitForNextPoll(after: began, wait: wait)
         }
+        await sinks?.close(logger: logger)
         return checkpoint
     }
 
@@ -101,28 +132,31 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
         min(interval * (1 << min(failures - 1, 16)), maximumBackoff)
     }
 
-    /// One poll; returns the checkpoint it reached (saved), also when the poll failed part-way.
-    func poll(from checkpoint: Checkpoint?) async -> (Checkpoint?, Result<ExportSummary, any Error>) {
+    /// One poll; returns the checkpoint it reached (saved), also when the poll failed part-way, and whether the
+    /// sinks can serve the next poll.
+    func poll(from checkpoint: Checkpoint?, sinks: OpenSinks) async -> (Checkpoint?, Result<ExportSummary, any Error>, Bool) {
         do {
-            return try await pollOnce(from: checkpoint)
+            return try await pollOnce(from: checkpoint, sinks: sinks)
         } catch {
-            return (checkpoint, .failure(error))
+            return (checkpoint, .failure(error), true)
         }
     }
 
-    private func pollOnce(from checkpoint: Checkpoint?) async throws -> (Checkpoint?, Result<ExportSummary, any Error>) {
-        let state = Mutex(CheckpointState(resumingFrom: checkpoint))
-        let since = checkpoint?.updatedAt ?? initialSince
-        let source = VersionFilteringSource(base: try parts.makeSource(since), covered: CheckpointState(resumingFrom: checkpoint))
+    private func pollOnce(from checkpoint: Checkpoint?, sinks: OpenSinks) async throws -> (Checkpoint?, Result<ExportSummary, any Error>, Bool) {
+        let covered = CheckpointState(resumingFrom: checkpoint, overlap: overlap)
+        let state = Mutex(covered)
+        let since = covered.pollStart ?? initialSince
+        let source = VersionFilteringSource(base: try parts.makeSource(since), covered: covered)
         var configuration = pipelineConfiguration
         configuration.stop = stop
+        configuration.openSinks = sinks.router
         configuration.onFetched = { threat in
             state.withLock { $0.recordFetched(sequence: threat.sequence, id: threat.id, updatedAt: threat.updatedAt) }
         }
         configuration.onWatermarkAdvanced = { watermark in
-            _ = state.withLock { $0.advance(toWatermark: watermark) }
+            _ = state.withLock { $0.fold(toWatermark: watermark) }
         }
-        let pipeline = ExportPipeline(source: source, encoder: parts.encoder, sinks: parts.makeSinks(), configuration: configuration)
+        let pipeline = ExportPipeline(source: source, encoder: parts.encoder, sinks: sinks.sinks, configuration: configuration)
         // Saves the checkpoint as it moves during a long poll, at most once a second.
         let saver = Task {
             var saved = checkpoint
@@ -142,12 +176,18 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
         } catch {
             outcome = .failure(error)
         }
+        var sinksUsable = true
+        if case .failure = outcome {
+            // What the sinks hold is made durable, so that its acknowledgements move the checkpoint before the
+            // next poll; a sink that cannot do even that is replaced.
+            sinksUsable = await sinks.flush(logger: logger)
+        }
         saver.cancel()
         await saver.value
         let reached = state.withLock { $0.checkpoint }
         Self.recordLag(of: reached ?? checkpoint)
         if let reached, reached != checkpoint { try save(reached) }
-        guard case .success(let summary) = outcome else { return (reached, outcome) }
+        guard case .success(let summary) = outcome else { return (reached, outcome, sinksUsable) }
         logger.notice(
             "poll done",
             metadata: [
@@ -155,7 +195,7 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
                 "checkpoint": "\(reached?.updatedAt ?? "none")",
             ]
         )
-        return (reached, outcome)
+        return (reached, outcome, true)
     }
 
     /// Sets the checkpoint-lag gauge: how far behind now the delivered versions are.
@@ -168,6 +208,52 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
         let deadline = began + wait
         while !stop.isStopRequested, ContinuousClock.now < deadline {
             try? await Task.sleep(for: min(.milliseconds(100), deadline - ContinuousClock.now))
+        }
+    }
+}
+
+/// The sinks of a run, opened once with acknowledgers that go to the pass under way.
+struct OpenSinks: Sendable {
+    let sinks: [any RecordSink]
+    let router: AcknowledgementRouter
+
+    /// Opens every sink; on a failure, closes those already open and throws.
+    static func open(_ sinks: [any RecordSink]) async throws -> OpenSinks {
+        let router = AcknowledgementRouter()
+        for (index, sink) in sinks.enumerated() {
+            do {
+                try await sink.open(acknowledger: router.acknowledger(forSink: index))
+            } catch {
+                for opened in sinks[..<index] { try? await opened.close() }
+                try? await sink.close()
+                throw PipelineError.sinkFailed(sink, error)
+            }
+        }
+        return OpenSinks(sinks: sinks, router: router)
+    }
+
+    /// Flushes every sink; false when one could not.
+    func flush(logger: Logger) async -> Bool {
+        var flushed = true
+        for sink in sinks {
+            do {
+                try await sink.flush()
+            } catch {
+                logger.warning("a sink could not flush after a failed poll; it is replaced", metadata: ["sink": "\(sink.name)", "error": "\(error)"])
+                flushed = false
+            }
+        }
+        return flushed
+    }
+
+    /// Closes every sink, whatever happened to it.
+    func close(logger: Logger) async {
+        for sink in sinks {
+            do {
+                try await sink.close()
+            } catch {
+                logger.warning("a sink did not close cleanly", metadata: ["sink": "\(sink.name)", "error": "\(error)"])
+            }
         }
     }
 }

@@ -21,6 +21,9 @@ public struct ExportPipeline<Source: ThreatSource>: Sendable {
         public var onFetched: (@Sendable (ListedThreat) -> Void)?
         /// Told the low watermark each time every record below it has been acknowledged by every sink.
         public var onWatermarkAdvanced: (@Sendable (UInt64) -> Void)?
+        /// Set when the sinks outlive the pass (`run`): they were opened with this router's acknowledgers, the pass
+        /// points the router at its tracker, and flushes the sinks at the end instead of closing them.
+        public var openSinks: AcknowledgementRouter?
 
         public init(concurrency: Int = 8, fetchedCapacity: Int = 256, enrichedCapacity: Int = 64) {
             self.concurrency = concurrency
@@ -49,11 +52,15 @@ public struct ExportPipeline<Source: ThreatSource>: Sendable {
             sinkCount: sinks.count,
             onWatermarkAdvanced: configuration.onWatermarkAdvanced
         )
-        for (index, sink) in sinks.enumerated() {
-            do {
-                try await sink.open(acknowledger: tracker.acknowledger(forSink: index))
-            } catch {
-                throw PipelineError.sinkFailed(sink, error)
+        if let router = configuration.openSinks {
+            router.route(to: tracker)
+        } else {
+            for (index, sink) in sinks.enumerated() {
+                do {
+                    try await sink.open(acknowledger: tracker.acknowledger(forSink: index))
+                } catch {
+                    throw PipelineError.sinkFailed(sink, error)
+                }
             }
         }
         let fetched = BoundedChannel<ListedThreat>(capacity: configuration.fetchedCapacity, name: "fetched")
@@ -68,7 +75,8 @@ public struct ExportPipeline<Source: ThreatSource>: Sendable {
         let writer = RecordWriter(
             encoder: encoder,
             sinks: sinks,
-            failOnEnrichmentError: configuration.failOnEnrichmentError
+            failOnEnrichmentError: configuration.failOnEnrichmentError,
+            atEnd: configuration.openSinks == nil ? .close : .flush
         )
 
         var summary = ExportSummary()
@@ -89,6 +97,10 @@ public struct ExportPipeline<Source: ThreatSource>: Sendable {
                 }
             } catch {
                 group.cancelAll()
+                if configuration.openSinks == nil {
+                    // The pass owns its sinks: released on the failure path too (a producer, a descriptor).
+                    for sink in sinks { try? await sink.close() }
+                }
                 throw error
             }
         }

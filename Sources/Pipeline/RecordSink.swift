@@ -7,6 +7,10 @@ public protocol RecordSink: Sendable {
     func open(acknowledger: SinkAcknowledger) async throws
     /// Accepts a record; suspends while the destination is behind (backpressure).
     func write(_ record: EncodedRecord) async throws
-    /// Makes everything written durable, acknowledges it, and releases the destination.
+    /// Makes everything written so far durable and acknowledges it; the sink stays open for more records (`run`
+    /// flushes its long-lived sinks at the end of every poll).
+    func flush() async throws
+    /// Makes everything written durable, acknowledges it, and releases the destination. Safe to call again, and
+    /// after a failure.
     func close() async throws
 }

@@ -28,6 +28,9 @@ public actor NDJSONFileSink: RecordSink {
     /// Records written but not yet synced.
     private var unsynced: [UInt64] = []
     private var unsyncedBytes = 0
+    /// The current file was created by this sink: its directory entry must be made durable (fsync of the
+    /// directory) before any of its records is acknowledged, or a crash could lose the whole file.
+    private var directoryEntryUnsynced = false
     private var acknowledger: SinkAcknowledger?
 
     public init(path: String, syncThreshold: Int = 16 * 1024 * 1024, rotation: NDJSONRotation = .none) {
@@ -60,7 +63,11 @@ public actor NDJSONFileSink: RecordSink {
     }
 
     private func openFile() throws {
-        descriptor = Glibc.open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        descriptor = Glibc.open(path, O_RDWR | O_APPEND | O_CLOEXEC)
+        if descriptor < 0, errno == ENOENT {
+            descriptor = Glibc.open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+            directoryEntryUnsynced = descriptor >= 0
+        }
         guard descriptor >= 0 else {
             throw SinkError(path: path, message: "cannot open for appending: \(String(cString: strerror(errno)))")
         }
@@ -94,7 +101,7 @@ public actor NDJSONFileSink: RecordSink {
             let previous = maintenance
             maintenance = Task.detached {
                 await previous?.value
-                if rotation.compress { Self.gzip(closed) }
+                if rotation.compress { await Self.gzip(closed) }
                 if let retain = rotation.retain {
                     for old in NDJSONRotation.closedFiles(of: path).dropLast(retain) { try? FileManager.default.removeItem(atPath: old) }
                 }
@@ -111,13 +118,22 @@ public actor NDJSONFileSink: RecordSink {
         _ = fsync(handle)
     }
 
-    /// `gzip` the closed file into `<file>.gz` (written aside and renamed, so a reader never sees half of it).
-    private static func gzip(_ file: String) {
+    /// `gzip` the closed file into `<file>.gz` (written aside and renamed, so a reader never sees half of it). The
+    /// child gets only `PATH` of the environment (never the API token), and is awaited without holding a thread.
+    static func gzip(_ file: String) async {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", "gzip -c -- \"$1\" > \"$1.gz.tmp\" && mv -- \"$1.gz.tmp\" \"$1.gz\" && rm -f -- \"$1\"", "gzip", file]
-        try? process.run()
-        process.waitUntilExit()
+        process.environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            process.terminationHandler = { _ in continuation.resume() }
+            do {
+                try process.run()
+            } catch {
+                process.terminationHandler = nil
+                continuation.resume()
+            }
+        }
     }
 
     /// A crash in the middle of a write can leave a partial last line. That record was never acknowledged, so it
@@ -166,6 +182,18 @@ public actor NDJSONFileSink: RecordSink {
         if unsyncedBytes >= syncThreshold { try await syncAndAcknowledge() }
     }
 
+    public func flush() async throws {
+        guard descriptor >= 0 else { throw SinkError(path: path, message: "flushed before open or after close") }
+        if rotation.isEnabled, fileBytes + lines.byteCount > 0,
+            rotation.isDue(bytes: fileBytes + lines.byteCount, age: .now - openedAt)
+        {
+            // A long-lived sink rotates by age even when no record comes to trigger it.
+            try await rotate()
+        }
+        try await writeLines()
+        try await syncAndAcknowledge()
+    }
+
     public func close() async throws {
         defer { maintenance = nil }
         await maintenance?.value
@@ -188,6 +216,10 @@ public actor NDJSONFileSink: RecordSink {
 
     private func syncAndAcknowledge() async throws {
         try await FileDescriptorIO.sync(descriptor, path: path)
+        if directoryEntryUnsynced {
+            try syncDirectory()
+            directoryEntryUnsynced = false
+        }
         acknowledger?.acknowledge(unsynced)
         unsynced.removeAll(keepingCapacity: true)
         unsyncedBytes = 0

@@ -22,6 +22,10 @@ public actor StdoutSink: RecordSink {
         if lines.isFull { try await writeAndAcknowledge() }
     }
 
+    public func flush() async throws {
+        try await writeAndAcknowledge()
+    }
+
     public func close() async throws {
         try await writeAndAcknowledge()
     }

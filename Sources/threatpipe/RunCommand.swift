@@ -8,6 +8,7 @@ import Persistence
 import Pipeline
 import RawJSON
 import SentinelOne
+import Sinks
 
 /// `threatpipe run`: follows the console continuously, delivering every new threat and every update once, with a
 /// durable checkpoint.
@@ -48,18 +49,24 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Where the first run starts: RFC 3339, or a duration ago such as 24h.")
     var since = "24h"
 
+    @Option(help: "Each poll starts this long before the checkpoint, to catch versions that become visible late (replication lag); versions already delivered are left out. 0s turns it off.")
+    var overlap = "5s"
+
     /// Filters `run` sets itself.
     static let managedFilters: Set<String> = ["updatedAt__gte", "updatedAt__gt", "sortBy", "sortOrder"]
 
     func validate() throws {
         guard let interval = TimeOptionParsing.duration(interval), interval >= .seconds(1) else {
-            throw ValidationError("--interval takes seconds or a duration such as 30s or 5m (at least 1s)")
+            throw TimeOptionParsing.durationError("interval", example: "30s or 5m", minimum: "1s")
+        }
+        guard let overlap = TimeOptionParsing.duration(overlap), overlap <= .seconds(3600) else {
+            throw ValidationError("--overlap takes seconds or a duration such as 5s, 0s…1h")
         }
         guard TimeOptionParsing.duration(maxBackoff) != nil else {
-            throw ValidationError("--max-backoff takes seconds or a duration such as 5m")
+            throw TimeOptionParsing.durationError("max-backoff", example: "5m")
         }
         guard TimeOptionParsing.instant(since, now: .now) != nil else {
-            throw ValidationError("--since takes an RFC 3339 time or a duration such as 24h")
+            throw ValidationError("--since takes an RFC 3339 time or a duration ago such as 24h, 0s…36500d")
         }
     }
 
@@ -105,6 +112,8 @@ struct RunCommand: AsyncParsableCommand {
         let session = try source.makeSession(console: console, logger: logger)
         let source = self.source
         let sinks = self.sinks
+        let deadLetters = try sinks.makeDeadLetterFile(logger: logger)
+        defer { deadLetters?.close() }
         let parts = ContinuousExport<SentinelOneThreatSource>.Parts(
             makeSource: { since in
                 try source.makeSource(
@@ -117,7 +126,7 @@ struct RunCommand: AsyncParsableCommand {
                     logger: logger
                 )
             },
-            makeSinks: { sinks.makeSinks(logger: logger) },
+            makeSinks: { sinks.makeSinks(logger: logger, deadLetters: deadLetters) },
             encoder: sinks.format.encoder(consoleURL: console.base)
         )
         let continuous = ContinuousExport(
@@ -134,6 +143,7 @@ struct RunCommand: AsyncParsableCommand {
             stop: stop,
             health: health,
             maximumBackoff: TimeOptionParsing.duration(maxBackoff)!,
+            overlap: TimeOptionParsing.duration(overlap)!,
             logger: logger
         )
         let result: Result<Checkpoint?, any Error>
@@ -146,11 +156,13 @@ struct RunCommand: AsyncParsableCommand {
         return try result.get()
     }
 
-    /// Errors another poll cannot fix (wrong configuration, an unusable state file) stop the run; a rejected token
-    /// or permission is retried with backoff, loudly, since only a person can fix it; the rest is retried.
+    /// Errors another poll cannot fix (wrong configuration, an unusable state file, a record a sink rejects for good
+    /// with no dead-letter file) stop the run; a rejected token or permission is retried with backoff, loudly, since
+    /// only a person can fix it; the rest is retried.
     @Sendable static func failureHandling(_ error: any Error) -> PollFailureHandling {
         switch error {
         case is ConfigurationError, is FilterError, is ConsoleURLError, is CheckpointFileError: return .stop
+        case let error as SinkError where error.isPermanent: return .stop
         case let error as SentinelOneError where error.code == .unauthorized || error.code == .forbidden:
             return .retryAndAlert
         case let failure as EnrichmentFailure where failure.httpStatus == 401 || failure.httpStatus == 403:

@@ -38,4 +38,44 @@ import Testing
         #expect(state.advance(toWatermark: 2) == nil)
         #expect(state.checkpoint == nil)
     }
+
+    /// With an overlap, a poll starts that long before the checkpoint; of what it lists below the checkpoint, only
+    /// versions never delivered (they became visible late) are new — none delivered already comes again.
+    @Test func overlapDeliversLateVersionsAndNothingTwice() {
+        let t0 = "2026-01-01T00:00:00.000000Z"
+        let late = "2026-01-01T00:00:02.500000Z"
+        var state = CheckpointState(resumingFrom: nil, overlap: .seconds(2))
+        for (sequence, version) in [("a", t0), ("b", t1), ("c", t2), ("d", t3)].enumerated() {
+            state.recordFetched(sequence: UInt64(sequence), id: version.0, updatedAt: version.1)
+        }
+        _ = state.fold(toWatermark: 4)
+        let checkpoint = state.checkpoint
+        #expect(checkpoint?.updatedAt == t3 && checkpoint?.idsAtUpdatedAt == ["d"])
+        #expect(checkpoint?.deliveredInOverlap?.map(\.id) == ["b", "c", "d"], "versions within 2s of the checkpoint")
+        #expect(state.pollStart == "2026-01-01T00:00:01.000000Z")
+
+        // The next poll, resumed from the saved checkpoint: what it lists again is covered, the late version is not.
+        let resumed = CheckpointState(resumingFrom: checkpoint, overlap: .seconds(2))
+        #expect(resumed.covers(id: "b", updatedAt: t1))
+        #expect(resumed.covers(id: "c", updatedAt: t2))
+        #expect(resumed.covers(id: "d", updatedAt: t3))
+        #expect(!resumed.covers(id: "x", updatedAt: late), "visible late, never delivered: delivered now")
+        #expect(!resumed.covers(id: "c", updatedAt: late), "a newer version of a delivered threat is new")
+        #expect(resumed.covers(id: "y", updatedAt: t0), "before the window: covered as before")
+
+        // Delivering the late version does not move the checkpoint back; it joins the window's versions.
+        var next = resumed
+        next.recordFetched(sequence: 0, id: "x", updatedAt: late)
+        _ = next.fold(toWatermark: 1)
+        #expect(next.checkpoint?.updatedAt == t3)
+        #expect(next.checkpoint?.deliveredInOverlap?.contains(Checkpoint.Version(id: "x", updatedAt: late)) == true)
+        #expect(CheckpointState(resumingFrom: next.checkpoint, overlap: .seconds(2)).covers(id: "x", updatedAt: late))
+    }
+
+    @Test func withoutOverlapNothingBelowTheCheckpointIsNew() {
+        let state = CheckpointState(resumingFrom: Checkpoint(updatedAt: t3, idsAtUpdatedAt: ["d"]))
+        #expect(state.pollStart == t3)
+        #expect(state.covers(id: "x", updatedAt: t2))
+        #expect(state.checkpoint?.deliveredInOverlap == nil)
+    }
 }

@@ -103,6 +103,8 @@ actor MemorySink: RecordSink {
         acknowledger?.acknowledge(record.sequence)
     }
 
+    func flush() async throws {}
+
     func close() async throws { closed = true }
 }
 

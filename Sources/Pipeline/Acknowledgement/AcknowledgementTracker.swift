@@ -52,22 +52,33 @@ public final class AcknowledgementTracker: Sendable {
 
     /// The acknowledger to hand to sink number `sink`.
     public func acknowledger(forSink sink: Int) -> SinkAcknowledger {
-        SinkAcknowledger(tracker: self, sink: sink)
+        SinkAcknowledger(target: .tracker(self), sink: sink)
     }
 }
 
 /// What a sink calls when records are durable at its destination.
 public struct SinkAcknowledger: Sendable {
-    let tracker: AcknowledgementTracker
+    enum Target: Sendable {
+        case tracker(AcknowledgementTracker)
+        case router(AcknowledgementRouter)
+    }
+
+    let target: Target
     let sink: Int
 
     /// Acknowledges one record.
     public func acknowledge(_ sequence: UInt64) {
-        tracker.acknowledge(sequence, sink: sink)
+        switch target {
+        case .tracker(let tracker): tracker.acknowledge(sequence, sink: sink)
+        case .router(let router): router.current?.acknowledge(sequence, sink: sink)
+        }
     }
 
     /// Acknowledges several records.
     public func acknowledge(_ sequences: some Sequence<UInt64>) {
-        tracker.acknowledge(sequences, sink: sink)
+        switch target {
+        case .tracker(let tracker): tracker.acknowledge(sequences, sink: sink)
+        case .router(let router): router.current?.acknowledge(sequences, sink: sink)
+        }
     }
 }

@@ -1,14 +1,24 @@
-/// The last stage: encodes each enriched threat once and writes it to every sink, in turn; closes the sinks at the
-/// end of input so that they make their data durable and acknowledge it.
+/// The last stage: encodes each enriched threat once and writes it to every sink, in turn; closes (or flushes) the
+/// sinks at the end of input so that they make their data durable and acknowledge it.
 public struct RecordWriter: Sendable {
+    /// What the writer does with the sinks at the end of input.
+    public enum AtEnd: Sendable {
+        /// Close them: the pass owns them (`export`).
+        case close
+        /// Flush them and leave them open: they outlive the pass (`run`).
+        case flush
+    }
+
     let encoder: any RecordEncoder
     let sinks: [any RecordSink]
     let failOnEnrichmentError: Bool
+    let atEnd: AtEnd
 
-    public init(encoder: any RecordEncoder, sinks: [any RecordSink], failOnEnrichmentError: Bool = false) {
+    public init(encoder: any RecordEncoder, sinks: [any RecordSink], failOnEnrichmentError: Bool = false, atEnd: AtEnd = .close) {
         self.encoder = encoder
         self.sinks = sinks
         self.failOnEnrichmentError = failOnEnrichmentError
+        self.atEnd = atEnd
     }
 
     /// Writes every threat of `input`; returns what was written.
@@ -39,7 +49,10 @@ public struct RecordWriter: Sendable {
         }
         for sink in sinks {
             do {
-                try await sink.close()
+                switch atEnd {
+                case .close: try await sink.close()
+                case .flush: try await sink.flush()
+                }
             } catch {
                 throw PipelineError.sinkFailed(sink, error)
             }

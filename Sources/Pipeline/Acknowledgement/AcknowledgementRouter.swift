@@ -1,0 +1,26 @@
+import Synchronization
+
+/// Where sinks that outlive one pass send their acknowledgements: the tracker of the pass under way.
+///
+/// `run` opens its sinks once and runs a pass per poll, each with its own tracker (sequence numbers start at 0 on
+/// every pass). Each pass ends with a flush of every sink, so that no acknowledgement of one pass is still on its
+/// way when the router is pointed at the next pass's tracker; an acknowledgement that arrives while no pass is under
+/// way goes nowhere.
+public final class AcknowledgementRouter: Sendable {
+    private let tracker = Mutex<AcknowledgementTracker?>(nil)
+
+    public init() {}
+
+    /// The tracker acknowledgements go to now.
+    public var current: AcknowledgementTracker? { tracker.withLock { $0 } }
+
+    /// Sends acknowledgements to `tracker` from now on (nil: nowhere).
+    public func route(to tracker: AcknowledgementTracker?) {
+        self.tracker.withLock { $0 = tracker }
+    }
+
+    /// The acknowledger to hand to sink number `sink` when it is opened.
+    public func acknowledger(forSink sink: Int) -> SinkAcknowledger {
+        SinkAcknowledger(target: .router(self), sink: sink)
+    }
+}
