@@ -1,7 +1,7 @@
 # threatpipe — the two quick-start commands are `make demo` and `make test`.
 SWIFT ?= swift
 
-.PHONY: deps build release demo demo-kafka test bench clean
+.PHONY: deps build release demo demo-kafka test bench sanitize fuzz soak clean
 
 ## deps: install the system and Python packages the build and the tests need (only what is missing)
 deps:
@@ -26,6 +26,18 @@ demo-kafka: release
 ## test: every test — unit, against the emulator over loopback, and end to end through the binary
 test: build
 	$(SWIFT) test --skip-build
+
+## sanitize: the tests under AddressSanitizer, then ThreadSanitizer (own build folders; SANITIZERS="address thread")
+sanitize: deps
+	@bash scripts/sanitize.sh
+
+## fuzz: libFuzzer targets (JSON, list/analysis/events/error answers, filters, state file), FUZZ_SECONDS each (60)
+fuzz: deps
+	@bash scripts/fuzz.sh
+
+## soak: run for SOAK_SECONDS (600) against a live, faulty emulator, killed -9 every ~40 s; Kafka and NDJSON sinks
+soak: release
+	@bash scripts/soak.sh
 
 ## bench: the benchmarks, side by side in one run, as a table (Benchmarks/results/latest.md); see BENCHMARKS.md
 bench: deps
