@@ -75,11 +75,6 @@ public final class KafkaProducer: Sendable {
 
     private func produceOnOpenHandle(key: String, value: [UInt8], tag: UInt64, versionID: String?) throws(KafkaError) -> ProduceResult {
         let headerList = rd_kafka_headers_new(headerBytes.count + 1)
-        if var versionID {
-            versionID.withUTF8 { bytes in
-                _ = rd_kafka_header_add(headerList, Self.versionHeader, -1, bytes.baseAddress, bytes.count)
-            }
-        }
         for header in headerBytes {
             header.name.withUnsafeBytes { name in
                 header.value.withUnsafeBytes { value in
@@ -89,6 +84,11 @@ public final class KafkaProducer: Sendable {
                         value.baseAddress, value.count
                     )
                 }
+            }
+        }
+        if var versionID {
+            versionID.withUTF8 { bytes in
+                _ = rd_kafka_header_add(headerList, Self.versionHeader, -1, bytes.baseAddress, bytes.count)
             }
         }
         var key = key

@@ -62,7 +62,15 @@ extension EndToEnd {
                 }
                 let headers = try await Kcat.consume(brokers: cluster.bootstrapServers, topic: "threats", format: "%h\n", in: command)
                 let first = String(decoding: RecordExpectations.lines(headers)[0], as: UTF8.self)
-                #expect(first == "content-type=application/json,threatpipe-format=raw,threatpipe-schema=threatpipe.enriched-threat.v1")
+                #expect(first.hasPrefix(
+                    "content-type=application/json,threatpipe-format=raw,threatpipe-schema=threatpipe.enriched-threat.v1,threatpipe-version-id="
+                ), "\(first)")
+                // The version header names the record's threat version: `<threat id>:<threatInfo.updatedAt>`.
+                let versions = try RecordExpectations.lines(file).map { line -> String in
+                    let record = try JSONValue.parse(line)
+                    return "\(record["threat"]?["id"]?.stringValue ?? ""):\(record["threat"]?["threatInfo"]?["updatedAt"]?.stringValue ?? "")"
+                }
+                #expect(versions.contains(String(first.split(separator: "threatpipe-version-id=").last ?? "")))
             }
         }
 
