@@ -33,9 +33,9 @@ public final class EmulatorAPI: Sendable {
         applyingLiveVersion(to: dataset.listItem(at: index), version: live.override(at: index))
     }
 
-    /// Adds and updates threats (live mode); stamped with `now`.
-    public func change(added: Int, updated: Int, now: RFC3339Timestamp) {
-        live.change(added: added, updated: updated, now: now, seed: initialDataset.seed)
+    /// Adds and updates threats (live mode); stamped with `now`, the `late` updates `lateBy` earlier.
+    public func change(added: Int, updated: Int, now: RFC3339Timestamp, late: Int = 0, lateBy: Duration = .seconds(2)) {
+        live.change(added: added, updated: updated, now: now, late: late, lateBy: lateBy, seed: initialDataset.seed)
     }
 
     /// Stops live changes.

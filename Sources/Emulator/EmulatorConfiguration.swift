@@ -13,6 +13,10 @@ public struct EmulatorConfiguration: Sendable {
     public var addedPerSecond: Double = 0
     /// Live mode: updates per second to random existing threats (a new `updatedAt` and incident status).
     public var updatedPerSecond: Double = 0
+    /// Live mode: updates per second that become visible late — stamped `lateBy` before the moment they appear, as
+    /// on a console whose replicas lag or that stamps `updatedAt` before it commits.
+    public var lateUpdatedPerSecond: Double = 0
+    public var lateBy: Duration = .seconds(2)
     /// Live mode stops changing the console after this long; nil: never.
     public var liveDuration: Duration?
     /// Appends every (id, updatedAt) version served in a list answer to this file.
@@ -25,7 +29,7 @@ public struct EmulatorConfiguration: Sendable {
     /// Faults to inject.
     public var faults = FaultPlan()
 
-    var isLive: Bool { addedPerSecond > 0 || updatedPerSecond > 0 }
+    var isLive: Bool { addedPerSecond > 0 || updatedPerSecond > 0 || lateUpdatedPerSecond > 0 }
 
     public init() {}
 }

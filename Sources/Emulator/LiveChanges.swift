@@ -50,8 +50,10 @@ final class LiveChanges: Sendable {
         state.withLock { $0.overrides[index] }
     }
 
-    /// Adds `added` threats and updates `updated` random existing ones, stamped with `now` (strictly increasing).
-    func change(added: Int, updated: Int, now: RFC3339Timestamp, seed: UInt64) {
+    /// Adds `added` threats and updates `updated` random existing ones, stamped with `now` (strictly increasing);
+    /// then makes `late` updates visible that are stamped `lateBy` before `now` (each to a threat whose current
+    /// version is older than that, so it stays the threat's newest version).
+    func change(added: Int, updated: Int, now: RFC3339Timestamp, late: Int = 0, lateBy: Duration = .zero, seed: UInt64) {
         state.withLock { state in
             guard !state.frozen else { return }
             state.tick += 1
@@ -69,6 +71,13 @@ final class LiveChanges: Sendable {
                 let index = Int(random.next() % UInt64(state.count))
                 let number = (state.overrides[index]?.number ?? 0) + 1
                 state.overrides[index] = (number, stamp())
+            }
+            let lateMicroseconds = lateBy.components.seconds * 1_000_000 + lateBy.components.attoseconds / 1_000_000_000_000
+            for offset in 0..<late {
+                // Only initial threats never updated live: their versions are all older than a late stamp.
+                let index = Int(random.next() % UInt64(initialCount))
+                guard state.overrides[index] == nil else { continue }
+                state.overrides[index] = (1, RFC3339Timestamp(microseconds: now.microseconds - lateMicroseconds + Int64(offset)))
             }
         }
     }

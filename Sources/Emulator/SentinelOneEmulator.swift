@@ -164,6 +164,7 @@ public struct SentinelOneEmulator: Sendable {
         let started = ContinuousClock.now
         var addedOwed = 0.0
         var updatedOwed = 0.0
+        var lateOwed = 0.0
         while !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(100))
             if let duration = configuration.liveDuration, ContinuousClock.now - started >= duration {
@@ -176,7 +177,10 @@ public struct SentinelOneEmulator: Sendable {
             let updated = Int(updatedOwed)
             addedOwed -= Double(added)
             updatedOwed -= Double(updated)
-            api.change(added: added, updated: updated, now: .now)
+            lateOwed += configuration.lateUpdatedPerSecond / 10
+            let late = Int(lateOwed)
+            lateOwed -= Double(late)
+            api.change(added: added, updated: updated, now: .now, late: late, lateBy: configuration.lateBy)
         }
     }
 }

@@ -35,6 +35,9 @@ struct EmulatorCommand: AsyncParsableCommand {
     @Option(help: "Live mode: updates per second to random existing threats (new updatedAt and incident status).")
     var updatePerSecond: Double = 0
 
+    @Option(help: "Live mode: updates per second that become visible 2 s after their updatedAt (replication lag).")
+    var lateUpdatePerSecond: Double = 0
+
     @Option(help: "Live mode: stop changing the console after this many seconds.")
     var liveSeconds: Int?
 
@@ -57,9 +60,10 @@ struct EmulatorCommand: AsyncParsableCommand {
         try TimeOptionParsing.check(threats, in: 0...100_000_000, "threats")
         try TimeOptionParsing.check(port, in: 0...65535, "port")
         try TimeOptionParsing.check(latencyMs, in: 0...600_000, "latency-ms")
-        guard addPerSecond.isFinite, updatePerSecond.isFinite else { throw ValidationError("live rates are 0…100000 per second") }
+        guard addPerSecond.isFinite, updatePerSecond.isFinite, lateUpdatePerSecond.isFinite else { throw ValidationError("live rates are 0…100000 per second") }
         try TimeOptionParsing.check(addPerSecond, in: 0...100_000, "add-per-second")
         try TimeOptionParsing.check(updatePerSecond, in: 0...100_000, "update-per-second")
+        try TimeOptionParsing.check(lateUpdatePerSecond, in: 0...100_000, "late-update-per-second")
         if let liveSeconds { try TimeOptionParsing.check(liveSeconds, in: 0...31_536_000, "live-seconds") }
         guard (tlsCertificate == nil) == (tlsKey == nil) else {
             throw ValidationError("--tls-certificate and --tls-key go together")
@@ -76,6 +80,7 @@ struct EmulatorCommand: AsyncParsableCommand {
         configuration.token = token
         configuration.addedPerSecond = addPerSecond
         configuration.updatedPerSecond = updatePerSecond
+        configuration.lateUpdatedPerSecond = lateUpdatePerSecond
         configuration.liveDuration = liveSeconds.map { .seconds($0) }
         configuration.versionsLogPath = versionsLog
         configuration.tlsCertificatePath = tlsCertificate

@@ -83,6 +83,34 @@ extension EndToEnd {
             #expect(Set(checkpoint.idsAtUpdatedAt) == Set(delivered.filter { RFC3339Timestamp($0.updatedAt) == latest }.map(\.id)))
         }
 
+        /// A console whose updates become visible two seconds after their `updatedAt` (replication lag): without an
+        /// overlap, a poll that already passed that instant never sees them; with `--overlap 5s` every final version
+        /// arrives, and none twice.
+        @Test(.timeLimit(.minutes(3))) func overlapCatchesVersionsThatBecomeVisibleLate() async throws {
+            var missingByOverlap: [String: Int] = [:]
+            for overlap in ["0s", "5s"] {
+                let emulator = try await RunningEmulator.start(threats: 150, updatedPerSecond: 10, lateUpdatedPerSecond: 3)
+                let command = try ThreatpipeCommand()
+                defer { command.cleanUp() }
+                let run = try command.start(
+                    runArguments(emulator, command) + ["--overlap", overlap], environment: ["S1_API_TOKEN": emulator.token]
+                )
+                await emulator.api.waitForListPasses(atLeast: 7)
+                let result = await finish(run, emulator)
+                await emulator.stop()
+                #expect(result.status == 0, "\(command.stderrSoFar)")
+                let delivered = try deliveredVersions(command)
+                let deliveredSet = Set(delivered)
+                let dataset = emulator.api.dataset
+                missingByOverlap[overlap] = (0..<dataset.count).filter { index in
+                    !deliveredSet.contains(ServedVersion(id: dataset.id(at: index), updatedAt: emulator.api.updatedAt(at: index).description))
+                }.count
+                if overlap == "5s" { #expect(deliveredSet.count == delivered.count, "each version once") }
+            }
+            #expect((missingByOverlap["0s"] ?? 0) > 0, "late versions exist and are lost without an overlap: \(missingByOverlap)")
+            #expect(missingByOverlap["5s"] == 0, "with an overlap every final version arrives: \(missingByOverlap)")
+        }
+
         @Test(.timeLimit(.minutes(4))) func killedAtRandomMomentsAndRestartedLosesNothing() async throws {
             let emulator = try await RunningEmulator.start(threats: 150, addedPerSecond: 8, updatedPerSecond: 15)
             let command = try ThreatpipeCommand()

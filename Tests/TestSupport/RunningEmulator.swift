@@ -25,6 +25,7 @@ public final class RunningEmulator: Sendable {
         latency: Duration = .zero,
         addedPerSecond: Double = 0,
         updatedPerSecond: Double = 0,
+        lateUpdatedPerSecond: Double = 0,
         faults: [String] = [],
         token: String? = nil
     ) async throws -> RunningEmulator {
@@ -33,6 +34,7 @@ public final class RunningEmulator: Sendable {
         configuration.faults = try FaultPlan(faults)
         configuration.addedPerSecond = addedPerSecond
         configuration.updatedPerSecond = updatedPerSecond
+        configuration.lateUpdatedPerSecond = lateUpdatedPerSecond
         configuration.threats = threats
         configuration.seed = seed
         configuration.latency = latency
