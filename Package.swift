@@ -138,9 +138,10 @@ let package = Package(
         // -sanitize=fuzzer -DFUZZING); a plain build replays inputs: `threatpipe-fuzz TARGET FILE…`.
         .executableTarget(
             name: "threatpipe-fuzz",
-            dependencies: ["RawJSON", "Pipeline", "SentinelOne", "Persistence", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["RawJSON", "Pipeline", "SentinelOne", "Persistence", "CFuzzMain", .product(name: "NIOCore", package: "swift-nio")],
             path: "Fuzz/ThreatpipeFuzz"
         ),
+        .target(name: "CFuzzMain", path: "Fuzz/CFuzzMain"),
         // Helpers shared by the test targets (an in-process emulator on a real port).
         .target(
             name: "TestSupport",

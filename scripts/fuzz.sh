@@ -11,7 +11,7 @@ scratch=.build/fuzz
 
 echo "fuzz: building the targets with -sanitize=fuzzer,address"
 swift build --scratch-path "$scratch" --product threatpipe-fuzz \
-    -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DFUZZING
+    -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DFUZZING -Xcc -DTHREATPIPE_FUZZING
 binary="$scratch/debug/threatpipe-fuzz"
 
 # The one LeakSanitizer report every Swift process here makes at exit (swift-nio's process-wide blocking pool), by

@@ -1,3 +1,4 @@
+import CFuzzMain
 import Foundation
 import NIOCore
 import Persistence

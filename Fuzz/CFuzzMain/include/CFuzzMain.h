@@ -1,0 +1,2 @@
+// The libFuzzer build's entry point (see fuzz_main.c); empty in every other build.
+#pragma once
