@@ -32,6 +32,8 @@ let package = Package(
             dependencies: [
                 "RawJSON",
                 .product(name: "DequeModule", package: "swift-collections"),
+                // A pthread-based lock that ThreadSanitizer sees (it does not see Synchronization.Mutex on Linux).
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]

@@ -1,6 +1,6 @@
+import NIOConcurrencyHelpers
 import Logging
 import RawJSON
-import Synchronization
 
 /// `run` mode: a poll every `interval` for the versions updated since the checkpoint, each delivered once, with the
 /// checkpoint moved only past versions every sink acknowledged and saved as it moves.
@@ -144,17 +144,17 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
 
     private func pollOnce(from checkpoint: Checkpoint?, sinks: OpenSinks) async throws -> (Checkpoint?, Result<ExportSummary, any Error>, Bool) {
         let covered = CheckpointState(resumingFrom: checkpoint, overlap: overlap)
-        let state = Mutex(covered)
+        let state = NIOLockedValueBox(covered)
         let since = covered.pollStart ?? initialSince
         let source = VersionFilteringSource(base: try parts.makeSource(since), covered: covered)
         var configuration = pipelineConfiguration
         configuration.stop = stop
         configuration.openSinks = sinks.router
         configuration.onFetched = { threat in
-            state.withLock { $0.recordFetched(sequence: threat.sequence, id: threat.id, updatedAt: threat.updatedAt) }
+            state.withLockedValue { $0.recordFetched(sequence: threat.sequence, id: threat.id, updatedAt: threat.updatedAt) }
         }
         configuration.onWatermarkAdvanced = { watermark in
-            _ = state.withLock { $0.fold(toWatermark: watermark) }
+            _ = state.withLockedValue { $0.fold(toWatermark: watermark) }
         }
         let pipeline = ExportPipeline(source: source, encoder: parts.encoder, sinks: sinks.sinks, configuration: configuration)
         // Saves the checkpoint as it moves during a long poll, at most once a second.
@@ -162,7 +162,7 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
             var saved = checkpoint
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
-                let current = state.withLock { $0.checkpoint }
+                let current = state.withLockedValue { $0.checkpoint }
                 Self.recordLag(of: current ?? checkpoint)
                 if let current, current != saved {
                     try? save(current)
@@ -184,7 +184,7 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
         }
         saver.cancel()
         await saver.value
-        let reached = state.withLock { $0.checkpoint }
+        let reached = state.withLockedValue { $0.checkpoint }
         Self.recordLag(of: reached ?? checkpoint)
         if let reached, reached != checkpoint { try save(reached) }
         guard case .success(let summary) = outcome else { return (reached, outcome, sinksUsable) }

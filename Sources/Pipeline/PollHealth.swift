@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// How `run`'s polls are going, for the logs and the readiness probe: healthy while the last poll succeeded.
 public final class PollHealth: Sendable {
@@ -15,14 +15,14 @@ public final class PollHealth: Sendable {
         public var isHealthy: Bool { consecutiveFailures == 0 }
     }
 
-    private let current = Mutex(State())
+    private let current = NIOLockedValueBox(State())
 
     public init() {}
 
-    public var state: State { current.withLock { $0 } }
+    public var state: State { current.withLockedValue { $0 } }
 
     func recordSuccess() {
-        current.withLock {
+        current.withLockedValue {
             $0.consecutiveFailures = 0
             $0.lastError = nil
             $0.successfulPolls += 1
@@ -31,7 +31,7 @@ public final class PollHealth: Sendable {
 
     /// Returns the number of consecutive failures, this one included.
     func recordFailure(_ error: any Error) -> Int {
-        current.withLock {
+        current.withLockedValue {
             $0.consecutiveFailures += 1
             $0.lastError = "\(error)"
             return $0.consecutiveFailures

@@ -24,26 +24,13 @@ public final class DeadLetterFile: Sendable {
     public init(path: String, logger: Logger) throws {
         self.path = path
         self.logger = logger
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty {
-            do {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            } catch {
-                throw SinkError(path: path, message: "cannot create directory \(directory): \(error.localizedDescription)")
-            }
-        }
+        try DirectoryEntries.createParent(of: path)
         let existed = FileManager.default.fileExists(atPath: path)
         let descriptor = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             throw SinkError(path: path, message: "cannot open the dead-letter file: \(String(cString: strerror(errno)))")
         }
-        if !existed {
-            let handle = Glibc.open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            if handle >= 0 {
-                _ = fsync(handle)
-                Glibc.close(handle)
-            }
-        }
+        if !existed { DirectoryEntries.sync(directoryOf: path) }
         self.descriptor = Mutex(descriptor)
     }
 

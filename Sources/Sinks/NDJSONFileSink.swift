@@ -51,14 +51,7 @@ public actor NDJSONFileSink: RecordSink {
 
     public func open(acknowledger: SinkAcknowledger) async throws {
         self.acknowledger = acknowledger
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty {
-            do {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            } catch {
-                throw SinkError(path: path, message: "cannot create directory \(directory): \(error.localizedDescription)")
-            }
-        }
+        try DirectoryEntries.createParent(of: path)
         try openFile()
     }
 
@@ -92,7 +85,7 @@ public actor NDJSONFileSink: RecordSink {
         guard rename(path, closed) == 0 else {
             throw SinkError(path: path, message: "cannot rename to \(closed): \(String(cString: strerror(errno)))")
         }
-        try syncDirectory()
+        DirectoryEntries.sync(directoryOf: path)
         try openFile()
         let rotation = self.rotation
         let path = self.path
@@ -107,15 +100,6 @@ public actor NDJSONFileSink: RecordSink {
                 }
             }
         }
-    }
-
-    /// fsync of the directory, so that the rename survives a crash.
-    private func syncDirectory() throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        let handle = Glibc.open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard handle >= 0 else { return }
-        defer { Glibc.close(handle) }
-        _ = fsync(handle)
     }
 
     /// `gzip` the closed file into `<file>.gz` (written aside and renamed, so a reader never sees half of it). The
@@ -217,7 +201,7 @@ public actor NDJSONFileSink: RecordSink {
     private func syncAndAcknowledge() async throws {
         try await FileDescriptorIO.sync(descriptor, path: path)
         if directoryEntryUnsynced {
-            try syncDirectory()
+            DirectoryEntries.sync(directoryOf: path)
             directoryEntryUnsynced = false
         }
         acknowledger?.acknowledge(unsynced)

@@ -36,6 +36,32 @@ extension EndToEnd {
             process.waitUntilExit()
         }
 
+        /// The gzip child of rotation gets PATH and nothing else of threatpipe's environment: never the API token. A
+        /// `gzip` first on PATH notes the environment it was given, then runs the real one.
+        @Test(.timeLimit(.minutes(2))) func gzipChildDoesNotInheritTheToken() async throws {
+            try await withEmulator(threats: 60) { emulator, command in
+                let bin = command.path("bin")
+                try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+                let seen = command.path("gzip-environment")
+                let realGzip = ["/usr/bin/gzip", "/bin/gzip"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "gzip"
+                try "#!/bin/sh\nenv >> '\(seen)'\nexec \(realGzip) \"$@\"\n".write(toFile: bin + "/gzip", atomically: true, encoding: .utf8)
+                try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: bin + "/gzip")
+                let output = command.path("out.ndjson")
+                let result = try await ChildProcess.run(
+                    ThreatpipeCommand.executablePath,
+                    ["export", "--console-url", emulator.url, "--rate-limit", "0", "--output", output, "--rotate-size", "20K", "--rotate-gzip"],
+                    environment: ThreatpipeCommand.sanitizerEnvironment.merging([
+                        "S1_API_TOKEN": emulator.token, "PATH": bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"),
+                    ]) { $1 },
+                    stdoutPath: command.path("stdout"), stderrPath: command.path("stderr")
+                )
+                #expect(result.status == 0, "\((try? String(contentsOfFile: command.path("stderr"), encoding: .utf8)) ?? "")")
+                let environment = try String(contentsOfFile: seen, encoding: .utf8)
+                #expect(environment.contains("PATH="), "the fake gzip ran: \(environment)")
+                #expect(!environment.contains(emulator.token) && !environment.contains("S1_API_TOKEN"), "\(environment)")
+            }
+        }
+
         @Test(.timeLimit(.minutes(2)), arguments: [false, true])
         func rotationUnderContinuousWritingLosesAndSplitsNoLine(_ gzip: Bool) async throws {
             try await withEmulator(threats: 400) { emulator, command in

@@ -10,6 +10,11 @@ public struct ThreatpipeCommand: Sendable {
         return URL(fileURLWithPath: testBinary).deletingLastPathComponent().appendingPathComponent("threatpipe").path
     }
 
+    /// The sanitizers' settings of this process (`make sanitize` sets them), passed on to the binary it starts.
+    public static var sanitizerEnvironment: [String: String] {
+        ProcessInfo.processInfo.environment.filter { ["ASAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS"].contains($0.key) }
+    }
+
     /// What a run left behind.
     public struct Outcome: Sendable {
         public var status: Int32
@@ -36,7 +41,7 @@ public struct ThreatpipeCommand: Sendable {
     ) async throws -> Outcome {
         let stdoutPath = discardStdout ? "/dev/null" : directory.appendingPathComponent("stdout").path
         let stderrPath = directory.appendingPathComponent("stderr").path
-        var environment = environment
+        var environment = environment.merging(Self.sanitizerEnvironment) { mine, _ in mine }
         environment["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         let result = try await ChildProcess.run(
             Self.executablePath, Self.unthrottled(arguments), environment: environment, stdoutPath: stdoutPath, stderrPath: stderrPath
@@ -53,7 +58,7 @@ public struct ThreatpipeCommand: Sendable {
     /// Starts `threatpipe arguments…` without waiting; standard output and error are appended to files in this
     /// test's directory (`stdout`, `stderr`), so that several runs add up.
     public func start(_ arguments: [String], environment: [String: String] = [:]) throws -> ChildProcess.Started {
-        var environment = environment
+        var environment = environment.merging(Self.sanitizerEnvironment) { mine, _ in mine }
         environment["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         return try ChildProcess.start(
             Self.executablePath, Self.unthrottled(arguments), environment: environment,

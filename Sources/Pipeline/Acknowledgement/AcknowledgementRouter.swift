@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Where sinks that outlive one pass send their acknowledgements: the tracker of the pass under way.
 ///
@@ -7,16 +7,16 @@ import Synchronization
 /// way when the router is pointed at the next pass's tracker; an acknowledgement that arrives while no pass is under
 /// way goes nowhere.
 public final class AcknowledgementRouter: Sendable {
-    private let tracker = Mutex<AcknowledgementTracker?>(nil)
+    private let tracker = NIOLockedValueBox<AcknowledgementTracker?>(nil)
 
     public init() {}
 
     /// The tracker acknowledgements go to now.
-    public var current: AcknowledgementTracker? { tracker.withLock { $0 } }
+    public var current: AcknowledgementTracker? { tracker.withLockedValue { $0 } }
 
     /// Sends acknowledgements to `tracker` from now on (nil: nowhere).
     public func route(to tracker: AcknowledgementTracker?) {
-        self.tracker.withLock { $0 = tracker }
+        self.tracker.withLockedValue { $0 = tracker }
     }
 
     /// The acknowledger to hand to sink number `sink` when it is opened.

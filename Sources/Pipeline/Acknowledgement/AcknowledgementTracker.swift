@@ -1,20 +1,20 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The shared, thread-safe home of an ``AcknowledgementState``: the fetcher registers records, sinks acknowledge
 /// them from any thread (Kafka delivery reports, file syncs), and the pipeline reads the watermark.
 public final class AcknowledgementTracker: Sendable {
-    private let state: Mutex<AcknowledgementState>
+    private let state: NIOLockedValueBox<AcknowledgementState>
     private let onWatermarkAdvanced: (@Sendable (UInt64) -> Void)?
 
     /// - Parameter onWatermarkAdvanced: told the new low watermark each time it moves (outside the lock).
     public init(sinkCount: Int, onWatermarkAdvanced: (@Sendable (UInt64) -> Void)? = nil) {
-        state = Mutex(AcknowledgementState(sinkCount: sinkCount))
+        state = NIOLockedValueBox(AcknowledgementState(sinkCount: sinkCount))
         self.onWatermarkAdvanced = onWatermarkAdvanced
     }
 
     /// Registers the next record in fetch order and returns its sequence number.
     public func register() -> UInt64 {
-        let (sequence, inFlight) = state.withLock { ($0.register(), $0.inFlightCount) }
+        let (sequence, inFlight) = state.withLockedValue { ($0.register(), $0.inFlightCount) }
         PipelineMetrics.recordsInFlight.record(inFlight)
         return sequence
     }
@@ -22,7 +22,7 @@ public final class AcknowledgementTracker: Sendable {
     /// Records that sink number `sink` holds `sequence` durably.
     @discardableResult
     public func acknowledge(_ sequence: UInt64, sink: Int) -> AcknowledgementState.Action {
-        let (action, inFlight) = state.withLock { ($0.acknowledge(sequence, sink: sink), $0.inFlightCount) }
+        let (action, inFlight) = state.withLockedValue { ($0.acknowledge(sequence, sink: sink), $0.inFlightCount) }
         if case .watermarkAdvanced(let watermark) = action {
             PipelineMetrics.recordsInFlight.record(inFlight)
             onWatermarkAdvanced?(watermark)
@@ -32,7 +32,7 @@ public final class AcknowledgementTracker: Sendable {
 
     /// Records that sink number `sink` holds every one of `sequences` durably.
     public func acknowledge(_ sequences: some Sequence<UInt64>, sink: Int) {
-        let (advanced, inFlight) = state.withLock { state -> (UInt64?, Int) in
+        let (advanced, inFlight) = state.withLockedValue { state -> (UInt64?, Int) in
             var advanced: UInt64?
             for sequence in sequences {
                 if case .watermarkAdvanced(let watermark) = state.acknowledge(sequence, sink: sink) { advanced = watermark }
@@ -47,7 +47,7 @@ public final class AcknowledgementTracker: Sendable {
 
     /// A copy of the current state.
     public var snapshot: AcknowledgementState {
-        state.withLock { $0 }
+        state.withLockedValue { $0 }
     }
 
     /// The acknowledger to hand to sink number `sink`.
