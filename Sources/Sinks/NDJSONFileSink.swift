@@ -103,21 +103,10 @@ public actor NDJSONFileSink: RecordSink {
     }
 
     /// `gzip` the closed file into `<file>.gz` (written aside and renamed, so a reader never sees half of it). The
-    /// child gets only `PATH` of the environment (never the API token), and is awaited without holding a thread.
+    /// child gets only `PATH` of the environment (never the API token) and is awaited on a thread of its own.
     static func gzip(_ file: String) async {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "gzip -c -- \"$1\" > \"$1.gz.tmp\" && mv -- \"$1.gz.tmp\" \"$1.gz\" && rm -f -- \"$1\"", "gzip", file]
-        process.environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            process.terminationHandler = { _ in continuation.resume() }
-            do {
-                try process.run()
-            } catch {
-                process.terminationHandler = nil
-                continuation.resume()
-            }
-        }
+        let script = "gzip -c -- \"$1\" > \"$1.gz.tmp\" && mv -- \"$1.gz.tmp\" \"$1.gz\" && rm -f -- \"$1\""
+        _ = await ChildCommand.run("/bin/sh", ["-c", script, "gzip", file])
     }
 
     /// A crash in the middle of a write can leave a partial last line. That record was never acknowledged, so it

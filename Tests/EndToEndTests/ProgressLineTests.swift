@@ -11,7 +11,9 @@ extension EndToEnd {
                 let shellLine = ([ThreatpipeCommand.executablePath] + arguments).map { "'\($0)'" }.joined(separator: " ")
                 let onTerminal = try await ChildProcess.run(
                     "/usr/bin/script", ["-qec", shellLine, "/dev/null"],
-                    environment: ["S1_API_TOKEN": emulator.token, "PATH": "/usr/bin:/bin", "TERM": "dumb"],
+                    environment: ThreatpipeCommand.sanitizerEnvironment.merging(
+                        ["S1_API_TOKEN": emulator.token, "PATH": "/usr/bin:/bin", "TERM": "dumb"]
+                    ) { $1 },
                     stdoutPath: command.path("terminal.out"), stderrPath: command.path("terminal.err")
                 )
                 let screen = try String(contentsOfFile: command.path("terminal.out"), encoding: .utf8)
