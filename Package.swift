@@ -1,10 +1,10 @@
 // swift-tools-version: 6.2
 // threatpipe: streams SentinelOne threats, enriched with their analysis and explore events, into sinks.
+// Linux only: it calls glibc directly and links Debian's librdkafka (no platform claim it does not keep).
 import PackageDescription
 
 let package = Package(
     name: "threatpipe",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "threatpipe", targets: ["threatpipe"])
     ],

@@ -28,7 +28,7 @@ public final class DeadLetterFile: Sendable {
         let existed = FileManager.default.fileExists(atPath: path)
         let descriptor = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
-            throw SinkError(path: path, message: "cannot open the dead-letter file: \(String(cString: strerror(errno)))")
+            throw SinkError(sink: path, message: "cannot open the dead-letter file: \(String(cString: strerror(errno)))")
         }
         if !existed { DirectoryEntries.sync(directoryOf: path) }
         self.descriptor = Mutex(descriptor)
@@ -65,20 +65,20 @@ public final class DeadLetterFile: Sendable {
         }
         line.append(contentsOf: "}\n".utf8)
         try descriptor.withLock { descriptor in
-            guard descriptor >= 0 else { throw SinkError(path: path, message: "the dead-letter file is closed") }
+            guard descriptor >= 0 else { throw SinkError(sink: path, message: "the dead-letter file is closed") }
             try line.withUnsafeBytes { bytes in
                 var offset = 0
                 while offset < bytes.count {
                     let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
                     if written < 0, errno == EINTR { continue }
                     guard written > 0 else {
-                        throw SinkError(path: path, message: "cannot write the dead-letter file: \(String(cString: strerror(errno)))")
+                        throw SinkError(sink: path, message: "cannot write the dead-letter file: \(String(cString: strerror(errno)))")
                     }
                     offset += written
                 }
             }
             guard fsync(descriptor) == 0 else {
-                throw SinkError(path: path, message: "cannot fsync the dead-letter file: \(String(cString: strerror(errno)))")
+                throw SinkError(sink: path, message: "cannot fsync the dead-letter file: \(String(cString: strerror(errno)))")
             }
         }
         Counter(label: "threatpipe_dead_letters_total", dimensions: [("sink", sink), ("reason", reason)]).increment()

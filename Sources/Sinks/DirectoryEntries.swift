@@ -15,7 +15,7 @@ enum DirectoryEntries {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw SinkError(path: path, message: "cannot create directory \(directory): \(error.localizedDescription)")
+            throw SinkError(sink: path, message: "cannot create directory \(directory): \(error.localizedDescription)")
         }
     }
 

@@ -23,7 +23,7 @@ enum FileDescriptorIO {
                             try waitUntilWritable(descriptor, path: path)
                             continue
                         }
-                        throw SinkError(path: path, message: "write failed: \(String(cString: strerror(code)))")
+                        throw SinkError(sink: path, message: "write failed: \(String(cString: strerror(code)))")
                     }
                     offset += result
                 }
@@ -37,7 +37,7 @@ enum FileDescriptorIO {
         while poll(&request, 1, -1) < 0 {
             let code = errno
             if code != EINTR {
-                throw SinkError(path: path, message: "waiting to write failed: \(String(cString: strerror(code)))")
+                throw SinkError(sink: path, message: "waiting to write failed: \(String(cString: strerror(code)))")
             }
         }
     }
@@ -48,7 +48,7 @@ enum FileDescriptorIO {
             if fsync(descriptor) != 0 {
                 let code = errno
                 if code != EINVAL && code != EROFS && code != ENOTSUP {
-                    throw SinkError(path: path, message: "fsync failed: \(String(cString: strerror(code)))")
+                    throw SinkError(sink: path, message: "fsync failed: \(String(cString: strerror(code)))")
                 }
             }
         }

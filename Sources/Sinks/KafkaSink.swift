@@ -73,7 +73,7 @@ public actor KafkaSink: RecordSink {
     }
 
     public func write(_ record: EncodedRecord) async throws {
-        guard let producer else { throw SinkError(path: name, message: "written before open or after close") }
+        guard let producer else { throw SinkError(sink: name, message: "written before open or after close") }
         while true {
             try throwIfFailed()
             let generation = deliveries.generation
@@ -84,7 +84,7 @@ public actor KafkaSink: RecordSink {
                 try setAside(record, error)
                 return
             } catch {
-                throw SinkError(path: name, message: "cannot produce the record of threat \(record.key): \(error)")
+                throw SinkError(sink: name, message: "cannot produce the record of threat \(record.key): \(error)")
             }
             if result == .enqueued {
                 KafkaSinkMetrics.inFlight.record((try? producer.outstandingCount()) ?? 0)
@@ -101,7 +101,7 @@ public actor KafkaSink: RecordSink {
     private func setAside(_ record: EncodedRecord, _ error: KafkaError) throws {
         KafkaSinkMetrics.deliveryFailures.increment()
         guard let deadLetters else {
-            throw SinkError(path: name, message: Self.poisonMessage(record.key, record.updatedAt, error), isPermanent: true)
+            throw SinkError(sink: name, message: Self.poisonMessage(record.key, record.updatedAt, error), isPermanent: true)
         }
         try deadLetters.append(
             threatID: record.key, updatedAt: record.updatedAt, sink: name, reason: error.name, error: error.message,
@@ -111,11 +111,11 @@ public actor KafkaSink: RecordSink {
     }
 
     public func flush() async throws {
-        guard let producer else { throw SinkError(path: name, message: "flushed before open or after close") }
+        guard let producer else { throw SinkError(sink: name, message: "flushed before open or after close") }
         let outstanding = try await producer.flush(timeout: configuration.flushTimeout)
         try throwIfFailed()
         if outstanding > 0 {
-            throw SinkError(path: name, message: "\(outstanding) records not delivered within \(configuration.flushTimeout)")
+            throw SinkError(sink: name, message: "\(outstanding) records not delivered within \(configuration.flushTimeout)")
         }
     }
 
@@ -126,7 +126,7 @@ public actor KafkaSink: RecordSink {
         try throwIfFailed()
         if outstanding > 0 {
             throw SinkError(
-                path: name,
+                sink: name,
                 message: "\(outstanding) records not delivered within \(configuration.flushTimeout) of closing"
             )
         }
@@ -136,10 +136,10 @@ public actor KafkaSink: RecordSink {
         guard let failure = deliveries.failure else { return }
         if failure.error.isPermanentForMessage, let versionID = failure.versionID {
             let version = Self.version(versionID)
-            throw SinkError(path: name, message: Self.poisonMessage(version.id, version.updatedAt, failure.error), isPermanent: true)
+            throw SinkError(sink: name, message: Self.poisonMessage(version.id, version.updatedAt, failure.error), isPermanent: true)
         }
         let which = failure.tag.map { "record \($0) " } ?? ""
-        throw SinkError(path: name, message: "\(which)not delivered: \(failure.error)")
+        throw SinkError(sink: name, message: "\(which)not delivered: \(failure.error)")
     }
 
     /// The one line that names a record the cluster will never take.

@@ -21,7 +21,7 @@ struct LineBuffer {
             return memchr(start, 0x0A, bytes.count) != nil  // vectorized, unlike contains(_:)
         }
         if holdsNewline {
-            throw SinkError(path: path, message: "record of threat \(record.key) contains a newline byte")
+            throw SinkError(sink: path, message: "record of threat \(record.key) contains a newline byte")
         }
         bytes.append(contentsOf: record.bytes)
         bytes.append(0x0A)

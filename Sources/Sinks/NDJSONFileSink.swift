@@ -62,7 +62,7 @@ public actor NDJSONFileSink: RecordSink {
             directoryEntryUnsynced = descriptor >= 0
         }
         guard descriptor >= 0 else {
-            throw SinkError(path: path, message: "cannot open for appending: \(String(cString: strerror(errno)))")
+            throw SinkError(sink: path, message: "cannot open for appending: \(String(cString: strerror(errno)))")
         }
         try dropIncompleteLastLine()
         fileBytes = Int(lseek(descriptor, 0, SEEK_END))
@@ -83,7 +83,7 @@ public actor NDJSONFileSink: RecordSink {
         try await finishFile()
         let closed = NDJSONRotation.closedName(for: path, at: Date())
         guard rename(path, closed) == 0 else {
-            throw SinkError(path: path, message: "cannot rename to \(closed): \(String(cString: strerror(errno)))")
+            throw SinkError(sink: path, message: "cannot rename to \(closed): \(String(cString: strerror(errno)))")
         }
         DirectoryEntries.sync(directoryOf: path)
         try openFile()
@@ -121,25 +121,25 @@ public actor NDJSONFileSink: RecordSink {
             let count = Int(end - start)
             let read = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, count, start) }
             guard read == count else {
-                throw SinkError(path: path, message: "cannot read its end: \(String(cString: strerror(errno)))")
+                throw SinkError(sink: path, message: "cannot read its end: \(String(cString: strerror(errno)))")
             }
             if let newline = buffer[..<count].lastIndex(of: 0x0A) {
                 let keep = start + off_t(newline) + 1
                 if keep == size { return }
                 guard ftruncate(descriptor, keep) == 0 else {
-                    throw SinkError(path: path, message: "cannot cut an incomplete last line: \(String(cString: strerror(errno)))")
+                    throw SinkError(sink: path, message: "cannot cut an incomplete last line: \(String(cString: strerror(errno)))")
                 }
                 return
             }
             end = start
         }
         guard ftruncate(descriptor, 0) == 0 else {
-            throw SinkError(path: path, message: "cannot cut an incomplete line: \(String(cString: strerror(errno)))")
+            throw SinkError(sink: path, message: "cannot cut an incomplete line: \(String(cString: strerror(errno)))")
         }
     }
 
     public func write(_ record: EncodedRecord) async throws {
-        guard descriptor >= 0 else { throw SinkError(path: path, message: "written before open") }
+        guard descriptor >= 0 else { throw SinkError(sink: path, message: "written before open") }
         let requested = Self.reopenRequests.load(ordering: .relaxed)
         if requested != reopenGeneration {
             reopenGeneration = requested
@@ -156,7 +156,7 @@ public actor NDJSONFileSink: RecordSink {
     }
 
     public func flush() async throws {
-        guard descriptor >= 0 else { throw SinkError(path: path, message: "flushed before open or after close") }
+        guard descriptor >= 0 else { throw SinkError(sink: path, message: "flushed before open or after close") }
         if rotation.isEnabled, fileBytes + lines.byteCount > 0,
             rotation.isDue(bytes: fileBytes + lines.byteCount, age: .now - openedAt)
         {

@@ -1,13 +1,14 @@
 /// A sink that could not take or keep a record.
 public struct SinkError: Error, Sendable, CustomStringConvertible {
-    public var path: String
+    /// The sink: a file's path (`ndjson:…` sinks, the dead-letter file) or `kafka:<topic>`.
+    public var sink: String
     public var message: String
     /// The sink rejected a record for good: sending it again can never succeed (too large, invalid, a topic that
     /// does not exist or may not be written). `run` stops on it rather than retrying for ever.
     public var isPermanent: Bool
 
-    public init(path: String, message: String, isPermanent: Bool = false) {
-        self.path = path
+    public init(sink: String, message: String, isPermanent: Bool = false) {
+        self.sink = sink
         self.message = message
         self.isPermanent = isPermanent
     }

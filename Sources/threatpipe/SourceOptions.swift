@@ -99,7 +99,7 @@ struct SourceOptions: ParsableArguments {
             client: session.client(token: token, options: self, logger: logger),
             threatQuery: try ThreatListQuery(filters: filters, pageSize: pageSize),
             eventsQuery: try ExploreEventsQuery(
-                filters: QueryFilter.parse(eventFilters, catalog: .explorEvents),
+                filters: QueryFilter.parse(eventFilters, catalog: .exploreEvents),
                 pageSize: eventsPageSize,
                 maximumEvents: maxEvents
             )

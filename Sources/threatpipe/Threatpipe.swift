@@ -6,7 +6,7 @@ import Foundation
 struct Threatpipe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "threatpipe",
-        abstract: "Stream SentinelOne threats, enriched with their analysis and explore events, to stdout or NDJSON.",
+        abstract: "Stream SentinelOne threats, enriched with their analysis and explore events, to Kafka, NDJSON files or stdout.",
         discussion: ExitStatus.documentation,
         subcommands: [ExportCommand.self, RunCommand.self, CheckCommand.self, EmulatorCommand.self, KafkaMockClusterCommand.self]
     )

@@ -12,7 +12,7 @@ import Testing
         #expect(catalog.parameters["updatedAt__gte"] == .string)
         #expect(catalog.parameters["k8sPodLabels__contains"] == .array)
         #expect(Set(catalog.managed.keys).isSubset(of: Set(catalog.parameters.keys)))
-        #expect(FilterCatalog.explorEvents.parameters.count == 11)
+        #expect(FilterCatalog.exploreEvents.parameters.count == 11)
     }
 
     @Test func typesValuesFromTheCatalogue() throws {
@@ -55,8 +55,8 @@ import Testing
     }
 
     @Test func eventFiltersUseTheirOwnCatalogue() throws {
-        let filters = try QueryFilter.parse(["eventTypes=Process Creation,File Creation"], catalog: .explorEvents)
+        let filters = try QueryFilter.parse(["eventTypes=Process Creation,File Creation"], catalog: .exploreEvents)
         #expect(filters == [QueryFilter(name: "eventTypes", value: "Process Creation,File Creation")])
-        #expect(throws: FilterError.self) { try QueryFilter.parse(["siteIds=1"], catalog: .explorEvents) }
+        #expect(throws: FilterError.self) { try QueryFilter.parse(["siteIds=1"], catalog: .exploreEvents) }
     }
 }

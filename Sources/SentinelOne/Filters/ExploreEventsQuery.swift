@@ -34,7 +34,7 @@ public struct ExploreEventsQuery: Sendable, Equatable {
     /// The query string of a page. The first page of a capped query asks for the total so that a truncated record
     /// can say how many events exist; otherwise `skipCount=true`.
     func queryString(cursor: String?, remaining: Int?) -> String {
-        var items = QueryFilter.queryItems(filters, catalog: .explorEvents)
+        var items = QueryFilter.queryItems(filters, catalog: .exploreEvents)
         let limit = remaining.map { min(max($0, 1), pageSize) } ?? pageSize
         items.append((name: "limit", value: String(limit), isList: false))
         let wantsTotal = maximumEvents != nil && cursor == nil

@@ -34,7 +34,7 @@ public struct FilterCatalog: Sendable {
     )
 
     /// `GET /web/api/v2.1/threats/{id}/explore/events`: the parameters documented in get-threat-events.md.
-    public static let explorEvents = FilterCatalog(
+    public static let exploreEvents = FilterCatalog(
         endpoint: "GET /web/api/v2.1/threats/{id}/explore/events",
         parameters: [
             "eventId": .string,
