@@ -106,7 +106,7 @@ let package = Package(
             ]
         ),
         // The state of a continuous export: the checkpoint file, written atomically.
-        .target(name: "Persistence", dependencies: ["Pipeline"]),
+        .target(name: "Persistence", dependencies: ["Pipeline", "RawJSON"]),
         // glibc malloc tuning that keeps peak memory flat over long exports.
         .target(name: "CMallocTuning"),
         // The command line: export, emulator.

@@ -33,8 +33,8 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
     let interval: Duration
     /// Where the first poll starts when there is no checkpoint.
     let initialSince: String
-    /// Persists a checkpoint (atomically); called from the polling task only.
-    let save: @Sendable (Checkpoint) throws -> Void
+    /// Where the checkpoint is loaded from at the start and saved to as it moves (from the polling task only).
+    let store: any CheckpointStore
     let stop: StopSignal
     /// Updated after every poll.
     public let health: PollHealth
@@ -49,7 +49,7 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
         pipelineConfiguration: ExportPipeline<VersionFilteringSource<Source>>.Configuration,
         interval: Duration,
         initialSince: String,
-        save: @escaping @Sendable (Checkpoint) throws -> Void,
+        store: any CheckpointStore,
         stop: StopSignal,
         health: PollHealth = PollHealth(),
         maximumBackoff: Duration = .seconds(300),
@@ -60,7 +60,7 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
         self.pipelineConfiguration = pipelineConfiguration
         self.interval = interval
         self.initialSince = initialSince
-        self.save = save
+        self.store = store
         self.stop = stop
         self.health = health
         self.maximumBackoff = max(maximumBackoff, interval)
@@ -68,14 +68,11 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
         self.logger = logger
     }
 
-    /// Polls until a stop is requested; returns the last checkpoint. A poll that fails is logged and tried again from
-    /// the checkpoint it reached, after a backoff that doubles from `interval` up to `maximumBackoff`; `handling`
-    /// says which failures stop the run and which need a person.
-    public func run(
-        from start: Checkpoint?,
-        handling: @Sendable (any Error) -> PollFailureHandling
-    ) async throws -> Checkpoint? {
-        var checkpoint = start
+    /// Loads the stored checkpoint, then polls until a stop is requested; returns the last checkpoint. A poll that
+    /// fails is logged and tried again from the checkpoint it reached, after a backoff that doubles from `interval`
+    /// up to `maximumBackoff`; `handling` says which failures stop the run and which need a person.
+    public func run(handling: @Sendable (any Error) -> PollFailureHandling) async throws -> Checkpoint? {
+        var checkpoint = try store.load()
         var sinks: OpenSinks?
         while !stop.isStopRequested, !Task.isCancelled {
             let began = ContinuousClock.now
@@ -165,7 +162,7 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
                 let current = state.withLockedValue { $0.checkpoint }
                 Self.recordLag(of: current ?? checkpoint)
                 if let current, current != saved {
-                    try? save(current)
+                    try? store.save(current)
                     saved = current
                 }
             }
@@ -186,7 +183,7 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
         await saver.value
         let reached = state.withLockedValue { $0.checkpoint }
         Self.recordLag(of: reached ?? checkpoint)
-        if let reached, reached != checkpoint { try save(reached) }
+        if let reached, reached != checkpoint { try store.save(reached) }
         guard case .success(let summary) = outcome else { return (reached, outcome, sinksUsable) }
         logger.notice(
             "poll done",

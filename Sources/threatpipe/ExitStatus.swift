@@ -42,7 +42,7 @@ enum ExitStatus: Int32 {
             case .unreachable, .unavailable, .tlsFailure: return .unavailable
             default: return .protocolError
             }
-        case is FilterError, is ConsoleURLError, is ConfigurationError: return .usage
+        case is FilterError, is ConsoleURLError, is ConfigurationError, is CheckpointOwnershipError: return .usage
         case is CheckpointFileError: return .dataError
         case is ExportInterrupted: return .incomplete
         case is SinkError, is OutputNotWritable: return .ioError

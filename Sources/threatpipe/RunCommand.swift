@@ -93,18 +93,12 @@ struct RunCommand: AsyncParsableCommand {
         if let managed = userFilters.first(where: { Self.managedFilters.contains($0.name) }) {
             throw ConfigurationError(description: "filter '\(managed.name)' is set by threatpipe run (use --since for the start)")
         }
-        let filterTexts = userFilters.map { "\($0.name)=\($0.value)" }.sorted()
-        let file = CheckpointFile(path: state)
-        var start: Checkpoint?
-        if let contents = try file.load(), !resetState {
-            guard contents.consoleUrl == console.base, contents.filters == filterTexts else {
-                throw ConfigurationError(
-                    description: "state file \(state) belongs to \(contents.consoleUrl) with filters "
-                        + "[\(contents.filters.joined(separator: ", "))]; pass --reset-state to start afresh, or use another --state"
-                )
-            }
-            start = contents.checkpoint
-        }
+        let store = CheckpointFileStore(
+            path: state, consoleURL: console.base, filters: userFilters.map { "\($0.name)=\($0.value)" },
+            startAfresh: resetState
+        )
+        // Read before anything is requested: a state file of other filters or a corrupt one ends the run at once.
+        _ = try store.load()
         let initialSince = TimeOptionParsing.instant(since, now: .now)!.description
         _ = try TokenSource.load(file: source.apiTokenFile, environment: ProcessInfo.processInfo.environment)
 
@@ -134,12 +128,7 @@ struct RunCommand: AsyncParsableCommand {
             pipelineConfiguration: onEnrichmentError.configure(.init(concurrency: source.concurrency)),
             interval: TimeOptionParsing.duration(interval)!,
             initialSince: initialSince,
-            save: { checkpoint in
-                try file.save(.init(
-                    consoleUrl: console.base, filters: filterTexts, checkpoint: checkpoint,
-                    savedAt: RFC3339Timestamp.now.formatted(fractionDigits: 3)
-                ))
-            },
+            store: store,
             stop: stop,
             health: health,
             maximumBackoff: TimeOptionParsing.duration(maxBackoff)!,
@@ -148,7 +137,7 @@ struct RunCommand: AsyncParsableCommand {
         )
         let result: Result<Checkpoint?, any Error>
         do {
-            result = .success(try await continuous.run(from: start, handling: Self.failureHandling))
+            result = .success(try await continuous.run(handling: Self.failureHandling))
         } catch {
             result = .failure(error)
         }
@@ -161,7 +150,7 @@ struct RunCommand: AsyncParsableCommand {
     /// only a person can fix it; the rest is retried.
     @Sendable static func failureHandling(_ error: any Error) -> PollFailureHandling {
         switch error {
-        case is ConfigurationError, is FilterError, is ConsoleURLError, is CheckpointFileError: return .stop
+        case is ConfigurationError, is FilterError, is ConsoleURLError, is CheckpointFileError, is CheckpointOwnershipError: return .stop
         case let error as SinkError where error.isPermanent: return .stop
         case let error as SentinelOneError where error.code == .unauthorized || error.code == .forbidden:
             return .retryAndAlert

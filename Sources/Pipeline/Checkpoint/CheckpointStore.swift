@@ -1,0 +1,12 @@
+/// Where `run` keeps its checkpoint between runs: the port the continuous export saves through. A store belongs to
+/// one console and one set of filters; `load` refuses another's checkpoint (unless told to start afresh), and
+/// `save` replaces the stored checkpoint atomically.
+public protocol CheckpointStore: Sendable {
+    /// The stored checkpoint; nil when there is none yet. Throws when the stored state cannot be used (unreadable,
+    /// corrupt, another console's or filters') — a run never silently starts over.
+    func load() throws -> Checkpoint?
+    /// Replaces the stored checkpoint.
+    func save(_ checkpoint: Checkpoint) throws
+    /// Where it is, for people: a path, a topic.
+    var location: String { get }
+}
