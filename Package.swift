@@ -162,6 +162,7 @@ let package = Package(
             ],
             exclude: ["Fixtures"]
         ),
+        .testTarget(name: "ThreatpipeTests", dependencies: ["threatpipe", "Kafka", "Persistence", "Pipeline", "SentinelOne", "Sinks"]),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "Pipeline", "RawJSON"]),
         // Linked into the tests only: C11 thrd_create through pthread_create, so ThreadSanitizer sees librdkafka's
         // threads (`make sanitize`); the same semantics in every other build.

@@ -2,8 +2,43 @@ import CRdKafka
 
 /// An error from librdkafka, with its code, name and librdkafka's own text.
 public struct KafkaError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// The `rd_kafka_resp_err_t` value.
-    public var code: Int32
+    /// A librdkafka error code (`rd_kafka_resp_err_t`), with names for the ones threatpipe decides on.
+    public struct ErrorCode: RawRepresentable, Hashable, Sendable {
+        public var rawValue: Int32
+
+        public init(rawValue: Int32) {
+            self.rawValue = rawValue
+        }
+
+        init(_ error: rd_kafka_resp_err_t) {
+            self.rawValue = error.rawValue
+        }
+
+        /// A configuration key or value librdkafka refused.
+        public static let invalidConfiguration = ErrorCode(RD_KAFKA_RESP_ERR__INVALID_ARG)
+        /// librdkafka's local queue is full: wait for deliveries, then produce again.
+        public static let queueFull = ErrorCode(RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        /// The producer was used after `close`.
+        public static let closed = ErrorCode(RD_KAFKA_RESP_ERR__STATE)
+        /// The message is larger than `message.max.bytes` (the producer's or the broker's).
+        public static let messageSizeTooLarge = ErrorCode(RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
+        /// The topic or partition does not exist.
+        public static let unknownTopicOrPartition = ErrorCode(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+        /// Something of threatpipe's own around librdkafka failed (the mock cluster, the dead-letter file).
+        public static let threatpipe = ErrorCode(rawValue: -1)
+
+        /// Codes after which the same message can never be delivered, however often it is sent again: too large,
+        /// invalid, a topic or partition that does not exist or may not be written (after librdkafka's retries).
+        static let permanentForMessage: Set<ErrorCode> = [
+            .messageSizeTooLarge, .unknownTopicOrPartition,
+            ErrorCode(RD_KAFKA_RESP_ERR_INVALID_MSG), ErrorCode(RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE),
+            ErrorCode(RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE), ErrorCode(RD_KAFKA_RESP_ERR_INVALID_RECORD),
+            ErrorCode(RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED), ErrorCode(RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION),
+            ErrorCode(RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC), ErrorCode(RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION),
+        ]
+    }
+
+    public var code: ErrorCode
     /// librdkafka's name for the code, e.g. `MSG_SIZE_TOO_LARGE`.
     public var name: String
     /// librdkafka's explanation.
@@ -11,7 +46,7 @@ public struct KafkaError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A fatal error: the producer cannot go on (e.g. an idempotence guarantee was broken).
     public var isFatal: Bool
 
-    public init(code: Int32, name: String, message: String, isFatal: Bool = false) {
+    public init(code: ErrorCode, name: String, message: String, isFatal: Bool = false) {
         self.code = code
         self.name = name
         self.message = message
@@ -20,7 +55,7 @@ public struct KafkaError: Error, Sendable, Equatable, CustomStringConvertible {
 
     init(_ error: rd_kafka_resp_err_t, message: String? = nil, isFatal: Bool = false) {
         self.init(
-            code: error.rawValue,
+            code: ErrorCode(error),
             name: String(cString: rd_kafka_err2name(error)),
             message: message ?? String(cString: rd_kafka_err2str(error)),
             isFatal: isFatal
@@ -30,7 +65,7 @@ public struct KafkaError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Takes ownership of an `rd_kafka_error_t` and destroys it.
     init(consuming error: OpaquePointer) {
         self.init(
-            code: rd_kafka_error_code(error).rawValue,
+            code: ErrorCode(rd_kafka_error_code(error)),
             name: String(cString: rd_kafka_error_name(error)),
             message: String(cString: rd_kafka_error_string(error)),
             isFatal: rd_kafka_error_is_fatal(error) != 0
@@ -40,30 +75,18 @@ public struct KafkaError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// A configuration key or value librdkafka refused, with its own text.
     static func configuration(_ text: String) -> KafkaError {
-        KafkaError(code: RD_KAFKA_RESP_ERR__INVALID_ARG.rawValue, name: "INVALID_CONFIGURATION", message: text)
+        KafkaError(code: .invalidConfiguration, name: "INVALID_CONFIGURATION", message: text)
     }
 
     /// The producer was used after `close`.
-    static let closed = KafkaError(
-        code: RD_KAFKA_RESP_ERR__STATE.rawValue, name: "PRODUCER_CLOSED", message: "the producer is closed"
-    )
+    static let closed = KafkaError(code: .closed, name: "PRODUCER_CLOSED", message: "the producer is closed")
 
     /// The local queue is full: wait for deliveries, then produce again.
-    public var isQueueFull: Bool { code == RD_KAFKA_RESP_ERR__QUEUE_FULL.rawValue }
+    public var isQueueFull: Bool { code == .queueFull }
 
-    /// Codes after which the same message can never be delivered, however often it is sent again: too large,
-    /// invalid, a topic or partition that does not exist or may not be written (after librdkafka's retries). Such a
-    /// record is poison: it goes to the dead-letter file, or stops the run.
-    static let permanentCodes: Set<Int32> = [
-        RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, RD_KAFKA_RESP_ERR_INVALID_MSG, RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE,
-        RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE, RD_KAFKA_RESP_ERR_INVALID_RECORD,
-        RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
-        RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION, RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC, RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION,
-    ].reduce(into: []) { $0.insert($1.rawValue) }
-
-    /// Whether sending the same message again can never succeed (see ``permanentCodes``); fatal errors are not
-    /// about one message.
-    public var isPermanentForMessage: Bool { !isFatal && Self.permanentCodes.contains(code) }
+    /// Whether sending the same message again can never succeed (see `ErrorCode.permanentForMessage`); fatal
+    /// errors are not about one message.
+    public var isPermanentForMessage: Bool { !isFatal && ErrorCode.permanentForMessage.contains(code) }
 
     public var description: String { "\(name): \(message)" }
 }

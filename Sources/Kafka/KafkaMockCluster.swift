@@ -23,7 +23,7 @@ public final class KafkaMockCluster: @unchecked Sendable {
         host = try RDKafkaHandle.make(RD_KAFKA_PRODUCER, configuration)
         guard let cluster = rd_kafka_mock_cluster_new(host.pointer, Int32(brokers)) else {
             rd_kafka_destroy(host.pointer)
-            throw KafkaError(code: -1, name: "MOCK_CLUSTER", message: "the mock cluster could not be created")
+            throw KafkaError(code: .threatpipe, name: "MOCK_CLUSTER", message: "the mock cluster could not be created")
         }
         self.cluster = cluster
         bootstrapServers = String(cString: rd_kafka_mock_cluster_bootstraps(cluster))

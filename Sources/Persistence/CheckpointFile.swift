@@ -123,3 +123,7 @@ public struct CheckpointFileError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { "state file \(path) \(reason)" }
 }
+
+extension CheckpointFileError: ClassifiedError {
+    public var kind: FailureKind { .state }
+}

@@ -50,3 +50,7 @@ public struct CheckpointOwnershipError: Error, Sendable, CustomStringConvertible
             + "pass --reset-state to start afresh, or use another --state"
     }
 }
+
+extension CheckpointOwnershipError: ClassifiedError {
+    public var kind: FailureKind { .configuration }
+}

@@ -56,7 +56,7 @@ public actor KafkaSink: RecordSink {
                     )
                     acknowledger.acknowledge(report.tag)
                 } catch {
-                    deliveries.fail(KafkaError(code: -1, name: "DEAD_LETTER_FAILED", message: "\(error)"), tag: report.tag)
+                    deliveries.fail(KafkaError(code: .threatpipe, name: "DEAD_LETTER_FAILED", message: "\(error)"), tag: report.tag)
                 }
             },
             onError: { error in

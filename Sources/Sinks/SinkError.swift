@@ -1,3 +1,5 @@
+import Kafka
+import Pipeline
 /// A sink that could not take or keep a record.
 public struct SinkError: Error, Sendable, CustomStringConvertible {
     /// The sink: a file's path (`ndjson:…` sinks, the dead-letter file) or `kafka:<topic>`.
@@ -15,4 +17,13 @@ public struct SinkError: Error, Sendable, CustomStringConvertible {
 
     /// The message alone: the pipeline names the sink.
     public var description: String { message }
+}
+
+extension SinkError: ClassifiedError {
+    public var kind: FailureKind { isPermanent ? .rejectedRecord : .sink }
+}
+
+extension KafkaError: ClassifiedError {
+    /// A refused property is configuration; everything else the Kafka sink meets is a sink failure.
+    public var kind: FailureKind { code == .invalidConfiguration ? .configuration : .sink }
 }

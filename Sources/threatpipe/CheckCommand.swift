@@ -1,3 +1,4 @@
+import Pipeline
 import Blocking
 import ArgumentParser
 import Foundation
@@ -115,7 +116,7 @@ struct CheckCommand: AsyncParsableCommand {
         case .success(let metadata) where metadata.partitions != nil:
             lines.append(Line(name: "kafka topic \(topic)", detail: "present, \(metadata.partitions!) partitions"))
         case .success:
-            lines.append(Line(name: "kafka topic \(topic)", failure: KafkaError(code: 3, name: "UNKNOWN_TOPIC_OR_PART", message: "topic \(topic) does not exist"), detail: "does not exist"))
+            lines.append(Line(name: "kafka topic \(topic)", failure: KafkaError(code: .unknownTopicOrPartition, name: "UNKNOWN_TOPIC_OR_PART", message: "topic \(topic) does not exist"), detail: "does not exist"))
         case .failure(let error):
             lines.append(Line(name: "kafka topic \(topic)", failure: error, detail: "\(error)"))
         }
@@ -147,6 +148,7 @@ struct CheckCommand: AsyncParsableCommand {
 }
 
 /// An output path `check` could not open for appending.
-struct OutputNotWritable: Error, CustomStringConvertible {
+struct OutputNotWritable: ClassifiedError, CustomStringConvertible {
+    var kind: FailureKind { .sink }
     var description: String
 }

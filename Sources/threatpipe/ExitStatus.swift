@@ -33,39 +33,30 @@ enum ExitStatus: Int32 {
         listed (export; what was delivered is intact, safe to rerun); 1 internal error.
         """
 
-    /// The exit status an error maps to.
+    /// The exit status an error maps to: by its ``FailureKind``, decided where it was raised.
     static func of(_ error: any Error) -> ExitStatus {
-        switch error {
-        case let error as SentinelOneError:
-            switch error.code {
-            case .unauthorized, .forbidden: return .permissionDenied
-            case .unreachable, .unavailable, .tlsFailure: return .unavailable
-            default: return .protocolError
-            }
-        case is FilterError, is ConsoleURLError, is ConfigurationError, is CheckpointOwnershipError: return .usage
-        case is CheckpointFileError: return .dataError
-        case is ExportInterrupted: return .incomplete
-        case is SinkError, is OutputNotWritable: return .ioError
-        case let error as KafkaError:
-            return error.name == "INVALID_CONFIGURATION" ? .usage : .ioError
-        case let failure as EnrichmentFailure:
-            if failure.httpStatus == 401 || failure.httpStatus == 403 { return .permissionDenied }
-            // A 2xx that is not the documented answer (malformed, a key twice, cursors in a cycle).
-            return (200..<300).contains(failure.httpStatus ?? 0) ? .protocolError : .unavailable
-        case let error as PipelineError:
-            if let underlying = error.underlying, case let status = of(underlying), status != .internalError {
-                return status
-            }
-            return error.code == .sourceLoop ? .protocolError : .ioError
-        default: return .internalError
-        }
+        guard let kind = FailureKind.of(error) else { return .internalError }
+        return forKind[kind] ?? .internalError
     }
+
+    /// `export`'s table: one exit status per kind of failure.
+    static let forKind: [FailureKind: ExitStatus] = [
+        .configuration: .usage,
+        .authorization: .permissionDenied,
+        .unavailable: .unavailable,
+        .protocolViolation: .protocolError,
+        .sink: .ioError,
+        .rejectedRecord: .ioError,
+        .state: .dataError,
+        .interrupted: .incomplete,
+    ]
 
     var exitCode: ExitCode { ExitCode(rawValue) }
 }
 
 /// An export stopped by a signal before it listed every threat.
-struct ExportInterrupted: Error, CustomStringConvertible {
+struct ExportInterrupted: ClassifiedError, CustomStringConvertible {
+    var kind: FailureKind { .interrupted }
     var delivered: Int
     var description: String {
         "export stopped before it listed every threat (\(delivered) records delivered, each acknowledged by every "
@@ -74,6 +65,7 @@ struct ExportInterrupted: Error, CustomStringConvertible {
 }
 
 /// A problem with the options or environment found before any work is done.
-struct ConfigurationError: Error, CustomStringConvertible {
+struct ConfigurationError: ClassifiedError, CustomStringConvertible {
+    var kind: FailureKind { .configuration }
     var description: String
 }

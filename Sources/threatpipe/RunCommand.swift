@@ -145,20 +145,23 @@ struct RunCommand: AsyncParsableCommand {
         return try result.get()
     }
 
-    /// Errors another poll cannot fix (wrong configuration, an unusable state file, a record a sink rejects for good
-    /// with no dead-letter file) stop the run; a rejected token or permission is retried with backoff, loudly, since
-    /// only a person can fix it; the rest is retried.
+    /// Errors another poll cannot fix (configuration, unusable state, a record a sink rejects for good with no
+    /// dead-letter file) stop the run; a rejected token or permission is retried with backoff, loudly, since only a
+    /// person can fix it; the rest (the console or a sink unavailable, a broken answer) is retried.
     @Sendable static func failureHandling(_ error: any Error) -> PollFailureHandling {
-        switch error {
-        case is ConfigurationError, is FilterError, is ConsoleURLError, is CheckpointFileError, is CheckpointOwnershipError: return .stop
-        case let error as SinkError where error.isPermanent: return .stop
-        case let error as SentinelOneError where error.code == .unauthorized || error.code == .forbidden:
-            return .retryAndAlert
-        case let failure as EnrichmentFailure where failure.httpStatus == 401 || failure.httpStatus == 403:
-            return .retryAndAlert
-        case let error as PipelineError: return error.underlying.map(failureHandling) ?? .retry
-        case let error as KafkaError: return error.name == "INVALID_CONFIGURATION" ? .stop : .retry
-        default: return .retry
-        }
+        guard let kind = FailureKind.of(error) else { return .retry }
+        return handlingForKind[kind] ?? .retry
     }
+
+    /// `run`'s table: stop or retry, per kind of failure.
+    static let handlingForKind: [FailureKind: PollFailureHandling] = [
+        .configuration: .stop,
+        .state: .stop,
+        .rejectedRecord: .stop,
+        .authorization: .retryAndAlert,
+        .unavailable: .retry,
+        .protocolViolation: .retry,
+        .sink: .retry,
+        .interrupted: .stop,
+    ]
 }

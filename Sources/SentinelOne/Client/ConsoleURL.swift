@@ -1,3 +1,4 @@
+import Pipeline
 import Foundation
 
 /// The base URL of a SentinelOne management console, checked: `http` or `https`, a host, no query or fragment.
@@ -76,4 +77,8 @@ public struct ConsoleURLError: Error, Sendable, CustomStringConvertible {
     public var reason: String
 
     public var description: String { "invalid console URL '\(text)': \(reason)" }
+}
+
+extension ConsoleURLError: ClassifiedError {
+    public var kind: FailureKind { .configuration }
 }

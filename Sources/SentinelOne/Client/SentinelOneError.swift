@@ -1,3 +1,4 @@
+import Pipeline
 /// A request to the console that did not give a usable answer. The message never contains the token.
 public struct SentinelOneError: Error, Sendable, CustomStringConvertible {
     /// What kind of failure: decides the exit code and whether a retry can help.
@@ -40,5 +41,15 @@ public struct SentinelOneError: Error, Sendable, CustomStringConvertible {
 
     public var description: String {
         requestID.map { "\(message) (request id \($0))" } ?? message
+    }
+}
+
+extension SentinelOneError: ClassifiedError {
+    public var kind: FailureKind {
+        switch code {
+        case .unauthorized, .forbidden: return .authorization
+        case .unreachable, .unavailable, .tlsFailure: return .unavailable
+        default: return .protocolViolation
+        }
     }
 }

@@ -1,3 +1,4 @@
+import Pipeline
 /// A `--filter` option that cannot be sent: rejected before any request is made.
 public struct FilterError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The option as given.
@@ -11,4 +12,8 @@ public struct FilterError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { "invalid filter '\(option)': \(reason)" }
+}
+
+extension FilterError: ClassifiedError {
+    public var kind: FailureKind { .configuration }
 }

@@ -1,0 +1,50 @@
+import Kafka
+@testable import Persistence
+import Pipeline
+import SentinelOne
+import Sinks
+import Testing
+
+@testable import threatpipe
+
+/// The two tables over failure kinds: `export`'s exit status and `run`'s stop-or-retry, for an error of each kind
+/// as the modules raise it.
+@Suite struct FailureTablesTests {
+    static let cases: [(any Error, threatpipe.ExitStatus, PollFailureHandling)] = [
+        (ConfigurationError(description: "x"), .usage, .stop),
+        (FilterError(option: "--filter x", reason: "unknown"), .usage, .stop),
+        (CheckpointOwnershipError(location: "s", consoleURL: "c", filters: []), .usage, .stop),
+        (SentinelOneError(code: .unauthorized, message: "401"), .permissionDenied, .retryAndAlert),
+        (SentinelOneError(code: .unreachable, message: "down"), .unavailable, .retry),
+        (SentinelOneError(code: .malformedResponse, message: "bad"), .protocolError, .retry),
+        (EnrichmentFailure(httpStatus: 403, message: "no"), .permissionDenied, .retryAndAlert),
+        (EnrichmentFailure(httpStatus: 200, message: "a key twice"), .protocolError, .retry),
+        (EnrichmentFailure(httpStatus: 503, message: "busy"), .unavailable, .retry),
+        (SinkError(sink: "kafka:t", message: "timed out"), .ioError, .retry),
+        (SinkError(sink: "kafka:t", message: "too large", isPermanent: true), .ioError, .stop),
+        (KafkaError(code: .invalidConfiguration, name: "INVALID_CONFIGURATION", message: "x"), .usage, .stop),
+        (KafkaError(code: .messageSizeTooLarge, name: "MSG_SIZE_TOO_LARGE", message: "x"), .ioError, .retry),
+        (CheckpointFileError(path: "s", reason: "corrupt"), .dataError, .stop),
+        (PipelineError(code: .sourceLoop, message: "cycle"), .protocolError, .retry),
+        (PipelineError(code: .sinkFailed, message: "x", underlying: SinkError(sink: "k", message: "x", isPermanent: true)), .ioError, .stop),
+        (PipelineError(code: .sinkFailed, message: "x", underlying: SentinelOneError(code: .forbidden, message: "403")), .permissionDenied, .retryAndAlert),
+        (ExportInterrupted(delivered: 3), .incomplete, .stop),
+    ]
+
+    @Test func everyKindHasAnExitStatusAndARunDecision() {
+        for kind in FailureKind.allCases {
+            #expect(threatpipe.ExitStatus.forKind[kind] != nil, "\(kind)")
+            #expect(RunCommand.handlingForKind[kind] != nil, "\(kind)")
+        }
+    }
+
+    @Test func errorsAsRaisedMapThroughTheTables() {
+        for (error, status, handling) in Self.cases {
+            #expect(threatpipe.ExitStatus.of(error) == status, "\(error)")
+            #expect(RunCommand.failureHandling(error) == handling, "\(error)")
+        }
+        struct Unclassified: Error {}
+        #expect(threatpipe.ExitStatus.of(Unclassified()) == .internalError)
+        #expect(RunCommand.failureHandling(Unclassified()) == .retry)
+    }
+}
