@@ -10,15 +10,15 @@ binary=${THREATPIPE:-.build/release/threatpipe}
 seconds=${SOAK_SECONDS:-600}
 kill_every=${SOAK_KILL_EVERY:-40}
 workdir=${SOAK_DIR:-$(mktemp -d)}
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done; }
+# Background processes note their pid in $workdir/*.pid (start runs in a command substitution, a subshell).
+cleanup() { for file in "$workdir"/*.pid; do [ -f "$file" ] && kill -9 "$(cat "$file")" 2>/dev/null; done; true; }
 trap cleanup EXIT
 
 start() {
     local name=$1 pattern=$2
     shift 2
     "$binary" "$@" >"$workdir/$name.out" 2>"$workdir/$name.err" &
-    pids+=($!)
+    echo $! >"$workdir/$name.pid"
     for _ in $(seq 1 100); do
         found=$(grep -o "$pattern" "$workdir/$name.out" | head -n 1 || true)
         [ -n "$found" ] && { echo "$found"; return; }
@@ -34,6 +34,11 @@ url=$(start emulator 'http://[0-9.:]*' emulator --threats 2000 --port 0 --add-pe
     --fault 429@rate=0.02 --fault 503@rate=0.02 --fault truncated@rate=0.01 --fault expired-cursor@rate=0.1)
 brokers=$(start cluster '127\.0\.0\.1:[0-9]*' kafka-mock-cluster --brokers 1 --topic threats --partitions 3)
 echo "soak: ${seconds}s in $workdir; emulator $url, kafka $brokers; SIGKILL every ~${kill_every}s" >&2
+
+# The mock cluster keeps only the last few MB of each partition: a consumer reads the topic as it is written, as a
+# SIEM would, and the check below reads what it received.
+kcat -b "$brokers" -C -t threats -o beginning -q -u -f '%s\n' -X fetch.message.max.bytes=67108864 >"$workdir/kafka.ndjson" 2>"$workdir/kcat.err" &
+echo $! >"$workdir/kcat.pid"
 
 samples="$workdir/samples.tsv"
 : >"$samples"
@@ -65,8 +70,10 @@ while true; do
     fi
 done
 
+sleep 5  # the consumer reads the last records
+kill "$(cat "$workdir/kcat.pid")" 2>/dev/null || true
 python3 - "$workdir" "$brokers" "$kills" <<'PY'
-import collections, json, subprocess, sys
+import collections, json, sys
 workdir, brokers, kills = sys.argv[1], sys.argv[2], int(sys.argv[3])
 final = {}
 for line in open(f"{workdir}/versions.tsv"):
@@ -82,8 +89,7 @@ def versions(lines):
         seen[(record["threat"]["id"], record["threat"]["threatInfo"]["updatedAt"])] += 1
     return seen
 ndjson = versions(open(f"{workdir}/out.ndjson"))
-kafka = versions(subprocess.run(["kcat", "-b", brokers, "-C", "-t", "threats", "-o", "beginning", "-e", "-q",
-                                 "-X", "fetch.message.max.bytes=67108864"], capture_output=True, text=True).stdout.splitlines())
+kafka = versions(open(f"{workdir}/kafka.ndjson"))
 samples = [tuple(map(int, l.split("\t"))) for l in open(f"{workdir}/samples.tsv") if l.strip()]
 def spread(index):
     # per process life, after a 5 s warm-up: the first and the last sample's median over lives

@@ -75,4 +75,70 @@ import Testing
         #expect(error?.code == .sinkFailed)
         #expect(error?.message.hasPrefix("flaky:") == true)
     }
+
+    /// Sinks are written concurrently: one that stops on its first record (an fsync that hangs) does not hold up the
+    /// other, which goes on taking records (up to its lane and the channels); released, both get everything in order.
+    @Test(.timeLimit(.minutes(1))) func aStalledSinkDoesNotHoldUpTheOthers() async throws {
+        let source = MemorySource(count: 200, pageSize: 50)
+        let gate = GatedSink(name: "stalled")
+        let other = MemorySink(name: "other")
+        let pipeline = ExportPipeline(
+            source: source, encoder: IDEncoder(), sinks: [gate, other],
+            configuration: .init(concurrency: 4, fetchedCapacity: 16, enrichedCapacity: 8)
+        )
+        let run = Task { try await pipeline.run() }
+        await gate.waitUntilStalled()
+        while await other.records.count < 10 { await Task.yield() }
+        #expect(await gate.written == 0, "the stalled sink holds its first record")
+        await gate.release()
+        let summary = try await run.value
+        #expect(summary.acknowledgedPerSink == [200, 200])
+        let gateKeys = await gate.keys
+        let otherKeys = await other.records.map(\.key)
+        #expect(Set(gateKeys).count == 200)
+        #expect(otherKeys == gateKeys, "each sink sees the records in the same order")
+    }
 }
+
+/// A sink whose first write waits until the test releases it.
+actor GatedSink: RecordSink {
+    nonisolated let name: String
+    private var acknowledger: SinkAcknowledger?
+    private var released = false
+    private var stalled: CheckedContinuation<Void, Never>?
+    private var stallWatcher: CheckedContinuation<Void, Never>?
+    private(set) var keys: [String] = []
+    var written: Int { keys.count }
+
+    init(name: String) { self.name = name }
+
+    func open(acknowledger: SinkAcknowledger) async throws { self.acknowledger = acknowledger }
+
+    func write(_ record: EncodedRecord) async throws {
+        if !released {
+            await withCheckedContinuation { continuation in
+                stalled = continuation
+                stallWatcher?.resume()
+                stallWatcher = nil
+            }
+        }
+        keys.append(record.key)
+        acknowledger?.acknowledge(record.sequence)
+    }
+
+    /// Returns once the first write is waiting.
+    func waitUntilStalled() async {
+        if stalled != nil { return }
+        await withCheckedContinuation { stallWatcher = $0 }
+    }
+
+    func release() {
+        released = true
+        stalled?.resume()
+        stalled = nil
+    }
+
+    func flush() async throws {}
+    func close() async throws {}
+}
+

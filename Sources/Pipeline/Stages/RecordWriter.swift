@@ -22,9 +22,66 @@ public struct RecordWriter: Sendable {
     }
 
     /// Writes every threat of `input`; returns what was written.
-    public func run(from input: some AsyncSequence<EnrichedThreat, Never>) async throws -> WriteSummary {
+    ///
+    /// With several sinks, each has a lane of its own (a bounded channel and a task), so that a slow sink — an
+    /// NDJSON fsync — never holds up another; each sink still sees the records in order, and a full lane pushes
+    /// back on the pipeline like any edge. One sink is written directly.
+    public func run(from input: some AsyncSequence<EnrichedThreat, Never> & Sendable) async throws -> WriteSummary {
+        guard sinks.count > 1 else {
+            let sink = sinks[0]
+            let emitted = PipelineMetrics.recordsEmitted(sink: sink.name)
+            let summary = try await encodeAll(input) { record in
+                try await Self.write(record, to: sink)
+                emitted.increment()
+            }
+            try await finish(sink)
+            return summary
+        }
+        let lanes = sinks.map { BoundedChannel<EncodedRecord>(capacity: Self.laneCapacity, name: "sink:\($0.name)") }
+        return try await withThrowingTaskGroup(of: WriteSummary?.self) { group in
+            for (sink, lane) in zip(sinks, lanes) {
+                group.addTask {
+                    let emitted = PipelineMetrics.recordsEmitted(sink: sink.name)
+                    for await record in lane.elements {
+                        try await Self.write(record, to: sink)
+                        emitted.increment()
+                    }
+                    try Task.checkCancellation()
+                    try await finish(sink)
+                    return nil
+                }
+            }
+            group.addTask {
+                defer { lanes.forEach { $0.finish() } }
+                return try await encodeAll(input) { record in
+                    for lane in lanes { await lane.send(record) }
+                    try Task.checkCancellation()
+                }
+            }
+            var summary = WriteSummary()
+            do {
+                // The first failure (a sink's, or an enrichment failure the export must fail on) ends every lane.
+                for try await result in group {
+                    if let result { summary = result }
+                }
+            } catch {
+                group.cancelAll()
+                lanes.forEach { $0.finish() }
+                throw error
+            }
+            return summary
+        }
+    }
+
+    /// Records waiting for one sink when there are several.
+    static let laneCapacity = 16
+
+    /// Encodes each threat of `input` once and hands the record to `deliver`, counting what was written.
+    private func encodeAll(
+        _ input: some AsyncSequence<EnrichedThreat, Never>,
+        deliver: (EncodedRecord) async throws -> Void
+    ) async throws -> WriteSummary {
         var summary = WriteSummary()
-        let emitted = sinks.map { PipelineMetrics.recordsEmitted(sink: $0.name) }
         for await enriched in input {
             if failOnEnrichmentError {
                 for (part, outcome) in [("analysis", enriched.analysis.failedFailure), ("events", enriched.events.failedFailure)] {
@@ -36,28 +93,30 @@ public struct RecordWriter: Sendable {
                     )
                 }
             }
-            let record = encoder.encode(enriched)
-            for (sink, emitted) in zip(sinks, emitted) {
-                do {
-                    try await sink.write(record)
-                } catch {
-                    throw PipelineError.sinkFailed(sink, error)
-                }
-                emitted.increment()
-            }
+            try await deliver(encoder.encode(enriched))
             summary.count(enriched)
         }
-        for sink in sinks {
-            do {
-                switch atEnd {
-                case .close: try await sink.close()
-                case .flush: try await sink.flush()
-                }
-            } catch {
-                throw PipelineError.sinkFailed(sink, error)
-            }
-        }
         return summary
+    }
+
+    private static func write(_ record: EncodedRecord, to sink: any RecordSink) async throws {
+        do {
+            try await sink.write(record)
+        } catch {
+            throw PipelineError.sinkFailed(sink, error)
+        }
+    }
+
+    /// Closes or flushes `sink` at the end of input.
+    private func finish(_ sink: any RecordSink) async throws {
+        do {
+            switch atEnd {
+            case .close: try await sink.close()
+            case .flush: try await sink.flush()
+            }
+        } catch {
+            throw PipelineError.sinkFailed(sink, error)
+        }
     }
 }
 
