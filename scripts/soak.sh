@@ -11,7 +11,7 @@ seconds=${SOAK_SECONDS:-600}
 kill_every=${SOAK_KILL_EVERY:-40}
 workdir=${SOAK_DIR:-$(mktemp -d)}
 # Background processes note their pid in $workdir/*.pid (start runs in a command substitution, a subshell).
-cleanup() { for file in "$workdir"/*.pid; do [ -f "$file" ] && kill -9 "$(cat "$file")" 2>/dev/null; done; true; }
+cleanup() { for file in "$workdir"/*.pid; do kill -9 "$(cat "$file" 2>/dev/null)" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
 start() {
