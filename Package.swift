@@ -64,7 +64,7 @@ let package = Package(
             providers: [.apt(["librdkafka-dev"])]
         ),
         // The only module that touches librdkafka: producer, configuration, errors, delivery reports, mock cluster.
-        .target(name: "Kafka", dependencies: ["CRdKafka", "Blocking"]),
+        .target(name: "Kafka", dependencies: ["CRdKafka", "Blocking", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         // The sinks: stdout, NDJSON files, Kafka.
         .target(
             name: "Sinks",
@@ -73,6 +73,7 @@ let package = Package(
                 "Kafka",
                 "Blocking",
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
@@ -91,6 +92,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         // Operating threatpipe: Prometheus metrics, health and readiness over HTTP.
@@ -101,6 +103,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -116,6 +119,7 @@ let package = Package(
                 "RawJSON", "Pipeline", "SentinelOne", "Formats", "Sinks", "Emulator", "CMallocTuning", "Kafka", "Persistence",
                 "Observability", "Blocking",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

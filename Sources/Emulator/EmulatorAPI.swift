@@ -1,5 +1,5 @@
+import NIOConcurrencyHelpers
 import RawJSON
-import Synchronization
 
 /// The three endpoints' answers, independent of the HTTP server: query parameters in, status and JSON bytes out.
 public final class EmulatorAPI: Sendable {
@@ -8,8 +8,8 @@ public final class EmulatorAPI: Sendable {
     /// The largest `limit` accepted, as on a real console.
     public let maximumPageSize = 1000
     let live: LiveChanges
-    private let counters = Mutex(RequestCounts())
-    private let waiters = Mutex<[(count: Int, listOnly: Bool, continuation: CheckedContinuation<Void, Never>)]>([])
+    private let counters = NIOLockedValueBox(RequestCounts())
+    private let waiters = NIOLockedValueBox<[(count: Int, listOnly: Bool, continuation: CheckedContinuation<Void, Never>)]>([])
 
     /// The hostile console's data-shape faults (cursor cycles, large analyses).
     let faults: FaultPlan
@@ -62,7 +62,7 @@ public final class EmulatorAPI: Sendable {
     }
 
     /// Requests answered so far, by endpoint.
-    public var requestCounts: RequestCounts { counters.withLock { $0 } }
+    public var requestCounts: RequestCounts { counters.withLockedValue { $0 } }
 
     /// Returns once the emulator has answered at least `count` requests in all: lets a test act at a point of an
     /// export's progress (take a broker down after the 500th request) without guessing times.
@@ -77,7 +77,7 @@ public final class EmulatorAPI: Sendable {
 
     private func wait(for count: Int, listOnly: Bool) async {
         await withCheckedContinuation { continuation in
-            let reached = waiters.withLock { waiters -> Bool in
+            let reached = waiters.withLockedValue { waiters -> Bool in
                 let counts = requestCounts
                 if (listOnly ? counts.firstPages : counts.total) >= count { return true }
                 waiters.append((count, listOnly, continuation))
@@ -88,11 +88,11 @@ public final class EmulatorAPI: Sendable {
     }
 
     private func count(_ update: (inout RequestCounts) -> Void) {
-        let counts = counters.withLock { counts -> RequestCounts in
+        let counts = counters.withLockedValue { counts -> RequestCounts in
             update(&counts)
             return counts
         }
-        let ready = waiters.withLock { waiters -> [CheckedContinuation<Void, Never>] in
+        let ready = waiters.withLockedValue { waiters -> [CheckedContinuation<Void, Never>] in
             let isReady = { (waiter: (count: Int, listOnly: Bool, continuation: CheckedContinuation<Void, Never>)) in
                 (waiter.listOnly ? counts.firstPages : counts.total) >= waiter.count
             }

@@ -1,5 +1,5 @@
+import NIOConcurrencyHelpers
 import ServiceLifecycle
-import Synchronization
 
 /// Stops a running emulator gracefully: it stops accepting, finishes and closes the connections it accepted, and its
 /// `run` returns.
@@ -14,13 +14,13 @@ public final class EmulatorStopTrigger: Sendable {
         case stopRequested
     }
 
-    private let state = Mutex(State.idle)
+    private let state = NIOLockedValueBox(State.idle)
 
     public init() {}
 
     /// Asks the emulator to stop; when it has not started yet, it stops as soon as it does.
     public func stop() async {
-        let group: ServiceGroup? = state.withLock { state in
+        let group: ServiceGroup? = state.withLockedValue { state in
             if case .running(let group) = state { return group }
             state = .stopRequested
             return nil
@@ -30,7 +30,7 @@ public final class EmulatorStopTrigger: Sendable {
 
     /// Called by the emulator with the service group it runs in.
     func attach(_ group: ServiceGroup) async {
-        let stopRequested = state.withLock { state -> Bool in
+        let stopRequested = state.withLockedValue { state -> Bool in
             if case .stopRequested = state { return true }
             state = .running(group)
             return false

@@ -1,6 +1,6 @@
+import NIOConcurrencyHelpers
 import Foundation
 import RawJSON
-import Synchronization
 
 /// The emulator's live mode: threats added and updated while it serves, every version it served remembered.
 final class LiveChanges: Sendable {
@@ -16,23 +16,23 @@ final class LiveChanges: Sendable {
         var tick: UInt64 = 0
     }
 
-    private let state: Mutex<State>
+    private let state: NIOLockedValueBox<State>
     let initialCount: Int
     /// Where each newly served version is appended as `id<TAB>updatedAt`, when asked for.
-    private let log: Mutex<FileHandle?>
+    private let log: NIOLockedValueBox<FileHandle?>
 
     init(initialCount: Int, versionsLogPath: String? = nil) {
         self.initialCount = initialCount
-        state = Mutex(State(count: initialCount))
+        state = NIOLockedValueBox(State(count: initialCount))
         var handle: FileHandle?
         if let versionsLogPath {
             _ = FileManager.default.createFile(atPath: versionsLogPath, contents: nil)
             handle = FileHandle(forWritingAtPath: versionsLogPath)
         }
-        log = Mutex(handle)
+        log = NIOLockedValueBox(handle)
     }
 
-    var count: Int { state.withLock { $0.count } }
+    var count: Int { state.withLockedValue { $0.count } }
 
     /// The console at one instant: how many threats, and the live versions. A list answer is computed from one
     /// snapshot, as a database would answer from one transaction — otherwise it could include an update stamped
@@ -43,18 +43,18 @@ final class LiveChanges: Sendable {
     }
 
     func snapshot() -> Snapshot {
-        state.withLock { Snapshot(count: $0.count, overrides: $0.overrides) }
+        state.withLockedValue { Snapshot(count: $0.count, overrides: $0.overrides) }
     }
 
     func override(at index: Int) -> (number: Int, updatedAt: RFC3339Timestamp)? {
-        state.withLock { $0.overrides[index] }
+        state.withLockedValue { $0.overrides[index] }
     }
 
     /// Adds `added` threats and updates `updated` random existing ones, stamped with `now` (strictly increasing);
     /// then makes `late` updates visible that are stamped `lateBy` before `now` (each to a threat whose current
     /// version is older than that, so it stays the threat's newest version).
     func change(added: Int, updated: Int, now: RFC3339Timestamp, late: Int = 0, lateBy: Duration = .zero, seed: UInt64) {
-        state.withLock { state in
+        state.withLockedValue { state in
             guard !state.frozen else { return }
             state.tick += 1
             var random = SplitMix64(seed: seed, stream: 99, index: state.tick)
@@ -83,17 +83,17 @@ final class LiveChanges: Sendable {
     }
 
     /// Stops all changes from now on.
-    func freeze() { state.withLock { $0.frozen = true } }
+    func freeze() { state.withLockedValue { $0.frozen = true } }
 
     func recordServed(_ versions: [Version]) {
-        let new = state.withLock { state in versions.filter { state.served.insert($0).inserted } }
+        let new = state.withLockedValue { state in versions.filter { state.served.insert($0).inserted } }
         guard !new.isEmpty else { return }
-        log.withLock { handle in
+        log.withLockedValue { handle in
             handle?.write(Data(new.map { "\($0.id)\t\($0.updatedAt)\n" }.joined().utf8))
         }
     }
 
-    var served: Set<Version> { state.withLock { $0.served } }
+    var served: Set<Version> { state.withLockedValue { $0.served } }
 }
 
 /// A threat version the emulator served in a list answer.

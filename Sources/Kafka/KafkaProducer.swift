@@ -1,6 +1,7 @@
 import Blocking
 import CRdKafka
 import Foundation
+import NIOConcurrencyHelpers
 import Synchronization
 
 /// A librdkafka producer for one topic: messages are enqueued without blocking, delivery reports come back
@@ -28,8 +29,9 @@ public final class KafkaProducer: Sendable {
     private let callbacks: RDKafkaCallbacks
     private let pollLoop: RDKafkaPollLoop
     private let metadataRefresh = RDKafkaMetadataRefresh()
-    /// Held while a call uses the handle, so that `close` cannot destroy it under that call.
-    private let state = Mutex(StateMachine())
+    /// Held while a call uses the handle, so that `close` cannot destroy it under that call. (A pthread lock, which
+    /// ThreadSanitizer sees.)
+    private let state = NIOLockedValueBox(StateMachine())
 
     /// Creates the producer.
     /// - Parameters:
@@ -57,7 +59,7 @@ public final class KafkaProducer: Sendable {
     }
 
     deinit {
-        if state.withLock({ $0.mustDestroyOnDeinit }) {
+        if state.withLockedValue({ $0.mustDestroyOnDeinit }) {
             pollLoop.stop()
             metadataRefresh.waitUntilFinished()
             rd_kafka_destroy(kafka.pointer)
@@ -67,10 +69,22 @@ public final class KafkaProducer: Sendable {
     /// Enqueues one message (copied) with the producer's headers and, when given, a ``versionHeader``. `tag` comes
     /// back in its delivery report. Throws once the producer is closing or closed.
     public func produce(key: String, value: [UInt8], tag: UInt64, versionID: String? = nil) throws(KafkaError) -> ProduceResult {
-        try state.withLock { state throws(KafkaError) -> ProduceResult in
-            try state.mayUseHandle()
-            return try produceOnOpenHandle(key: key, value: value, tag: tag, versionID: versionID)
+        try whileOpen { () throws(KafkaError) -> ProduceResult in
+            try produceOnOpenHandle(key: key, value: value, tag: tag, versionID: versionID)
         }
+    }
+
+    /// Runs `body` holding the lock, if the handle is open; throws ``KafkaError/closed`` otherwise.
+    private func whileOpen<Result: Sendable>(_ body: () throws(KafkaError) -> Result) throws(KafkaError) -> Result {
+        let outcome = state.withLockedValue { state -> Swift.Result<Result, KafkaError> in
+            do throws(KafkaError) {
+                try state.mayUseHandle()
+                return .success(try body())
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try outcome.get()
     }
 
     private func produceOnOpenHandle(key: String, value: [UInt8], tag: UInt64, versionID: String?) throws(KafkaError) -> ProduceResult {
@@ -126,17 +140,14 @@ public final class KafkaProducer: Sendable {
 
     /// Messages enqueued or in flight, not yet reported; throws once the producer is closing or closed.
     public func outstandingCount() throws(KafkaError) -> Int {
-        try state.withLock { state throws(KafkaError) -> Int in
-            try state.mayUseHandle()
-            return Int(rd_kafka_outq_len(kafka.pointer))
-        }
+        try whileOpen { Int(rd_kafka_outq_len(kafka.pointer)) }
     }
 
     /// Waits up to `timeout` for every message enqueued so far to be reported (on a thread of its own); the producer
     /// stays open. Throws once the producer is closing or closed.
     /// - Returns: how many messages are still outstanding.
     public func flush(timeout: Duration) async throws(KafkaError) -> Int {
-        try state.withLock { state throws(KafkaError) in try state.mayUseHandle() }
+        try whileOpen {}
         let kafka = self.kafka
         let milliseconds = timeout.rdKafkaMilliseconds
         // `close` is not called while a flush is under way: the sink that owns the producer serialises the two.
@@ -150,7 +161,7 @@ public final class KafkaProducer: Sendable {
     /// A second call, or one after a failure, does nothing.
     /// - Returns: how many messages were still outstanding: not delivered.
     public func close(flushTimeout: Duration) async -> Int {
-        guard state.withLock({ $0.close() }) == .flushAndDestroy else { return 0 }
+        guard state.withLockedValue({ $0.close() }) == .flushAndDestroy else { return 0 }
         let kafka = self.kafka
         let pollLoop = self.pollLoop
         let metadataRefresh = self.metadataRefresh
@@ -163,7 +174,7 @@ public final class KafkaProducer: Sendable {
             rd_kafka_destroy(kafka.pointer)
             return outstanding
         }
-        state.withLock { $0.closed() }
+        state.withLockedValue { $0.closed() }
         return outstanding
     }
 }

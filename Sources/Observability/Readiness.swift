@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Whether threatpipe's work is going well, for `/readyz`: not ready before the work starts, after a failure, or
 /// (in `run`) while polls fail; ready otherwise.
@@ -14,7 +14,7 @@ public final class Readiness: Sendable {
         }
     }
 
-    private let current = Mutex(State(isReady: false, reason: "starting"))
+    private let current = NIOLockedValueBox(State(isReady: false, reason: "starting"))
     private let probe: (@Sendable () -> State?)?
 
     /// - Parameter probe: asked on every `/readyz`; when it answers, its answer wins (run: the poll health).
@@ -22,9 +22,9 @@ public final class Readiness: Sendable {
         self.probe = probe
     }
 
-    public var state: State { probe?() ?? current.withLock { $0 } }
+    public var state: State { probe?() ?? current.withLockedValue { $0 } }
 
-    public func markReady() { current.withLock { $0 = State(isReady: true, reason: "") } }
+    public func markReady() { current.withLockedValue { $0 = State(isReady: true, reason: "") } }
 
-    public func markNotReady(_ reason: String) { current.withLock { $0 = State(isReady: false, reason: reason) } }
+    public func markNotReady(_ reason: String) { current.withLockedValue { $0 = State(isReady: false, reason: reason) } }
 }

@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -8,7 +9,6 @@ import Logging
 import Metrics
 import Pipeline
 import RawJSON
-import Synchronization
 
 /// Where records that a sink rejects for good (too large, invalid, a topic that does not exist or may not be
 /// written) are set aside, so that one poison record never wedges an export or a run: one NDJSON line per record —
@@ -18,7 +18,7 @@ public final class DeadLetterFile: Sendable {
     public let path: String
     private let logger: Logger
     /// The open descriptor; -1 once closed. The lock also keeps lines whole when reports come from several threads.
-    private let descriptor: Mutex<Int32>
+    private let descriptor: NIOLockedValueBox<Int32>
 
     /// Opens `path` for appending (parent directories are created, the new file's directory entry made durable).
     public init(path: String, logger: Logger) throws {
@@ -31,7 +31,7 @@ public final class DeadLetterFile: Sendable {
             throw SinkError(sink: path, message: "cannot open the dead-letter file: \(String(cString: strerror(errno)))")
         }
         if !existed { DirectoryEntries.sync(directoryOf: path) }
-        self.descriptor = Mutex(descriptor)
+        self.descriptor = NIOLockedValueBox(descriptor)
     }
 
     deinit {
@@ -64,7 +64,7 @@ public final class DeadLetterFile: Sendable {
             JSONSplicer.appendString(String(decoding: record, as: UTF8.self), to: &line)
         }
         line.append(contentsOf: "}\n".utf8)
-        try descriptor.withLock { descriptor in
+        try descriptor.withLockedValue { descriptor in
             guard descriptor >= 0 else { throw SinkError(sink: path, message: "the dead-letter file is closed") }
             try line.withUnsafeBytes { bytes in
                 var offset = 0
@@ -90,7 +90,7 @@ public final class DeadLetterFile: Sendable {
 
     /// Closes the file; later appends throw.
     public func close() {
-        descriptor.withLock { descriptor in
+        descriptor.withLockedValue { descriptor in
             if descriptor >= 0 { Glibc.close(descriptor) }
             descriptor = -1
         }

@@ -1,5 +1,5 @@
+import NIOConcurrencyHelpers
 import Kafka
-import Synchronization
 
 /// What the Kafka sink's delivery reports tell its writer: the first failure, and a wake-up each time a delivery
 /// frees room in librdkafka's queue.
@@ -17,16 +17,16 @@ final class KafkaDeliveryState: Sendable {
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
-    var failure: Failure? { state.withLock { $0.failure } }
+    var failure: Failure? { state.withLockedValue { $0.failure } }
 
     /// A number that changes with every delivery report.
-    var generation: UInt64 { state.withLock { $0.generation } }
+    var generation: UInt64 { state.withLockedValue { $0.generation } }
 
     /// Records the first failure (later ones add nothing new for the user).
     func fail(_ error: KafkaError, tag: UInt64?, versionID: String? = nil) {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+        let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
             if state.failure == nil { state.failure = Failure(error: error, tag: tag, versionID: versionID) }
             defer { state.waiters = [] }
             return state.waiters
@@ -36,7 +36,7 @@ final class KafkaDeliveryState: Sendable {
 
     /// A delivery report arrived: room was freed.
     func delivered() {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+        let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
             state.generation &+= 1
             defer { state.waiters = [] }
             return state.waiters
@@ -49,7 +49,7 @@ final class KafkaDeliveryState: Sendable {
     func waitForDelivery(after generation: UInt64) async {
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                let resumeNow = state.withLock { state -> Bool in
+                let resumeNow = state.withLockedValue { state -> Bool in
                     if state.generation != generation || state.failure != nil || Task.isCancelled { return true }
                     state.waiters.append(continuation)
                     return false

@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,7 +11,7 @@ import Synchronization
 /// or the stdout sink (records and progress never share a screen or a stream).
 final class ProgressLine: Sendable {
     private let delivered = Atomic<Int>(0)
-    private let total = Mutex<Int?>(nil)
+    private let total = NIOLockedValueBox<Int?>(nil)
     private let started = ContinuousClock.now
 
     /// Whether progress should be drawn at all.
@@ -25,7 +26,7 @@ final class ProgressLine: Sendable {
     func setDelivered(_ count: Int) { delivered.store(count, ordering: .relaxed) }
 
     /// The number of threats the filters match (`countOnly`), once known.
-    func setTotal(_ count: Int?) { total.withLock { $0 = count } }
+    func setTotal(_ count: Int?) { total.withLockedValue { $0 = count } }
 
     /// Draws until cancelled, then clears the line.
     func draw() async {
@@ -41,7 +42,7 @@ final class ProgressLine: Sendable {
         let seconds = (ContinuousClock.now - started).inSeconds
         let rate = seconds > 0 ? Double(done) / seconds : 0
         var text = "threatpipe: \(done)"
-        if let total = total.withLock({ $0 }), total > 0 {
+        if let total = total.withLockedValue({ $0 }), total > 0 {
             text += " / \(total) threats (\(min(100, done * 100 / total))%), \(Int(rate))/s"
             if rate > 0, total > done { text += ", ETA \(Self.clock(Double(total - done) / rate))" }
         } else {

@@ -1,6 +1,6 @@
+import NIOConcurrencyHelpers
 import Pipeline
 import ServiceLifecycle
-import Synchronization
 
 /// A command's work (an export, a run) as a service of its group: a graceful shutdown (SIGTERM, SIGINT) raises the
 /// stop signal — fetching ends, what is in flight is delivered and acknowledged — and the work returns. Its outcome
@@ -34,8 +34,8 @@ final class WorkService: Service, Sendable {
     var result: Result<String, any Error>? { outcome.value }
 
     private final class Outcome: Sendable {
-        private let storage = Mutex<Result<String, any Error>?>(nil)
-        func set(_ value: Result<String, any Error>) { storage.withLock { $0 = value } }
-        var value: Result<String, any Error>? { storage.withLock { $0 } }
+        private let storage = NIOLockedValueBox<Result<String, any Error>?>(nil)
+        func set(_ value: Result<String, any Error>) { storage.withLockedValue { $0 = value } }
+        var value: Result<String, any Error>? { storage.withLockedValue { $0 } }
     }
 }

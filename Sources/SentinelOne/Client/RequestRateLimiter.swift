@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// A token bucket shared by every request to one console: at most `requestsPerSecond` on average, with bursts of up
 /// to `burst` requests. Waiting for a token is not an error; the time waited is counted in ``RequestStatistics``.
@@ -12,7 +12,7 @@ public final class RequestRateLimiter: Sendable {
     public let burst: Int
     private let emissionInterval: Duration
     /// The theoretical arrival time of the next request if requests came evenly.
-    private let nextArrival: Mutex<ContinuousClock.Instant>
+    private let nextArrival: NIOLockedValueBox<ContinuousClock.Instant>
 
     /// A limiter of `requestsPerSecond` (0 turns it off) with bursts of `burst` (default: one second's worth).
     public init(requestsPerSecond: Double, burst: Int? = nil) {
@@ -20,7 +20,7 @@ public final class RequestRateLimiter: Sendable {
         self.requestsPerSecond = requestsPerSecond > 0 ? requestsPerSecond : nil
         self.burst = max(1, burst ?? Int(requestsPerSecond.rounded(.down)))
         self.emissionInterval = requestsPerSecond > 0 ? .seconds(1 / requestsPerSecond) : .zero
-        self.nextArrival = Mutex(.now)
+        self.nextArrival = NIOLockedValueBox(.now)
     }
 
     /// A limiter that never waits.
@@ -31,7 +31,7 @@ public final class RequestRateLimiter: Sendable {
     public func acquire() async -> Duration {
         guard requestsPerSecond != nil else { return .zero }
         let now = ContinuousClock.now
-        let allowedAt = nextArrival.withLock { next in
+        let allowedAt = nextArrival.withLockedValue { next in
             let arrival = max(next, now)
             next = arrival + emissionInterval
             return arrival - emissionInterval * (burst - 1)

@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Counters of one console's requests, shared by every task using the client: what the summary line and the
 /// metrics report about the API side.
@@ -17,21 +17,21 @@ public final class RequestStatistics: Sendable {
         public init() {}
     }
 
-    private let counters = Mutex(Snapshot())
+    private let counters = NIOLockedValueBox(Snapshot())
 
     public init() {}
 
-    public var snapshot: Snapshot { counters.withLock { $0 } }
+    public var snapshot: Snapshot { counters.withLockedValue { $0 } }
 
     func recordRequest(rateLimitWait: Duration) {
-        counters.withLock {
+        counters.withLockedValue {
             $0.requests += 1
             $0.rateLimitWait += rateLimitWait
         }
     }
 
     func recordRetry(after wait: Duration) {
-        counters.withLock {
+        counters.withLockedValue {
             $0.retries += 1
             $0.retryWait += wait
         }
