@@ -8,9 +8,14 @@ binary=${THREATPIPE:-.build/release/threatpipe}
 threats=${DEMO_THREATS:-200}
 topic=threats
 workdir=$(mktemp -d)
-pids=()
+# start runs in a command substitution (a subshell): each service notes its pid in a file, for the cleanup.
 cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+    for file in "$workdir"/*.pid; do
+        [ -f "$file" ] || continue
+        pid=$(cat "$file")
+        kill "$pid" 2>/dev/null || true
+        while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+    done
     rm -rf "$workdir"
 }
 trap cleanup EXIT
@@ -20,11 +25,12 @@ start() {
     local name=$1 pattern=$2
     shift 2
     "$binary" "$@" >"$workdir/$name.out" 2>"$workdir/$name.err" &
-    pids+=($!)
+    local pid=$!
+    echo "$pid" >"$workdir/$name.pid"
     for _ in $(seq 1 100); do
         found=$(grep -o "$pattern" "$workdir/$name.out" | head -n 1 || true)
         [ -n "$found" ] && { echo "$found"; return; }
-        kill -0 "${pids[-1]}" 2>/dev/null || { cat "$workdir/$name.err" >&2; exit 1; }
+        kill -0 "$pid" 2>/dev/null || { cat "$workdir/$name.err" >&2; exit 1; }
         sleep 0.1
     done
     echo "demo-kafka: $name did not start" >&2
