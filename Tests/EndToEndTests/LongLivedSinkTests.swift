@@ -37,7 +37,8 @@ extension EndToEnd {
             await emulator.stop()
             withExtendedLifetime(cluster) {}
             #expect(result.status == 0, "\(command.stderrSoFar)")
-            #expect(early.descriptors > 0 && late.descriptors <= early.descriptors, "descriptors \(early.descriptors) → \(late.descriptors)")
+            // A leak of one per failed poll would add 20; a connection or a flush thread caught in passing adds one or two.
+            #expect(early.descriptors > 0 && late.descriptors <= early.descriptors + 2, "descriptors \(early.descriptors) → \(late.descriptors)")
             #expect(late.threads <= early.threads + 2, "threads \(early.threads) → \(late.threads): one producer for the run")
             #expect(command.stderrSoFar.contains("poll failed"), "the polls did fail")
         }
