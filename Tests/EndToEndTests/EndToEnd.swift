@@ -1,3 +1,4 @@
+import Kafka
 import TestSupport
 import Testing
 
@@ -6,10 +7,14 @@ import Testing
 @Suite(.serialized) enum EndToEnd {}
 
 extension EndToEnd {
-    /// Runs `body` with an in-process emulator of `threats` threats and a fresh command directory, and stops and
-    /// removes both afterwards, also when `body` throws.
-    static func withEmulator(threats: Int, _ body: (RunningEmulator, ThreatpipeCommand) async throws -> Void) async throws {
-        let emulator = try await RunningEmulator.start(threats: threats)
+    /// Runs `body` with an in-process emulator of `threats` threats (with `faults`) and a fresh command directory,
+    /// and stops and removes both afterwards, also when `body` throws.
+    static func withEmulator(
+        threats: Int,
+        faults: [String] = [],
+        _ body: (RunningEmulator, ThreatpipeCommand) async throws -> Void
+    ) async throws {
+        let emulator = try await RunningEmulator.start(threats: threats, faults: faults)
         let command = try ThreatpipeCommand()
         defer { command.cleanUp() }
         do {
@@ -19,5 +24,22 @@ extension EndToEnd {
             throw error
         }
         await emulator.stop()
+    }
+
+    /// ``withEmulator(threats:faults:_:)`` plus librdkafka's mock cluster of `brokers` brokers with `topics` of three
+    /// partitions each, kept until `body` is done.
+    static func withEmulatorAndCluster(
+        threats: Int,
+        faults: [String] = [],
+        brokers: Int = 3,
+        topics: [String] = ["threats"],
+        _ body: (RunningEmulator, KafkaMockCluster, ThreatpipeCommand) async throws -> Void
+    ) async throws {
+        let cluster = try KafkaMockCluster(brokers: brokers)
+        for topic in topics { try cluster.createTopic(topic, partitions: 3, replicationFactor: min(brokers, 3)) }
+        try await withEmulator(threats: threats, faults: faults) { emulator, command in
+            try await body(emulator, cluster, command)
+        }
+        withExtendedLifetime(cluster) {}
     }
 }

@@ -13,19 +13,7 @@ extension EndToEnd {
             brokers: Int = 3,
             _ body: (RunningEmulator, KafkaMockCluster, ThreatpipeCommand) async throws -> Void
         ) async throws {
-            let emulator = try await RunningEmulator.start(threats: threats)
-            let cluster = try KafkaMockCluster(brokers: brokers)
-            try cluster.createTopic("threats", partitions: 3, replicationFactor: min(brokers, 3))
-            let command = try ThreatpipeCommand()
-            defer { command.cleanUp() }
-            do {
-                try await body(emulator, cluster, command)
-            } catch {
-                await emulator.stop()
-                throw error
-            }
-            await emulator.stop()
-            withExtendedLifetime(cluster) {}
+            try await withEmulatorAndCluster(threats: threats, brokers: brokers, body)
         }
 
         private func exportArguments(_ emulator: RunningEmulator, _ cluster: KafkaMockCluster, _ extra: [String] = []) -> [String] {

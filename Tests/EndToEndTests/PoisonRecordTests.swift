@@ -26,19 +26,10 @@ extension EndToEnd {
         }
 
         private func withSetup(_ body: (RunningEmulator, KafkaMockCluster, ThreatpipeCommand) async throws -> Void) async throws {
-            let emulator = try await RunningEmulator.start(threats: Self.threats, faults: ["large-analysis@every=10"])
-            let cluster = try KafkaMockCluster(brokers: 1)
-            for topic in ["threats", "threats-dl", "threats-run"] { try cluster.createTopic(topic, partitions: 3, replicationFactor: 1) }
-            let command = try ThreatpipeCommand()
-            defer { command.cleanUp() }
-            do {
-                try await body(emulator, cluster, command)
-            } catch {
-                await emulator.stop()
-                throw error
-            }
-            await emulator.stop()
-            withExtendedLifetime(cluster) {}
+            try await withEmulatorAndCluster(
+                threats: Self.threats, faults: ["large-analysis@every=10"], brokers: 1,
+                topics: ["threats", "threats-dl", "threats-run"], body
+            )
         }
 
         private func kafka(_ cluster: KafkaMockCluster, topic: String) -> [String] {
