@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
+        // Every Duration → number conversion (seconds, saturating micro/milli/nanoseconds), in one place.
+        .target(name: "Durations"),
         // JSON without loss: validation, span location, splicing, a literal-preserving value type.
         .target(name: "RawJSON"),
         // The core: records, bounded channels, stages, acknowledgement tracking. Knows no HTTP, no files.
@@ -31,6 +33,7 @@ let package = Package(
             name: "Pipeline",
             dependencies: [
                 "RawJSON",
+                "Durations",
                 .product(name: "DequeModule", package: "swift-collections"),
                 // A pthread-based lock that ThreadSanitizer sees (it does not see Synchronization.Mutex on Linux).
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -44,6 +47,7 @@ let package = Package(
             dependencies: [
                 "RawJSON",
                 "Pipeline",
+                "Durations",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -64,7 +68,7 @@ let package = Package(
             providers: [.apt(["librdkafka-dev"])]
         ),
         // The only module that touches librdkafka: producer, configuration, errors, delivery reports, mock cluster.
-        .target(name: "Kafka", dependencies: ["CRdKafka", "Blocking", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
+        .target(name: "Kafka", dependencies: ["CRdKafka", "Blocking", "Durations", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         // The sinks: stdout, NDJSON files, Kafka.
         .target(
             name: "Sinks",
@@ -72,6 +76,7 @@ let package = Package(
                 "Pipeline",
                 "Kafka",
                 "Blocking",
+                "Durations",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -83,6 +88,7 @@ let package = Package(
             name: "Emulator",
             dependencies: [
                 "RawJSON",
+                "Durations",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -112,15 +118,14 @@ let package = Package(
         .target(name: "Persistence", dependencies: ["Pipeline", "RawJSON"]),
         // glibc malloc tuning that keeps peak memory flat over long exports.
         .target(name: "CMallocTuning"),
-        // The command line: export, emulator.
-        .executableTarget(
-            name: "threatpipe",
+        // The composition root: plain configuration values → console session, source, encoder, sinks, checkpoint
+        // store and service group, for `export` and `run`; what the command line calls and tests call in process.
+        .target(
+            name: "Runtime",
             dependencies: [
-                "RawJSON", "Pipeline", "SentinelOne", "Formats", "Sinks", "Emulator", "CMallocTuning", "Kafka", "Persistence",
-                "Observability", "Blocking",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "RawJSON", "Pipeline", "SentinelOne", "Formats", "Sinks", "Kafka", "Persistence", "Observability",
+                "CMallocTuning", "Durations",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                .product(name: "Yams", package: "Yams"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -128,16 +133,28 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The command line: parses flags, the environment and the configuration file into the runtime's
+        // configuration values and calls it; plus the emulator and the mock cluster commands.
+        .executableTarget(
+            name: "threatpipe",
+            dependencies: [
+                "Runtime", "RawJSON", "Pipeline", "SentinelOne", "Formats", "Sinks", "Emulator", "Kafka", "Observability",
+                "Blocking",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // `make bench`: the transform benchmark (parse, join, serialize on one core), compared with an orjson baseline.
         .executableTarget(
             name: "TransformBenchmark",
-            dependencies: ["Formats", "Pipeline", "RawJSON", "SentinelOne", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["Formats", "Pipeline", "RawJSON", "SentinelOne", "Durations", .product(name: "NIOCore", package: "swift-nio")],
             path: "Benchmarks/TransformBenchmark"
         ),
         // `make bench`: the Kafka sink's records/s into librdkafka's mock cluster, compared with a raw C producer.
         .executableTarget(
             name: "KafkaSinkBenchmark",
-            dependencies: ["Sinks", "Pipeline", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Sinks", "Pipeline", "Durations", .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/KafkaSinkBenchmark"
         ),
         // `make fuzz`: libFuzzer targets for everything a console, a flag or a file feeds us (built with
@@ -166,7 +183,10 @@ let package = Package(
             ],
             exclude: ["Fixtures"]
         ),
-        .testTarget(name: "ThreatpipeTests", dependencies: ["threatpipe", "Kafka", "Persistence", "Pipeline", "SentinelOne", "Sinks"]),
+        .testTarget(
+            name: "RuntimeTests",
+            dependencies: ["Runtime", "Kafka", "Persistence", "Pipeline", "SentinelOne", "Sinks", "RawJSON", "TestSupport", "CThreadsForSanitizers"]
+        ),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "Pipeline", "RawJSON"]),
         // Linked into the tests only: C11 thrd_create through pthread_create, so ThreadSanitizer sees librdkafka's
         // threads (`make sanitize`); the same semantics in every other build.

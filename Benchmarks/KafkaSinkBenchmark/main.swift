@@ -4,6 +4,7 @@
 //
 // Usage: KafkaSinkBenchmark BROKERS TOPIC RECORDS.ndjson
 // Prints `records_per_second N`.
+import Durations
 import Foundation
 import Logging
 import Pipeline

@@ -5,6 +5,7 @@
 // answers and writes the enriched raw record. Prints one line: `records_per_second N`.
 //
 // Usage: TransformBenchmark PAGE.json ANALYSIS.json EVENTS.json SECONDS
+import Durations
 import Foundation
 import Formats
 import NIOCore

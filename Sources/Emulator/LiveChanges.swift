@@ -1,3 +1,4 @@
+import Durations
 import NIOConcurrencyHelpers
 import Foundation
 import RawJSON
@@ -72,7 +73,7 @@ final class LiveChanges: Sendable {
                 let number = (state.overrides[index]?.number ?? 0) + 1
                 state.overrides[index] = (number, stamp())
             }
-            let lateMicroseconds = lateBy.components.seconds * 1_000_000 + lateBy.components.attoseconds / 1_000_000_000_000
+            let lateMicroseconds = lateBy.saturatingMicroseconds
             for offset in 0..<late {
                 // Only initial threats never updated live: their versions are all older than a late stamp.
                 let index = Int(random.next() % UInt64(initialCount))

@@ -1,3 +1,4 @@
+import Durations
 import CRdKafka
 
 /// A metadata request to a cluster, for `threatpipe check`: which brokers answer and whether a topic exists.
@@ -24,7 +25,7 @@ public enum KafkaClusterProbe {
         try configuration.set("log_level", "0")
         let kafka = try RDKafkaHandle.make(RD_KAFKA_PRODUCER, configuration)
         defer { rd_kafka_destroy(kafka.pointer) }
-        let milliseconds = timeout.rdKafkaMilliseconds
+        let milliseconds = timeout.clampedMilliseconds
         var pointer: UnsafePointer<rd_kafka_metadata>?
         let result = rd_kafka_metadata(kafka.pointer, 1, nil, &pointer, milliseconds)
         guard result == RD_KAFKA_RESP_ERR_NO_ERROR, let pointer else { throw KafkaError(result) }

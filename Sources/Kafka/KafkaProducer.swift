@@ -1,3 +1,4 @@
+import Durations
 import Blocking
 import CRdKafka
 import Foundation
@@ -149,7 +150,7 @@ public final class KafkaProducer: Sendable {
     public func flush(timeout: Duration) async throws(KafkaError) -> Int {
         try whileOpen {}
         let kafka = self.kafka
-        let milliseconds = timeout.rdKafkaMilliseconds
+        let milliseconds = timeout.clampedMilliseconds
         // `close` is not called while a flush is under way: the sink that owns the producer serialises the two.
         return await performBlockingCall(name: "threatpipe.kafka.flush") {
             rd_kafka_flush(kafka.pointer, milliseconds)
@@ -165,7 +166,7 @@ public final class KafkaProducer: Sendable {
         let kafka = self.kafka
         let pollLoop = self.pollLoop
         let metadataRefresh = self.metadataRefresh
-        let milliseconds = flushTimeout.rdKafkaMilliseconds
+        let milliseconds = flushTimeout.clampedMilliseconds
         let outstanding = await performBlockingCall(name: "threatpipe.kafka.close") {
             rd_kafka_flush(kafka.pointer, milliseconds)
             pollLoop.stop()

@@ -1,3 +1,4 @@
+import Durations
 import CRdKafka
 import Foundation
 import Synchronization
@@ -18,7 +19,7 @@ final class RDKafkaMetadataRefresh: Sendable {
         guard !requested.load(ordering: .relaxed),
             !requested.exchange(true, ordering: .acquiringAndReleasing)
         else { return }
-        let milliseconds = timeout.rdKafkaMilliseconds
+        let milliseconds = timeout.clampedMilliseconds
         let thread = Thread { [self] in
             var metadata: UnsafePointer<rd_kafka_metadata>?
             // all_topics 0, no topic handle: the topics this handle knows of. Failure changes nothing: the

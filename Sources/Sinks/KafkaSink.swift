@@ -1,3 +1,4 @@
+import Durations
 import Kafka
 import Logging
 import Pipeline
@@ -40,7 +41,7 @@ public actor KafkaSink: RecordSink {
                 defer { deliveries.delivered() }
                 guard let error = report.error else {
                     acknowledger.acknowledge(report.tag)
-                    if let latency = report.latency { KafkaSinkMetrics.deliveryLatency.recordNanoseconds(latency.nanoseconds) }
+                    if let latency = report.latency { KafkaSinkMetrics.deliveryLatency.recordNanoseconds(latency.saturatingNanoseconds) }
                     return
                 }
                 KafkaSinkMetrics.deliveryFailures.increment()

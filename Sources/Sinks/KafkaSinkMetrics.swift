@@ -9,12 +9,3 @@ enum KafkaSinkMetrics {
     /// `threatpipe_kafka_delivery_failures_total`: messages librdkafka gave up on.
     static let deliveryFailures = Counter(label: "threatpipe_kafka_delivery_failures_total")
 }
-
-extension Duration {
-    /// The duration in whole nanoseconds (saturating).
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds.multipliedReportingOverflow(by: 1_000_000_000).overflow
-            ? .max : seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    }
-}

@@ -4,6 +4,7 @@ import ArgumentParser
 import Foundation
 import Kafka
 import Logging
+import Runtime
 import SentinelOne
 
 /// `threatpipe check`: validates the configuration, then tries each dependency and prints one line per check.
@@ -47,24 +48,21 @@ struct CheckCommand: AsyncParsableCommand {
         for line in lines { printOutput(line.text) }
         if let failure = lines.first(where: { $0.failure != nil })?.failure {
             let status = ExitStatus.of(failure)
-            throw (status == .internalError ? ExitStatus.unavailable : status).exitCode
+            throw ExitCode((status == .internalError ? ExitStatus.unavailable : status).rawValue)
         }
     }
 
     /// Console reachable, token accepted, and how many threats the filters match (one request).
     private func checkConsole(logger: Logger) async throws -> [Line] {
-        let console = try source.console()
-        let filters = try source.threatFilters()
-        var options = source
-        options.maxRetries = 1
-        options.maxRetryWait = 2
-        let session = try options.makeSession(console: console, logger: logger)
+        var configuration = try source.configuration()
+        let console = configuration.console
+        configuration.maximumRetries = 1
+        configuration.maximumRetryWait = .seconds(2)
+        let token = try configuration.token()
+        let session = try ConsoleSession(configuration: configuration, logger: logger)
         defer { Task { await session.shutdown() } }
-        let client = session.client(
-            token: try TokenSource.load(file: source.apiTokenFile, environment: ProcessInfo.processInfo.environment),
-            options: options, logger: logger
-        )
-        let query = try ThreatListQuery(filters: filters)
+        let client = session.client(token: token, logger: logger)
+        let query = try ThreatListQuery(filters: configuration.filters)
         do {
             let count = try await client.countThreats(query)
             return [

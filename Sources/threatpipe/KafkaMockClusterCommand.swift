@@ -1,3 +1,4 @@
+import Runtime
 import ArgumentParser
 import Kafka
 import UnixSignals
@@ -32,7 +33,7 @@ struct KafkaMockClusterCommand: AsyncParsableCommand {
             for name in topic { try cluster.createTopic(name, partitions: partitions, replicationFactor: min(brokers, 3)) }
         } catch {
             printError("threatpipe: error: \(error)")
-            throw ExitStatus.internalError.exitCode
+            throw ExitCode(ExitStatus.internalError.rawValue)
         }
         printOutput("kafka mock cluster: \(brokers) brokers, bootstrap servers \(cluster.bootstrapServers)")
         await Self.waitForTermination()

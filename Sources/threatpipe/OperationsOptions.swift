@@ -1,6 +1,7 @@
 import Foundation
 import ArgumentParser
 import Logging
+import Runtime
 
 /// How threatpipe reports on itself: logs and the metrics/health endpoint. Shared by `export` and `run`.
 struct OperationsOptions: ParsableArguments {
@@ -20,6 +21,11 @@ struct OperationsOptions: ParsableArguments {
         if let metricsListen, Self.hostAndPort(metricsListen) == nil {
             throw ValidationError("--metrics-listen takes HOST:PORT, e.g. 0.0.0.0:9464")
         }
+    }
+
+    /// The options as the runtime's plain configuration.
+    var configuration: OperationsConfiguration {
+        OperationsConfiguration(logLevel: logLevel, logFormat: logFormat, metricsListen: metricsListen.flatMap(Self.hostAndPort))
     }
 
     /// `host:port` split; `nil` when it is not that.

@@ -1,14 +1,7 @@
 import ArgumentParser
-import Foundation
-import Formats
-import Kafka
-import Logging
 import Observability
-import Persistence
 import Pipeline
-import RawJSON
-import SentinelOne
-import Sinks
+import Runtime
 
 /// `threatpipe run`: follows the console continuously, delivering every new threat and every update once, with a
 /// durable checkpoint.
@@ -52,9 +45,6 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Each poll starts this long before the checkpoint, to catch versions that become visible late (replication lag); versions already delivered are left out. 0s turns it off.")
     var overlap = "5s"
 
-    /// Filters `run` sets itself.
-    static let managedFilters: Set<String> = ["updatedAt__gte", "updatedAt__gt", "sortBy", "sortOrder"]
-
     func validate() throws {
         guard let interval = TimeOptionParsing.duration(interval), interval >= .seconds(1) else {
             throw TimeOptionParsing.durationError("interval", example: "30s or 5m", minimum: "1s")
@@ -77,91 +67,30 @@ struct RunCommand: AsyncParsableCommand {
             if state.isHealthy, state.successfulPolls > 0 { return .init(isReady: true, reason: "") }
             return .init(isReady: false, reason: state.lastError ?? "no poll has completed yet")
         })
-        try await CommandProcess.run(
-            label: "threatpipe.run", operations: operations, readiness: readiness,
+        let configuration = try runtimeConfiguration()
+        let status = await ServiceProcess.run(
+            label: "threatpipe.run", operations: operations.configuration, readiness: readiness,
             stopping: "delivering what is in flight, then saving the checkpoint"
-        ) { [self] logger, stop in
-            let checkpoint = try await follow(logger: logger, health: health, stop: stop)
+        ) { logger, stop in
+            let checkpoint = try await ThreatpipeRuntime.run(configuration, logger: logger, health: health, stop: stop)
             let reached = checkpoint.map { "\($0.updatedAt) (\($0.idsAtUpdatedAt.count) ids)" } ?? "none"
-            return "threatpipe: stopped; checkpoint \(reached) in \(state)"
+            return "threatpipe: stopped; checkpoint \(reached) in \(configuration.statePath)"
         }
+        if status != .success { throw ExitCode(status.rawValue) }
     }
 
-    private func follow(logger: Logger, health: PollHealth, stop: StopSignal) async throws -> Checkpoint? {
-        let console = try source.console()
-        let userFilters = try source.threatFilters()
-        if let managed = userFilters.first(where: { Self.managedFilters.contains($0.name) }) {
-            throw ConfigurationError(description: "filter '\(managed.name)' is set by threatpipe run (use --since for the start)")
-        }
-        let store = CheckpointFileStore(
-            path: state, consoleURL: console.base, filters: userFilters.map { "\($0.name)=\($0.value)" },
-            startAfresh: resetState
+    /// The options as the runtime's run configuration.
+    func runtimeConfiguration() throws -> RunConfiguration {
+        var configuration = RunConfiguration(
+            console: try source.configuration(), sinks: sinks.configuration(),
+            initialSince: TimeOptionParsing.instant(since, now: .now)!
         )
-        // Read before anything is requested: a state file of other filters or a corrupt one ends the run at once.
-        _ = try store.load()
-        let initialSince = TimeOptionParsing.instant(since, now: .now)!.description
-        _ = try TokenSource.load(file: source.apiTokenFile, environment: ProcessInfo.processInfo.environment)
-
-
-        let session = try source.makeSession(console: console, logger: logger)
-        let source = self.source
-        let sinks = self.sinks
-        let deadLetters = try sinks.makeDeadLetterFile(logger: logger)
-        defer { deadLetters?.close() }
-        let parts = ContinuousExport<SentinelOneThreatSource>.Parts(
-            makeSource: { since in
-                try source.makeSource(
-                    filters: userFilters + [
-                        QueryFilter(name: "updatedAt__gte", value: since),
-                        QueryFilter(name: "sortBy", value: "updatedAt"),
-                        QueryFilter(name: "sortOrder", value: "asc"),
-                    ],
-                    session: session,
-                    logger: logger
-                )
-            },
-            makeSinks: { sinks.makeSinks(logger: logger, deadLetters: deadLetters) },
-            encoder: sinks.format.encoder(consoleURL: console.base)
-        )
-        let continuous = ContinuousExport(
-            parts: parts,
-            pipelineConfiguration: onEnrichmentError.configure(.init(concurrency: source.concurrency)),
-            interval: TimeOptionParsing.duration(interval)!,
-            initialSince: initialSince,
-            store: store,
-            stop: stop,
-            health: health,
-            maximumBackoff: TimeOptionParsing.duration(maxBackoff)!,
-            overlap: TimeOptionParsing.duration(overlap)!,
-            logger: logger
-        )
-        let result: Result<Checkpoint?, any Error>
-        do {
-            result = .success(try await continuous.run(handling: Self.failureHandling))
-        } catch {
-            result = .failure(error)
-        }
-        await session.shutdown()
-        return try result.get()
+        configuration.failOnEnrichmentError = onEnrichmentError == .fail
+        configuration.interval = TimeOptionParsing.duration(interval)!
+        configuration.maximumBackoff = TimeOptionParsing.duration(maxBackoff)!
+        configuration.overlap = TimeOptionParsing.duration(overlap)!
+        configuration.statePath = state
+        configuration.resetState = resetState
+        return configuration
     }
-
-    /// Errors another poll cannot fix (configuration, unusable state, a record a sink rejects for good with no
-    /// dead-letter file) stop the run; a rejected token or permission is retried with backoff, loudly, since only a
-    /// person can fix it; the rest (the console or a sink unavailable, a broken answer) is retried.
-    @Sendable static func failureHandling(_ error: any Error) -> PollFailureHandling {
-        guard let kind = FailureKind.of(error) else { return .retry }
-        return handlingForKind[kind] ?? .retry
-    }
-
-    /// `run`'s table: stop or retry, per kind of failure.
-    static let handlingForKind: [FailureKind: PollFailureHandling] = [
-        .configuration: .stop,
-        .state: .stop,
-        .rejectedRecord: .stop,
-        .authorization: .retryAndAlert,
-        .unavailable: .retry,
-        .protocolViolation: .retry,
-        .sink: .retry,
-        .interrupted: .stop,
-    ]
 }

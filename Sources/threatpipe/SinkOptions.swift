@@ -1,8 +1,7 @@
 import ArgumentParser
 import Foundation
 import Formats
-import Logging
-import Pipeline
+import Runtime
 import Sinks
 
 /// The options that say where records go: shared by `export` and `run`.
@@ -110,20 +109,19 @@ struct SinkOptions: ParsableArguments {
         return key.hasSuffix("password") || key.contains("secret")
     }
 
-    /// The dead-letter file, opened, when `--dead-letter` is given.
-    func makeDeadLetterFile(logger: Logger) throws -> DeadLetterFile? {
-        try deadLetter.map { try DeadLetterFile(path: $0, logger: logger) }
-    }
-
-    /// Fresh sinks, in the order given.
-    func makeSinks(logger: Logger, deadLetters: DeadLetterFile? = nil) -> [any RecordSink] {
-        resolvedSinks.map { kind in
-            switch kind {
-            case .stdout: return StdoutSink()
-            case .ndjson: return NDJSONFileSink(path: output!, rotation: rotation)
-            case .kafka: return KafkaSink(configuration: kafkaConfiguration, deadLetters: deadLetters, logger: logger)
-            }
-        }
+    /// The options as the runtime's plain configuration.
+    func configuration() -> SinksConfiguration {
+        SinksConfiguration(
+            sinks: resolvedSinks.map { kind in
+                switch kind {
+                case .stdout: .stdout
+                case .ndjson: .ndjson(path: output!, rotation: rotation)
+                case .kafka: .kafka(kafkaConfiguration)
+                }
+            },
+            format: format,
+            deadLetterPath: deadLetter
+        )
     }
 
     /// How the NDJSON file rotates.

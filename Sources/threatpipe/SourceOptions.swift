@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
-import Logging
-import NIOCore
+import Runtime
 import SentinelOne
 
 /// The options that say which console to read, how, and which threats: shared by `export` and `run`.
@@ -76,33 +75,25 @@ struct SourceOptions: ParsableArguments {
         return try ConsoleURL(text)
     }
 
-    /// The user's filters, checked against the catalogue.
-    func threatFilters() throws -> [QueryFilter] {
-        try QueryFilter.parse(filters, catalog: .threats)
-    }
-
-    /// The session every request to the console shares; warns on standard error when TLS verification is off.
-    func makeSession(console: ConsoleURL, logger: Logger) throws -> ConsoleSession {
-        if insecureSkipTLSVerify {
-            printError(
-                "threatpipe: WARNING: --insecure-skip-tls-verify: the console's TLS certificate is NOT verified; "
-                    + "anyone between here and \(console.host) can read the API token and the threats"
-            )
-        }
-        return try ConsoleSession(options: self, console: console, environment: ProcessInfo.processInfo.environment, logger: logger)
-    }
-
-    /// The console as a threat source, listing with `filters` (the user's, checked, plus any threatpipe adds).
-    func makeSource(filters: [QueryFilter], session: ConsoleSession, logger: Logger) throws -> SentinelOneThreatSource {
-        let token = try TokenSource.load(file: apiTokenFile, environment: ProcessInfo.processInfo.environment)
-        return SentinelOneThreatSource(
-            client: session.client(token: token, options: self, logger: logger),
-            threatQuery: try ThreatListQuery(filters: filters, pageSize: pageSize),
-            eventsQuery: try ExploreEventsQuery(
-                filters: QueryFilter.parse(eventFilters, catalog: .exploreEvents),
-                pageSize: eventsPageSize,
-                maximumEvents: maxEvents
-            )
-        )
+    /// The options as the runtime's plain configuration: console, filters checked against the catalogue.
+    func configuration() throws -> ConsoleConfiguration {
+        var configuration = ConsoleConfiguration(console: try console())
+        configuration.apiTokenFile = apiTokenFile
+        configuration.filters = try QueryFilter.parse(filters, catalog: .threats)
+        configuration.eventFilters = try QueryFilter.parse(eventFilters, catalog: .exploreEvents)
+        configuration.pageSize = pageSize
+        configuration.eventsPageSize = eventsPageSize
+        configuration.concurrency = concurrency
+        configuration.maximumEvents = maxEvents
+        configuration.requestTimeout = .seconds(requestTimeout)
+        configuration.connectTimeout = .seconds(connectTimeout)
+        configuration.maximumRetries = maxRetries
+        configuration.maximumRetryWait = .seconds(maxRetryWait)
+        configuration.maximumResponseBytes = maxResponseBytes
+        configuration.rateLimit = rateLimit
+        configuration.caFile = caFile
+        configuration.insecureSkipTLSVerify = insecureSkipTLSVerify
+        configuration.environment = ProcessInfo.processInfo.environment
+        return configuration
     }
 }

@@ -1,3 +1,4 @@
+import Durations
 import RawJSON
 
 /// Turns the acknowledgement watermark into a checkpoint: remembers each in-flight record's version in fetch order,
@@ -37,7 +38,7 @@ public struct CheckpointState: Sendable {
     public init(resumingFrom checkpoint: Checkpoint?, overlap: Duration = .zero) {
         self.reached = checkpoint
         self.reached?.deliveredInOverlap = nil
-        self.overlapMicroseconds = overlap.components.seconds * 1_000_000 + overlap.components.attoseconds / 1_000_000_000_000
+        self.overlapMicroseconds = overlap.saturatingMicroseconds
         if let checkpoint, let time = RFC3339Timestamp(checkpoint.updatedAt) {
             boundary = (time, Set(checkpoint.idsAtUpdatedAt))
             if overlapMicroseconds > 0 {

@@ -1,3 +1,4 @@
+import Durations
 import Foundation
 import AsyncHTTPClient
 import Logging

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Durations
 import Foundation
 import Logging
 import NIOCore
@@ -7,18 +8,29 @@ import SentinelOne
 
 /// What every request to one console shares for the life of a command: the pooled HTTP client (TLS and proxy
 /// settled), the rate limiter and the request counters.
-struct ConsoleSession: Sendable {
-    let console: ConsoleURL
+public struct ConsoleSession: Sendable {
+    public let configuration: ConsoleConfiguration
     let httpClient: HTTPClient
     let rateLimiter: RequestRateLimiter
-    let statistics = RequestStatistics()
+    /// Every request's count, retries and rate-limit wait.
+    public let statistics = RequestStatistics()
 
-    /// Builds the session from the options and the environment (proxy variables); the caller calls ``shutdown()``.
-    init(options: SourceOptions, console: ConsoleURL, environment: [String: String], logger: Logger) throws {
+    public var console: ConsoleURL { configuration.console }
+
+    /// Builds the session from the configuration (proxy variables from its environment); warns on standard error
+    /// when TLS verification is off. The caller calls ``shutdown()``.
+    public init(configuration options: ConsoleConfiguration, logger: Logger) throws {
+        let console = options.console
+        if options.insecureSkipTLSVerify {
+            printError(
+                "threatpipe: WARNING: --insecure-skip-tls-verify: the console's TLS certificate is NOT verified; "
+                    + "anyone between here and \(console.host) can read the API token and the threats"
+            )
+        }
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(
-            connect: .seconds(Int64(options.connectTimeout)),
-            read: .seconds(Int64(options.requestTimeout))
+            connect: .nanoseconds(options.connectTimeout.saturatingNanoseconds),
+            read: .nanoseconds(options.requestTimeout.saturatingNanoseconds)
         )
         configuration.decompression = .enabled(limit: .ratio(50))
         configuration.connectionPool = .init(
@@ -26,7 +38,7 @@ struct ConsoleSession: Sendable {
             concurrentHTTP1ConnectionsPerHostSoftLimit: options.concurrency * 2 + 2
         )
         configuration.tlsConfiguration = try Self.tlsConfiguration(options: options)
-        if let proxy = try ProxySettings.forConsole(console, environment: environment) {
+        if let proxy = try ProxySettings.forConsole(console, environment: options.environment) {
             configuration.proxy = .server(
                 host: proxy.host,
                 port: proxy.port,
@@ -34,13 +46,13 @@ struct ConsoleSession: Sendable {
             )
             logger.info("connecting through a proxy", metadata: ["proxy": "\(proxy.host):\(proxy.port)"])
         }
-        self.console = console
+        self.configuration = options
         self.httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         self.rateLimiter = RequestRateLimiter(requestsPerSecond: options.rateLimit)
     }
 
     /// Certificate verification on, plus the private CA of `--ca-file`; off only with `--insecure-skip-tls-verify`.
-    private static func tlsConfiguration(options: SourceOptions) throws -> TLSConfiguration {
+    private static func tlsConfiguration(options: ConsoleConfiguration) throws -> TLSConfiguration {
         var tls = TLSConfiguration.makeClientConfiguration()
         if let caFile = options.caFile {
             let certificates: [NIOSSLCertificate]
@@ -61,12 +73,13 @@ struct ConsoleSession: Sendable {
     }
 
     /// A client of the console for one source; every client of the session shares its limiter and counters.
-    func client(token: APIToken, options: SourceOptions, logger: Logger) -> SentinelOneClient {
+    public func client(token: APIToken, logger: Logger) -> SentinelOneClient {
+        let options = self.configuration
         var configuration = SentinelOneClient.Configuration(consoleURL: console, token: token)
-        configuration.requestTimeout = .seconds(Int64(options.requestTimeout))
-        configuration.maximumAttempts = options.maxRetries + 1
-        configuration.maximumTotalRetryWait = .seconds(Int64(options.maxRetryWait))
-        configuration.maximumResponseBytes = options.maxResponseBytes
+        configuration.requestTimeout = .nanoseconds(options.requestTimeout.saturatingNanoseconds)
+        configuration.maximumAttempts = options.maximumRetries + 1
+        configuration.maximumTotalRetryWait = options.maximumRetryWait
+        configuration.maximumResponseBytes = options.maximumResponseBytes
         return SentinelOneClient(
             configuration: configuration,
             httpClient: httpClient,
@@ -76,7 +89,7 @@ struct ConsoleSession: Sendable {
         )
     }
 
-    func shutdown() async {
+    public func shutdown() async {
         try? await httpClient.shutdown()
     }
 }

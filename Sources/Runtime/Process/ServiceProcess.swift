@@ -10,21 +10,23 @@ import ServiceLifecycle
 /// metrics server (first, so it stops last) and the work; SIGTERM/SIGINT shut the group down gracefully in reverse
 /// order (the work stops fetching and drains, then the metrics server stops). Then the closing line on success, or
 /// one error line and the documented exit status.
-enum CommandProcess {
-    static func run(
+public enum ServiceProcess {
+    /// Runs `body` as the work of a service group and returns the exit status it ends with (already reported on
+    /// standard error).
+    public static func run(
         label: String,
-        operations: OperationsOptions,
+        operations: OperationsConfiguration,
         readiness: Readiness = Readiness(),
         stopping: String,
         _ body: @escaping @Sendable (Logger, StopSignal) async throws -> String
-    ) async throws {
+    ) async -> ExitStatus {
         signal(SIGPIPE, SIG_IGN)
         MemoryTuning.apply()
         let logger = LogSetup.logger(label: label, level: operations.logLevel, format: operations.logFormat)
         let stop = StopSignal()
         let work = WorkService(stop: stop) { stop in try await body(logger, stop) }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
-        if let (host, port) = operations.metricsListen.flatMap(OperationsOptions.hostAndPort) {
+        if let (host, port) = operations.metricsListen {
             MetricsServer.bootstrapMetrics()
             let server = MetricsServer(host: host, port: port, readiness: readiness, logger: logger) { port in
                 logger.notice("metrics listening", metadata: ["address": "http://\(host):\(port)"])
@@ -50,10 +52,11 @@ enum CommandProcess {
             try await group.run()
             guard let result = work.result else { throw ConfigurationError(description: "the work did not run") }
             printError(try result.get())
+            return .success
         } catch {
             readiness.markNotReady("\(error)")
             printError("threatpipe: error: \(error)")
-            throw ExitStatus.of(error).exitCode
+            return ExitStatus.of(error)
         }
     }
 }

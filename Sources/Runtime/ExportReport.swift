@@ -1,15 +1,16 @@
+import Durations
 import Foundation
 import Pipeline
 import SentinelOne
 
 /// The one-line summary an export prints to standard error when it succeeds.
-struct ExportReport {
+public struct ExportReport: Sendable {
     var summary: ExportSummary
     var requests: RequestStatistics.Snapshot
     var sinks: [String]
     var elapsed: Duration
 
-    var line: String {
+    public var line: String {
         let write = summary.write
         let stopped = summary.fetch.stoppedEarly ? "stopped by a signal; " : ""
         return "threatpipe: \(stopped)exported \(write.records) threats with \(write.events) events "

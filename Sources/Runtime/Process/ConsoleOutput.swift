@@ -5,12 +5,12 @@ import Darwin
 #endif
 
 /// One line to standard error, unbuffered.
-func printError(_ line: String) {
+public func printError(_ line: String) {
     writeLine(line, to: STDERR_FILENO)
 }
 
 /// One line to standard output, unbuffered (seen at once by a process reading the pipe).
-func printOutput(_ line: String) {
+public func printOutput(_ line: String) {
     writeLine(line, to: STDOUT_FILENO)
 }
 

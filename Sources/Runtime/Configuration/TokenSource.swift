@@ -2,10 +2,10 @@ import Foundation
 import SentinelOne
 
 /// Where the API token comes from: a file (`--api-token-file`) or the environment (`S1_API_TOKEN`) — never argv.
-enum TokenSource {
-    static let environmentVariable = "S1_API_TOKEN"
+public enum TokenSource {
+    public static let environmentVariable = "S1_API_TOKEN"
 
-    static func load(file: String?, environment: [String: String]) throws -> APIToken {
+    public static func load(file: String?, environment: [String: String]) throws -> APIToken {
         if let file {
             let text: String
             do {

@@ -1,4 +1,3 @@
-import ArgumentParser
 import Kafka
 import Persistence
 import Pipeline
@@ -6,7 +5,7 @@ import SentinelOne
 import Sinks
 
 /// The process exit codes (sysexits.h values), one per kind of failure, as documented in the README.
-enum ExitStatus: Int32 {
+public enum ExitStatus: Int32, Sendable {
     case success = 0
     case internalError = 1
     /// A bad flag, filter, console URL, Kafka property, or a missing/unreadable token: nothing was requested.
@@ -25,7 +24,7 @@ enum ExitStatus: Int32 {
     /// The console rejected the token (401) or its permissions (403).
     case permissionDenied = 77
 
-    static let documentation = """
+    public static let documentation = """
         Exit status: 0 every record reached every sink; 64 bad usage or configuration (flag, filter, URL, token, \
         Kafka property); 69 console unreachable, untrusted TLS certificate, or unavailable; 74 sink error (a Kafka delivery failed, a file \
         could not be written) or unacknowledged records; 76 malformed or rejected API answer; 77 token rejected \
@@ -34,13 +33,13 @@ enum ExitStatus: Int32 {
         """
 
     /// The exit status an error maps to: by its ``FailureKind``, decided where it was raised.
-    static func of(_ error: any Error) -> ExitStatus {
+    public static func of(_ error: any Error) -> ExitStatus {
         guard let kind = FailureKind.of(error) else { return .internalError }
         return forKind[kind] ?? .internalError
     }
 
     /// `export`'s table: one exit status per kind of failure.
-    static let forKind: [FailureKind: ExitStatus] = [
+    public static let forKind: [FailureKind: ExitStatus] = [
         .configuration: .usage,
         .authorization: .permissionDenied,
         .unavailable: .unavailable,
@@ -50,22 +49,24 @@ enum ExitStatus: Int32 {
         .state: .dataError,
         .interrupted: .incomplete,
     ]
-
-    var exitCode: ExitCode { ExitCode(rawValue) }
 }
 
 /// An export stopped by a signal before it listed every threat.
-struct ExportInterrupted: ClassifiedError, CustomStringConvertible {
-    var kind: FailureKind { .interrupted }
-    var delivered: Int
-    var description: String {
+public struct ExportInterrupted: ClassifiedError, CustomStringConvertible {
+    public var kind: FailureKind { .interrupted }
+    public var delivered: Int
+    public var description: String {
         "export stopped before it listed every threat (\(delivered) records delivered, each acknowledged by every "
             + "sink); incomplete, safe to rerun"
     }
 }
 
 /// A problem with the options or environment found before any work is done.
-struct ConfigurationError: ClassifiedError, CustomStringConvertible {
-    var kind: FailureKind { .configuration }
-    var description: String
+public struct ConfigurationError: ClassifiedError, CustomStringConvertible {
+    public var kind: FailureKind { .configuration }
+    public var description: String
+
+    public init(description: String) {
+        self.description = description
+    }
 }

@@ -2,6 +2,7 @@ import NIOConcurrencyHelpers
 #if canImport(Glibc)
 import Glibc
 #endif
+import Durations
 import Foundation
 import Pipeline
 import Synchronization
@@ -9,13 +10,15 @@ import Synchronization
 /// `export`'s live progress on a terminal: threats delivered of the total, rate and ETA, redrawn in place on
 /// standard error twice a second. Shown only when standard error is a terminal and standard output is not a pipe
 /// or the stdout sink (records and progress never share a screen or a stream).
-final class ProgressLine: Sendable {
+public final class ProgressLine: Sendable {
+    public init() {}
+
     private let delivered = Atomic<Int>(0)
     private let total = NIOLockedValueBox<Int?>(nil)
     private let started = ContinuousClock.now
 
     /// Whether progress should be drawn at all.
-    static func isWanted(stdoutSinkInUse: Bool) -> Bool {
+    public static func isWanted(stdoutSinkInUse: Bool) -> Bool {
         guard isatty(STDERR_FILENO) == 1, !stdoutSinkInUse else { return false }
         var status = stat()
         guard fstat(STDOUT_FILENO, &status) == 0 else { return false }

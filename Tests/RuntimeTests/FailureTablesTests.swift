@@ -5,12 +5,12 @@ import SentinelOne
 import Sinks
 import Testing
 
-@testable import threatpipe
+@testable import Runtime
 
 /// The two tables over failure kinds: `export`'s exit status and `run`'s stop-or-retry, for an error of each kind
 /// as the modules raise it.
 @Suite struct FailureTablesTests {
-    static let cases: [(any Error, threatpipe.ExitStatus, PollFailureHandling)] = [
+    static let cases: [(any Error, Runtime.ExitStatus, PollFailureHandling)] = [
         (ConfigurationError(description: "x"), .usage, .stop),
         (FilterError(option: "--filter x", reason: "unknown"), .usage, .stop),
         (CheckpointOwnershipError(location: "s", consoleURL: "c", filters: []), .usage, .stop),
@@ -33,18 +33,18 @@ import Testing
 
     @Test func everyKindHasAnExitStatusAndARunDecision() {
         for kind in FailureKind.allCases {
-            #expect(threatpipe.ExitStatus.forKind[kind] != nil, "\(kind)")
-            #expect(RunCommand.handlingForKind[kind] != nil, "\(kind)")
+            #expect(Runtime.ExitStatus.forKind[kind] != nil, "\(kind)")
+            #expect(ThreatpipeRuntime.runHandlingForKind[kind] != nil, "\(kind)")
         }
     }
 
     @Test func errorsAsRaisedMapThroughTheTables() {
         for (error, status, handling) in Self.cases {
-            #expect(threatpipe.ExitStatus.of(error) == status, "\(error)")
-            #expect(RunCommand.failureHandling(error) == handling, "\(error)")
+            #expect(Runtime.ExitStatus.of(error) == status, "\(error)")
+            #expect(ThreatpipeRuntime.runFailureHandling(error) == handling, "\(error)")
         }
         struct Unclassified: Error {}
-        #expect(threatpipe.ExitStatus.of(Unclassified()) == .internalError)
-        #expect(RunCommand.failureHandling(Unclassified()) == .retry)
+        #expect(Runtime.ExitStatus.of(Unclassified()) == .internalError)
+        #expect(ThreatpipeRuntime.runFailureHandling(Unclassified()) == .retry)
     }
 }

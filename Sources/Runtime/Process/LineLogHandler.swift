@@ -3,27 +3,27 @@ import RawJSON
 
 /// A swift-log handler writing one line per event to standard error, as logfmt (`ts=… level=info msg="…" key=value`)
 /// or as a JSON object: what log shippers parse. Secrets never reach it: the token prints as `<redacted>`.
-struct LineLogHandler: LogHandler {
-    enum Format: String, CaseIterable {
+public struct LineLogHandler: LogHandler {
+    public enum Format: String, Sendable, CaseIterable {
         case logfmt, json
     }
 
     let label: String
     let format: Format
-    var logLevel: Logger.Level = .info
-    var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level = .info
+    public var metadata: Logger.Metadata = [:]
 
-    init(label: String, format: Format) {
+    public init(label: String, format: Format) {
         self.label = label
         self.format = format
     }
 
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
-    func log(event: LogEvent) {
+    public func log(event: LogEvent) {
         var fields: [(String, String)] = [
             ("ts", RFC3339Timestamp.now.formatted(fractionDigits: 3)),
             ("level", event.level.rawValue),

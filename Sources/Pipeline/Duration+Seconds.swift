@@ -1,6 +1,0 @@
-extension Duration {
-    /// The duration in seconds, as a floating-point number (for rates, summaries and metrics).
-    public var inSeconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
-}

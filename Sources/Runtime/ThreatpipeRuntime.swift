@@ -1,0 +1,167 @@
+import Formats
+import Logging
+import Observability
+import Persistence
+import Pipeline
+import RawJSON
+import SentinelOne
+import Sinks
+
+/// The composition root: turns a configuration into a console session, a source, an encoder, sinks and a
+/// checkpoint store, runs them, and releases every one of them on every way out. The command line only parses and
+/// calls it; tests call it in process.
+public enum ThreatpipeRuntime {
+    /// One pass over the console's threats; returns the closing line. Throws ``ExportInterrupted`` when `stop` ended
+    /// the listing early (what was delivered is intact).
+    public static func export(
+        _ configuration: ExportConfiguration,
+        logger: Logger,
+        readiness: Readiness = Readiness(),
+        stop: StopSignal = StopSignal()
+    ) async throws -> String {
+        let filters = try configuration.listFilters()
+        let session = try ConsoleSession(configuration: configuration.console, logger: logger)
+        let deadLetters: DeadLetterFile?
+        do {
+            deadLetters = try configuration.sinks.makeDeadLetterFile(logger: logger)
+        } catch {
+            await session.shutdown()
+            throw error
+        }
+        defer { deadLetters?.close() }
+        let sinks = configuration.sinks.makeSinks(logger: logger, deadLetters: deadLetters)
+        let started = ContinuousClock.now
+        let result = await Result {
+            try await exportPass(configuration, filters: filters, session: session, sinks: sinks, logger: logger, readiness: readiness, stop: stop)
+        }
+        await session.shutdown()
+        let summary = try result.get()
+        let report = ExportReport(
+            summary: summary, requests: session.statistics.snapshot, sinks: sinks.map(\.name),
+            elapsed: ContinuousClock.now - started
+        ).line
+        guard !summary.fetch.stoppedEarly else {
+            // What was delivered is said, and the exit status says it is not everything.
+            printError(report)
+            throw ExportInterrupted(delivered: summary.write.records)
+        }
+        return report
+    }
+
+    private static func exportPass(
+        _ configuration: ExportConfiguration, filters: [QueryFilter], session: ConsoleSession, sinks: [any RecordSink],
+        logger: Logger, readiness: Readiness, stop: StopSignal
+    ) async throws -> ExportSummary {
+        let source = try configuration.console.makeSource(filters: filters, session: session, logger: logger)
+        var pipeline = ExportPipeline<SentinelOneThreatSource>.Configuration(concurrency: configuration.console.concurrency)
+        pipeline.failOnEnrichmentError = configuration.failOnEnrichmentError
+        pipeline.stop = stop
+        let progress = configuration.showsProgress ? ProgressLine() : nil
+        if let progress {
+            pipeline.onWatermarkAdvanced = { progress.setDelivered(Int($0)) }
+            let client = session.client(token: try configuration.console.token(), logger: logger)
+            progress.setTotal(try? await client.countThreats(ThreatListQuery(filters: filters)))
+        }
+        let drawing = progress.map { progress in Task { await progress.draw() } }
+        defer { drawing?.cancel() }
+        logger.info("export starting", metadata: ["console": "\(session.console)", "sinks": "\(sinks.map(\.name))"])
+        readiness.markReady()
+        let summary = try await ExportPipeline(
+            source: source,
+            encoder: configuration.sinks.format.encoder(consoleURL: session.console.base),
+            sinks: sinks,
+            configuration: pipeline
+        ).run()
+        drawing?.cancel()
+        await drawing?.value
+        return summary
+    }
+
+    /// Follows the console until `stop` is raised or a failure `run` cannot retry; returns the last checkpoint.
+    public static func run(
+        _ configuration: RunConfiguration,
+        logger: Logger,
+        health: PollHealth = PollHealth(),
+        stop: StopSignal = StopSignal()
+    ) async throws -> Checkpoint? {
+        try configuration.checkFilters()
+        let console = configuration.console
+        let userFilters = console.filters
+        let store = CheckpointFileStore(
+            path: configuration.statePath, consoleURL: console.console.base,
+            filters: userFilters.map { "\($0.name)=\($0.value)" }, startAfresh: configuration.resetState
+        )
+        // Read before anything is requested: a state file of other filters or a corrupt one ends the run at once,
+        // as does a missing token.
+        _ = try store.load()
+        _ = try console.token()
+        let session = try ConsoleSession(configuration: console, logger: logger)
+        let result = await Result {
+            let deadLetters = try configuration.sinks.makeDeadLetterFile(logger: logger)
+            defer { deadLetters?.close() }
+            let sinks = configuration.sinks
+            let parts = ContinuousExport<SentinelOneThreatSource>.Parts(
+                makeSource: { since in
+                    try console.makeSource(filters: userFilters + pollFilters(since: since), session: session, logger: logger)
+                },
+                makeSinks: { sinks.makeSinks(logger: logger, deadLetters: deadLetters) },
+                encoder: sinks.format.encoder(consoleURL: console.console.base)
+            )
+            let policy: EnrichmentErrorPolicy = configuration.failOnEnrichmentError ? .fail : .emit
+            return try await ContinuousExport(
+                parts: parts,
+                pipelineConfiguration: policy.configure(.init(concurrency: console.concurrency)),
+                interval: configuration.interval,
+                initialSince: configuration.initialSince.description,
+                store: store,
+                stop: stop,
+                health: health,
+                maximumBackoff: configuration.maximumBackoff,
+                overlap: configuration.overlap,
+                logger: logger
+            ).run(handling: runFailureHandling)
+        }
+        await session.shutdown()
+        return try result.get()
+    }
+
+    /// The filters each poll adds: versions updated since the checkpoint, oldest first.
+    static func pollFilters(since: String) -> [QueryFilter] {
+        [
+            QueryFilter(name: "updatedAt__gte", value: since),
+            QueryFilter(name: "sortBy", value: "updatedAt"),
+            QueryFilter(name: "sortOrder", value: "asc"),
+        ]
+    }
+
+    /// Errors another poll cannot fix (configuration, unusable state, a record a sink rejects for good with no
+    /// dead-letter file) stop the run; a rejected token or permission is retried with backoff, loudly, since only a
+    /// person can fix it; the rest (the console or a sink unavailable, a broken answer) is retried.
+    @Sendable public static func runFailureHandling(_ error: any Error) -> PollFailureHandling {
+        guard let kind = FailureKind.of(error) else { return .retry }
+        return runHandlingForKind[kind] ?? .retry
+    }
+
+    /// `run`'s table: stop or retry, per kind of failure.
+    public static let runHandlingForKind: [FailureKind: PollFailureHandling] = [
+        .configuration: .stop,
+        .state: .stop,
+        .rejectedRecord: .stop,
+        .authorization: .retryAndAlert,
+        .unavailable: .retry,
+        .protocolViolation: .retry,
+        .sink: .retry,
+        .interrupted: .stop,
+    ]
+}
+
+extension Result where Failure == any Error {
+    /// The outcome of an async body, so clean-up can run before it is rethrown.
+    init(_ body: () async throws -> Success) async {
+        do {
+            self = .success(try await body())
+        } catch {
+            self = .failure(error)
+        }
+    }
+}
