@@ -1,7 +1,9 @@
-import Runtime
 import ArgumentParser
+import Configuration
 import Foundation
+import Runtime
 import SentinelOne
+import SystemPackage
 import Yams
 
 /// Settings from three places, for `export`, `run` and `check`: a YAML file (`--config PATH`), environment
@@ -9,38 +11,59 @@ import Yams
 /// which wins over the file. Every option has the same name in all three: the file's keys are the long option
 /// names (`console-url: https://…`, `filter: [siteIds=1, …]`), the variables their upper-case forms.
 ///
-/// The layers become command-line arguments before parsing, so each option is validated in one place whatever
-/// its source. Secrets are never accepted from the file or a variable as values: only as files
-/// (`api-token-file`, `kafka-sasl-password-file`), or through `S1_API_TOKEN`.
+/// The environment and the file are swift-configuration providers read through one `ConfigReader` (environment
+/// first); names that look like secrets are marked secret, so an access log redacts them. The command's options —
+/// names, flag or option, repeatable or not — come from ArgumentParser's structured description of the command. The
+/// layers' values become command-line arguments before parsing, so each option is validated in one place whatever
+/// its source. Secrets are never accepted from the file or a variable as values: only as files (`api-token-file`,
+/// `kafka-sasl-password-file`), or through `S1_API_TOKEN`.
 enum ConfigurationLayers {
     /// The commands that take configuration.
     static let commands: [String: any ParsableCommand.Type] = [
         "export": ExportCommand.self, "run": RunCommand.self, "check": CheckCommand.self,
     ]
 
+    /// One long option of a command.
+    struct OptionShape: Equatable {
+        var isFlag: Bool
+        var isRepeating: Bool
+    }
+
     /// The process's arguments with the file's and the environment's settings added where no flag gives them.
-    static func arguments(_ arguments: [String], environment: [String: String]) throws -> [String] {
+    static func arguments(_ arguments: [String], environment: [String: String]) async throws -> [String] {
         guard let command = arguments.first, let type = commands[command] else { return arguments }
-        let options = Self.options(of: type)
+        let options = try Self.options(of: type)
         let given = Set(arguments.compactMap(optionName))
-        var added: [String] = []
-        var fromEnvironment: Set<String> = []
-        for (name, isFlag) in options.sorted(by: { $0.key < $1.key }) where !given.contains(name) && name != "config" {
-            guard let value = environment[environmentName(name)] else { continue }
-            fromEnvironment.insert(name)
-            added += isFlag ? (isTrue(value) ? ["--\(name)"] : []) : values(value, name: name).flatMap { ["--\(name)", $0] }
-        }
+        var providers: [any ConfigProvider] = [
+            EnvironmentVariablesProvider(
+                environmentVariables: environment.filter { $0.key.hasPrefix("THREATPIPE_") },
+                secretsSpecifier: .dynamic { key, _ in isSecretName(key) },
+                arraySeparator: ";"
+            ).prefixKeys(with: "threatpipe")
+        ]
         if let path = configPath(arguments) ?? environment["THREATPIPE_CONFIG"] {
             // One file serves every command: the other commands' options are known keys too.
-            let known = commands.filter { $0.key != command }.values
-                .reduce(into: Set(options.keys)) { $0.formUnion(Self.options(of: $1).keys) }
-            for (name, value) in try fileSettings(path: path, known: known)
-            where options[name] != nil && !given.contains(name) && !fromEnvironment.contains(name) {
-                if options[name] == true {
-                    if value == ["true"] { added.append("--\(name)") }
-                } else {
-                    added += value.flatMap { ["--\(name)", $0] }
-                }
+            var known = options
+            for other in commands where other.key != command {
+                known.merge(try Self.options(of: other.value)) { mine, _ in mine }
+            }
+            try checkFile(path: path, known: known)
+            providers.append(try await FileProvider<YAMLSnapshot>(
+                parsingOptions: .init(secretsSpecifier: .dynamic { key, _ in isSecretName(key) }),
+                filePath: FilePath(path)
+            ))
+        }
+        let reader = ConfigReader(providers: providers)
+        var added: [String] = []
+        for (name, shape) in options.sorted(by: { $0.key < $1.key }) where !given.contains(name) && name != "config" {
+            let key = ConfigKey([name])
+            if shape.isFlag {
+                if reader.bool(forKey: key) == true { added.append("--\(name)") }
+            } else if shape.isRepeating {
+                let values = reader.stringArray(forKey: key) ?? reader.string(forKey: key).map { [$0] } ?? []
+                added += values.flatMap { $0.split(separator: "\n") }.filter { !$0.isEmpty }.flatMap { ["--\(name)", String($0)] }
+            } else if let value = reader.string(forKey: key) {
+                added += ["--\(name)", value]
             }
         }
         return arguments + added
@@ -51,16 +74,40 @@ enum ConfigurationLayers {
         "THREATPIPE_" + option.uppercased().replacingOccurrences(of: "-", with: "_")
     }
 
-    /// The command's long options (name → is a flag), read from its help: the one list ArgumentParser keeps.
-    static func options(of type: any ParsableCommand.Type) -> [String: Bool] {
-        var options: [String: Bool] = [:]
-        let help = type.helpMessage(columns: 1000)
-        // Option definitions start their line: "  --name <value>  help…" or "  --flag  help…".
-        for line in help.split(separator: "\n") {
-            guard let match = line.prefixMatch(of: /\s+(?:-[a-zA-Z], )?--([a-z0-9][a-z0-9-]*)( <[^>]+>)?/), match.1 != "help" else { continue }
-            options[String(match.1)] = match.2 == nil
+    /// A name that holds a secret (never read as a value; marked secret so it would be redacted if it were).
+    static func isSecretName(_ name: String) -> Bool {
+        let name = name.lowercased()
+        return name.contains("password") || name.contains("secret") || name.contains("token") && !name.contains("token-file") && !name.contains("token_file")
+    }
+
+    /// The command's long options, from ArgumentParser's structured description of the command (the JSON its
+    /// `--experimental-dump-help` prints).
+    static func options(of type: any ParsableCommand.Type) throws -> [String: OptionShape] {
+        let dump = try JSONDecoder().decode(ToolDescription.self, from: Data(type._dumpHelp().utf8))
+        var options: [String: OptionShape] = [:]
+        for argument in dump.command.arguments ?? [] where argument.kind != "positional" {
+            for name in argument.names ?? [] where name.kind == "long" && name.name != "help" {
+                options[name.name] = OptionShape(isFlag: argument.kind == "flag", isRepeating: argument.isRepeating ?? false)
+            }
         }
         return options
+    }
+
+    /// The part of ArgumentParser's command description read here.
+    private struct ToolDescription: Decodable {
+        struct Command: Decodable {
+            var arguments: [Argument]?
+        }
+        struct Argument: Decodable {
+            var kind: String
+            var names: [Name]?
+            var isRepeating: Bool?
+        }
+        struct Name: Decodable {
+            var kind: String
+            var name: String
+        }
+        var command: Command
     }
 
     private static func optionName(_ argument: String) -> String? {
@@ -76,21 +123,9 @@ enum ConfigurationLayers {
         return nil
     }
 
-    /// A variable's value: a repeatable option takes several, separated by newlines or `;`.
-    private static func values(_ text: String, name: String) -> [String] {
-        let repeatable: Set<String> = ["filter", "event-filter", "sink", "kafka-property", "kafka-property-file"]
-        guard repeatable.contains(name) else { return [text] }
-        return text.split(whereSeparator: { $0 == "\n" || $0 == ";" }).map { String($0) }.filter { !$0.isEmpty }
-    }
-
-    private static func isTrue(_ text: String) -> Bool {
-        ["1", "true", "yes", "on"].contains(text.lowercased())
-    }
-
-    /// The file's settings as option name → argument values. One file serves every command, so a key of another
-    /// command (`interval` for `export`) is left for that command; a key no command knows is an error naming the
-    /// closest valid one.
-    static func fileSettings(path: String, known: Set<String>) throws -> [(String, [String])] {
+    /// The file's shape, which the providers do not check: readable YAML, a mapping of known option names to a
+    /// value or a list of values. A key no command knows is an error naming the closest valid one.
+    static func checkFile(path: String, known: [String: OptionShape]) throws {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
@@ -103,26 +138,26 @@ enum ConfigurationLayers {
         } catch {
             throw ConfigurationError(description: "the configuration file \(path) is not valid YAML: \(error)")
         }
-        guard let node else { return [] }
+        guard let node else { return }
         guard case .mapping(let mapping) = node else {
             throw ConfigurationError(description: "the configuration file \(path) must be a mapping of option names to values")
         }
-        var settings: [(String, [String])] = []
         for (keyNode, valueNode) in mapping {
             let key = keyNode.string ?? "\(keyNode)"
-            guard known.contains(key), key != "config" else {
-                let hint = EditDistance.closest(to: key, among: known).map { "; did you mean '\($0)'?" } ?? ""
+            guard let shape = known[key], key != "config" else {
+                let hint = EditDistance.closest(to: key, among: Set(known.keys)).map { "; did you mean '\($0)'?" } ?? ""
                 let secret = ["api-token", "token", "kafka-sasl-password"].contains(key)
                     ? "; secrets are read from files (api-token-file, kafka-sasl-password-file) or S1_API_TOKEN" : ""
                 throw ConfigurationError(description: "unknown key '\(key)' in \(path)\(secret.isEmpty ? hint : secret)")
             }
             switch valueNode {
-            case .scalar(let scalar): settings.append((key, [scalar.string]))
-            case .sequence(let sequence): settings.append((key, sequence.map { $0.string ?? "\($0)" }))
+            case .scalar: continue
+            case .sequence where shape.isRepeating: continue
+            case .sequence:
+                throw ConfigurationError(description: "key '\(key)' in \(path) takes one value, not a list")
             case .mapping, .alias:
                 throw ConfigurationError(description: "key '\(key)' in \(path) takes a value or a list of values")
             }
         }
-        return settings
     }
 }

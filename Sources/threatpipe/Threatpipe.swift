@@ -16,7 +16,7 @@ struct Threatpipe: AsyncParsableCommand {
     static func main() async {
         var arguments = Array(CommandLine.arguments.dropFirst())
         do {
-            arguments = try ConfigurationLayers.arguments(arguments, environment: ProcessInfo.processInfo.environment)
+            arguments = try await ConfigurationLayers.arguments(arguments, environment: ProcessInfo.processInfo.environment)
         } catch {
             printError("threatpipe: error: \(error)")
             Foundation.exit(ExitStatus.usage.rawValue)
