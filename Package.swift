@@ -62,7 +62,7 @@ let package = Package(
         // The transform: enriched threat → bytes of one record in an output format.
         .target(name: "Formats", dependencies: ["RawJSON", "Pipeline"]),
         // The one way off Swift's cooperative pool for calls that block (fsync, librdkafka flushes, probes).
-        .target(name: "Blocking"),
+        .target(name: "Blocking", dependencies: [.product(name: "NIOPosix", package: "swift-nio")]),
         // librdkafka (Debian's librdkafka-dev), as C.
         .systemLibrary(
             name: "CRdKafka",

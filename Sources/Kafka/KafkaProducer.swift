@@ -152,7 +152,7 @@ public final class KafkaProducer: Sendable {
         let kafka = self.kafka
         let milliseconds = timeout.clampedMilliseconds
         // `close` is not called while a flush is under way: the sink that owns the producer serialises the two.
-        return await performBlockingCall(name: "threatpipe.kafka.flush") {
+        return await performBlockingCall {
             rd_kafka_flush(kafka.pointer, milliseconds)
             return Int(rd_kafka_outq_len(kafka.pointer))
         }
@@ -167,7 +167,7 @@ public final class KafkaProducer: Sendable {
         let pollLoop = self.pollLoop
         let metadataRefresh = self.metadataRefresh
         let milliseconds = flushTimeout.clampedMilliseconds
-        let outstanding = await performBlockingCall(name: "threatpipe.kafka.close") {
+        let outstanding = await performBlockingCall {
             rd_kafka_flush(kafka.pointer, milliseconds)
             pollLoop.stop()
             metadataRefresh.waitUntilFinished()

@@ -1,9 +1,10 @@
 import Durations
 import CRdKafka
+import Blocking
 import Foundation
 import Synchronization
 
-/// Asks the cluster, once, for the metadata of the topics the handle knows, on a thread of its own.
+/// Asks the cluster, once, for the metadata of the topics the handle knows, on the blocking pool.
 ///
 /// librdkafka 2.0.2 asks for a topic's partitions when the topic is first named only if no broker connection is up
 /// yet; when one is (the producer was opened before its first record, as a sink's is), the question waits for the
@@ -20,7 +21,7 @@ final class RDKafkaMetadataRefresh: Sendable {
             !requested.exchange(true, ordering: .acquiringAndReleasing)
         else { return }
         let milliseconds = timeout.clampedMilliseconds
-        let thread = Thread { [self] in
+        BlockingCalls.submit { [self] in
             var metadata: UnsafePointer<rd_kafka_metadata>?
             // all_topics 0, no topic handle: the topics this handle knows of. Failure changes nothing: the
             // periodic scan asks again.
@@ -31,8 +32,6 @@ final class RDKafkaMetadataRefresh: Sendable {
             }
             finished.signal()
         }
-        thread.name = "threatpipe.kafka.metadata"
-        thread.start()
     }
 
     /// Waits for a request under way to finish (before the handle is destroyed). Blocks: call it off the

@@ -22,7 +22,7 @@ enum ChildCommand {
         var pid = pid_t()
         guard posix_spawn(&pid, executable, nil, nil, argv, envp) == 0 else { return nil }
         let child = pid
-        return await performBlockingCall(name: "threatpipe.child") { () -> Int32? in
+        return await performBlockingCall { () -> Int32? in
             var status: Int32 = 0
             while waitpid(child, &status, 0) < 0 {
                 guard errno == EINTR else { return nil }

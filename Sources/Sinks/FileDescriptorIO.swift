@@ -3,15 +3,15 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import NIOPosix
+import Blocking
 
-/// Blocking file I/O run on NIO's thread pool, never on Swift's cooperative threads.
+/// Blocking file I/O, run through ``performBlockingCall(_:)``, never on Swift's cooperative threads.
 enum FileDescriptorIO {
     /// Writes all of `bytes`, retrying short writes and interruptions. A non-blocking descriptor that is full (a
     /// pipe whose reader is behind, when whoever started us made it non-blocking) is waited on with poll(2), not
     /// retried in a loop that would burn a core until the reader catches up.
     static func write(_ bytes: [UInt8], to descriptor: Int32, path: String) async throws {
-        try await NIOThreadPool.singleton.runIfActive {
+        try await performBlockingCall {
             try bytes.withUnsafeBytes { raw in
                 var offset = 0
                 while offset < raw.count {
@@ -44,7 +44,7 @@ enum FileDescriptorIO {
 
     /// fsync(2). A descriptor that cannot be synced (a pipe, a terminal) is as durable as it gets: not an error.
     static func sync(_ descriptor: Int32, path: String) async throws {
-        try await NIOThreadPool.singleton.runIfActive {
+        try await performBlockingCall {
             if fsync(descriptor) != 0 {
                 let code = errno
                 if code != EINVAL && code != EROFS && code != ENOTSUP {

@@ -1,4 +1,5 @@
 import Durations
+import Blocking
 import Kafka
 import Logging
 import Pipeline
@@ -82,7 +83,7 @@ public actor KafkaSink: RecordSink {
             do {
                 result = try producer.produce(key: record.key, value: record.bytes, tag: record.sequence, versionID: record.versionID)
             } catch where error.isPermanentForMessage {
-                try setAside(record, error)
+                try await setAside(record, error)
                 return
             } catch {
                 throw SinkError(sink: name, message: "cannot produce the record of threat \(record.key): \(error)")
@@ -99,15 +100,19 @@ public actor KafkaSink: RecordSink {
 
     /// A record librdkafka refused at once (larger than `message.max.bytes`, say): to the dead-letter file, or a
     /// permanent failure.
-    private func setAside(_ record: EncodedRecord, _ error: KafkaError) throws {
+    private func setAside(_ record: EncodedRecord, _ error: KafkaError) async throws {
         KafkaSinkMetrics.deliveryFailures.increment()
         guard let deadLetters else {
             throw SinkError(sink: name, message: Self.poisonMessage(record.key, record.updatedAt, error), isPermanent: true)
         }
-        try deadLetters.append(
-            threatID: record.key, updatedAt: record.updatedAt, sink: name, reason: error.name, error: error.message,
-            record: record.bytes
-        )
+        let name = self.name
+        // The append fsyncs: off the cooperative pool.
+        try await performBlockingCall {
+            try deadLetters.append(
+                threatID: record.key, updatedAt: record.updatedAt, sink: name, reason: error.name, error: error.message,
+                record: record.bytes
+            )
+        }
         acknowledger?.acknowledge(record.sequence)
     }
 

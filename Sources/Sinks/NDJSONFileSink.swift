@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Blocking
 import Foundation
 import Pipeline
 import Synchronization
@@ -51,22 +52,46 @@ public actor NDJSONFileSink: RecordSink {
 
     public func open(acknowledger: SinkAcknowledger) async throws {
         self.acknowledger = acknowledger
-        try DirectoryEntries.createParent(of: path)
-        try openFile()
+        let path = self.path
+        try await performBlockingCall { try DirectoryEntries.createParent(of: path) }
+        try await openFile()
     }
 
-    private func openFile() throws {
-        descriptor = Glibc.open(path, O_RDWR | O_APPEND | O_CLOEXEC)
+    /// Opens (or creates) the file on the blocking pool and takes it as the current one.
+    private func openFile() async throws {
+        let path = self.path
+        let opened = try await performBlockingCall { try Self.openForAppending(path) }
+        descriptor = opened.descriptor
+        directoryEntryUnsynced = opened.created
+        fileBytes = opened.size
+        openedAt = .now
+    }
+
+    /// A file open for appending: whether this open created it, and its size once an incomplete last line is cut.
+    struct OpenedFile: Sendable {
+        var descriptor: Int32
+        var created: Bool
+        var size: Int
+    }
+
+    /// open(2) for appending, creating the file when missing; blocks.
+    static func openForAppending(_ path: String) throws -> OpenedFile {
+        var created = false
+        var descriptor = Glibc.open(path, O_RDWR | O_APPEND | O_CLOEXEC)
         if descriptor < 0, errno == ENOENT {
             descriptor = Glibc.open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-            directoryEntryUnsynced = descriptor >= 0
+            created = descriptor >= 0
         }
         guard descriptor >= 0 else {
             throw SinkError(sink: path, message: "cannot open for appending: \(String(cString: strerror(errno)))")
         }
-        try dropIncompleteLastLine()
-        fileBytes = Int(lseek(descriptor, 0, SEEK_END))
-        openedAt = .now
+        do {
+            try dropIncompleteLastLine(descriptor, path: path)
+        } catch {
+            Glibc.close(descriptor)
+            throw error
+        }
+        return OpenedFile(descriptor: descriptor, created: created, size: Int(lseek(descriptor, 0, SEEK_END)))
     }
 
     /// Makes everything written durable and acknowledged, then closes the file.
@@ -81,14 +106,16 @@ public actor NDJSONFileSink: RecordSink {
     /// the closed files.
     private func rotate() async throws {
         try await finishFile()
-        let closed = NDJSONRotation.closedName(for: path, at: Date())
-        guard rename(path, closed) == 0 else {
-            throw SinkError(sink: path, message: "cannot rename to \(closed): \(String(cString: strerror(errno)))")
-        }
-        DirectoryEntries.sync(directoryOf: path)
-        try openFile()
-        let rotation = self.rotation
         let path = self.path
+        let closed = NDJSONRotation.closedName(for: path, at: Date())
+        try await performBlockingCall {
+            guard rename(path, closed) == 0 else {
+                throw SinkError(sink: path, message: "cannot rename to \(closed): \(String(cString: strerror(errno)))")
+            }
+            DirectoryEntries.sync(directoryOf: path)
+        }
+        try await openFile()
+        let rotation = self.rotation
         if rotation.compress || rotation.retain != nil {
             // Compression and pruning touch only closed files: off the write path, one after the other.
             let previous = maintenance
@@ -111,7 +138,7 @@ public actor NDJSONFileSink: RecordSink {
 
     /// A crash in the middle of a write can leave a partial last line. That record was never acknowledged, so it
     /// will be written again; the fragment is cut off so that every line stays a whole record.
-    private func dropIncompleteLastLine() throws {
+    private static func dropIncompleteLastLine(_ descriptor: Int32, path: String) throws {
         let size = lseek(descriptor, 0, SEEK_END)
         guard size > 0 else { return }
         var end = size
@@ -144,7 +171,7 @@ public actor NDJSONFileSink: RecordSink {
         if requested != reopenGeneration {
             reopenGeneration = requested
             try await finishFile()
-            try openFile()
+            try await openFile()
         } else if rotation.isEnabled, fileBytes + lines.byteCount > 0,
             rotation.isDue(bytes: fileBytes + lines.byteCount, age: .now - openedAt)
         {
@@ -190,7 +217,8 @@ public actor NDJSONFileSink: RecordSink {
     private func syncAndAcknowledge() async throws {
         try await FileDescriptorIO.sync(descriptor, path: path)
         if directoryEntryUnsynced {
-            DirectoryEntries.sync(directoryOf: path)
+            let path = self.path
+            await performBlockingCall { DirectoryEntries.sync(directoryOf: path) }
             directoryEntryUnsynced = false
         }
         acknowledger?.acknowledge(unsynced)

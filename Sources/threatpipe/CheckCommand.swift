@@ -87,7 +87,7 @@ struct CheckCommand: AsyncParsableCommand {
         var lines: [Line] = []
         var reachable: String?
         for broker in brokers.split(separator: ",").map(String.init) {
-            let result = await performBlockingCall(name: "threatpipe.check.kafka") {
+            let result = await performBlockingCall {
                 Result { () throws(KafkaError) in
                     try KafkaClusterProbe.metadata(
                         topic: topic, properties: properties + [("bootstrap.servers", broker)], timeout: .seconds(5)
@@ -105,7 +105,7 @@ struct CheckCommand: AsyncParsableCommand {
         guard let reachable else {
             return lines + [Line(name: "kafka topic \(topic)", detail: "no broker reachable", skipped: true)]
         }
-        let result = await performBlockingCall(name: "threatpipe.check.kafka") {
+        let result = await performBlockingCall {
             Result { () throws(KafkaError) in
                 try KafkaClusterProbe.metadata(topic: topic, properties: properties + [("bootstrap.servers", reachable)], timeout: .seconds(5))
             }
