@@ -116,8 +116,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The state of a continuous export: the checkpoint file, written atomically.
-        .target(name: "Persistence", dependencies: ["Pipeline", "RawJSON"]),
+        // The state of a continuous export: the checkpoint file (written atomically) or a compacted Kafka topic.
+        .target(name: "Persistence", dependencies: ["Pipeline", "RawJSON", "Kafka", "Blocking", "Durations", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "Metrics", package: "swift-metrics")]),
         // glibc malloc tuning that keeps peak memory flat over long exports.
         .target(name: "CMallocTuning"),
         // The composition root: plain configuration values → console session, source, encoder, sinks, checkpoint
@@ -177,7 +177,7 @@ let package = Package(
         ),
         .testTarget(name: "RawJSONTests", dependencies: ["RawJSON"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "RawJSON"]),
-        .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "Pipeline"]),
+        .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "Pipeline", "Kafka", "CThreadsForSanitizers"]),
         .testTarget(
             name: "SentinelOneTests",
             dependencies: [

@@ -29,6 +29,8 @@ public struct RawRecordEncoder: RecordEncoder {
         JSONSplicer.appendString(threat.id, to: &out)
         out.append(contentsOf: Self.updatedAtKey)
         if let updatedAt = threat.updatedAt { JSONSplicer.appendString(updatedAt, to: &out) } else { out.append(contentsOf: Self.null) }
+        out.append(contentsOf: Self.versionIDKey)
+        JSONSplicer.appendString(EncodedRecord.versionID(id: threat.id, updatedAt: threat.updatedAt), to: &out)
         out.append(contentsOf: Self.exportedAtKey)
         JSONSplicer.appendString(now().formatted(fractionDigits: 6), to: &out)
         out.append(contentsOf: Self.consoleURLKey)
@@ -84,6 +86,7 @@ public struct RawRecordEncoder: RecordEncoder {
 
     private static let metaOpen = Array("{\"meta\":{\"schema\":\"\(schemaID)\",\"format\":\"raw\",\"threatId\":".utf8)
     private static let updatedAtKey = Array(",\"threatUpdatedAt\":".utf8)
+    private static let versionIDKey = Array(",\"versionId\":".utf8)
     private static let exportedAtKey = Array(",\"exportedAt\":".utf8)
     private static let consoleURLKey = Array(",\"consoleUrl\":".utf8)
     private static let analysisStatusKey = Array(",\"analysis\":{".utf8)

@@ -41,3 +41,63 @@ public enum KafkaClusterProbe {
         return Metadata(brokers: brokers, partitions: found.map { Int($0.partition_cnt) })
     }
 }
+
+extension KafkaClusterProbe {
+    /// One configuration value of a topic (`cleanup.policy`…) from a DescribeConfigs request; nil when the cluster
+    /// does not answer within `timeout` or does not say. Blocks: call it off the cooperative pool.
+    public static func topicConfiguration(
+        topic: String,
+        key: String,
+        properties: [(key: String, value: String)],
+        timeout: Duration
+    ) throws(KafkaError) -> String? {
+        let configuration = RDKafkaConfiguration()
+        for property in properties { try configuration.set(property.key, property.value) }
+        try configuration.set("log_level", "0")
+        let kafka = try RDKafkaHandle.make(RD_KAFKA_PRODUCER, configuration)
+        defer { rd_kafka_destroy(kafka.pointer) }
+        let queue = rd_kafka_queue_new(kafka.pointer)
+        defer { rd_kafka_queue_destroy(queue) }
+        let options = rd_kafka_AdminOptions_new(kafka.pointer, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS)
+        defer { rd_kafka_AdminOptions_destroy(options) }
+        var error = RDKafkaErrorText()
+        _ = rd_kafka_AdminOptions_set_request_timeout(options, timeout.clampedMilliseconds, &error.buffer, error.buffer.count)
+        var resource = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic)
+        defer { rd_kafka_ConfigResource_destroy(resource) }
+        rd_kafka_DescribeConfigs(kafka.pointer, &resource, 1, options, queue)
+        guard let event = rd_kafka_queue_poll(queue, timeout.clampedMilliseconds) else { return nil }
+        defer { rd_kafka_event_destroy(event) }
+        guard rd_kafka_event_error(event) == RD_KAFKA_RESP_ERR_NO_ERROR,
+            let result = rd_kafka_event_DescribeConfigs_result(event)
+        else { return nil }
+        var count = 0
+        guard let resources = rd_kafka_DescribeConfigs_result_resources(result, &count), count > 0,
+            let described = resources[0], rd_kafka_ConfigResource_error(described) == RD_KAFKA_RESP_ERR_NO_ERROR
+        else { return nil }
+        var entryCount = 0
+        guard let entries = rd_kafka_ConfigResource_configs(described, &entryCount) else { return nil }
+        for index in 0..<entryCount {
+            guard let entry = entries[index], String(cString: rd_kafka_ConfigEntry_name(entry)) == key else { continue }
+            return rd_kafka_ConfigEntry_value(entry).map { String(cString: $0) }
+        }
+        return nil
+    }
+
+    /// Whether the cluster registers `transactionalID` (InitProducerId): what exactly-once needs of it (ACLs, a
+    /// transaction coordinator, `transaction.state.log` replicas). Blocks up to `timeout`.
+    public static func initTransactions(
+        transactionalID: String,
+        properties: [(key: String, value: String)],
+        timeout: Duration
+    ) throws(KafkaError) {
+        let configuration = RDKafkaConfiguration()
+        for property in properties { try configuration.set(property.key, property.value) }
+        try configuration.set("transactional.id", transactionalID)
+        try configuration.set("log_level", "0")
+        let kafka = try RDKafkaHandle.make(RD_KAFKA_PRODUCER, configuration)
+        defer { rd_kafka_destroy(kafka.pointer) }
+        if let failure = rd_kafka_init_transactions(kafka.pointer, timeout.clampedMilliseconds) {
+            throw KafkaError(consuming: failure)
+        }
+    }
+}

@@ -24,6 +24,12 @@ public struct KafkaError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let messageSizeTooLarge = ErrorCode(RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
         /// The topic or partition does not exist.
         public static let unknownTopicOrPartition = ErrorCode(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+        /// This producer was fenced: another one started with the same `transactional.id` (librdkafka's local code).
+        public static let fenced = ErrorCode(RD_KAFKA_RESP_ERR__FENCED)
+        /// The broker's answer to a fenced producer.
+        public static let producerFenced = ErrorCode(RD_KAFKA_RESP_ERR_PRODUCER_FENCED)
+        /// The broker's answer to a producer of an older epoch (fenced, by older brokers' wording).
+        public static let invalidProducerEpoch = ErrorCode(RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH)
         /// Something of threatpipe's own around librdkafka failed (the mock cluster, the dead-letter file).
         public static let threatpipe = ErrorCode(rawValue: -1)
 
@@ -45,12 +51,18 @@ public struct KafkaError: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String
     /// A fatal error: the producer cannot go on (e.g. an idempotence guarantee was broken).
     public var isFatal: Bool
+    /// A transactional call failed so that the transaction must be aborted (and may then be tried again).
+    public var requiresAbort: Bool
+    /// The same call may simply be made again.
+    public var isRetriable: Bool
 
-    public init(code: ErrorCode, name: String, message: String, isFatal: Bool = false) {
+    public init(code: ErrorCode, name: String, message: String, isFatal: Bool = false, requiresAbort: Bool = false, isRetriable: Bool = false) {
         self.code = code
         self.name = name
         self.message = message
         self.isFatal = isFatal
+        self.requiresAbort = requiresAbort
+        self.isRetriable = isRetriable
     }
 
     init(_ error: rd_kafka_resp_err_t, message: String? = nil, isFatal: Bool = false) {
@@ -68,7 +80,9 @@ public struct KafkaError: Error, Sendable, Equatable, CustomStringConvertible {
             code: ErrorCode(rd_kafka_error_code(error)),
             name: String(cString: rd_kafka_error_name(error)),
             message: String(cString: rd_kafka_error_string(error)),
-            isFatal: rd_kafka_error_is_fatal(error) != 0
+            isFatal: rd_kafka_error_is_fatal(error) != 0,
+            requiresAbort: rd_kafka_error_txn_requires_abort(error) != 0,
+            isRetriable: rd_kafka_error_is_retriable(error) != 0
         )
         rd_kafka_error_destroy(error)
     }
@@ -87,6 +101,9 @@ public struct KafkaError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Whether sending the same message again can never succeed (see `ErrorCode.permanentForMessage`); fatal
     /// errors are not about one message.
     public var isPermanentForMessage: Bool { !isFatal && ErrorCode.permanentForMessage.contains(code) }
+
+    /// Another producer with the same `transactional.id` took over: this one must stop writing for good.
+    public var isFenced: Bool { [.fenced, .producerFenced, .invalidProducerEpoch].contains(code) }
 
     public var description: String { "\(name): \(message)" }
 }

@@ -9,6 +9,7 @@ public final class KafkaMockCluster: @unchecked Sendable {
         public static let requestTimedOut: Int32 = 7
         public static let notEnoughReplicas: Int32 = 19
         public static let messageTooLarge: Int32 = 10
+        public static let producerFenced: Int32 = 90
     }
 
     private let host: RDKafkaHandle
@@ -51,9 +52,15 @@ public final class KafkaMockCluster: @unchecked Sendable {
 
     /// The next produce requests fail with these error codes, one each, in order.
     public func failNextProduceRequests(with codes: [Int32]) {
+        failNextRequests(apiKey: 0, with: codes)
+    }
+
+    /// The next requests of the Kafka protocol's API `apiKey` (0 Produce, 26 EndTxn…) fail with these error codes,
+    /// one each, in order.
+    public func failNextRequests(apiKey: Int16, with codes: [Int32]) {
         let errors = codes.map { rd_kafka_resp_err_t(rawValue: $0) }
         errors.withUnsafeBufferPointer { buffer in
-            rd_kafka_mock_push_request_errors_array(cluster, 0, buffer.count, buffer.baseAddress)
+            rd_kafka_mock_push_request_errors_array(cluster, apiKey, buffer.count, buffer.baseAddress)
         }
     }
 }

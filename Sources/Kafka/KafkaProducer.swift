@@ -69,9 +69,10 @@ public final class KafkaProducer: Sendable {
 
     /// Enqueues one message (copied) with the producer's headers and, when given, a ``versionHeader``. `tag` comes
     /// back in its delivery report. Throws once the producer is closing or closed.
-    public func produce(key: String, value: [UInt8], tag: UInt64, versionID: String? = nil) throws(KafkaError) -> ProduceResult {
+    /// `topic` overrides the producer's topic for this message (a checkpoint record in the same transaction).
+    public func produce(key: String, value: [UInt8], tag: UInt64, versionID: String? = nil, topic: String? = nil) throws(KafkaError) -> ProduceResult {
         try whileOpen { () throws(KafkaError) -> ProduceResult in
-            try produceOnOpenHandle(key: key, value: value, tag: tag, versionID: versionID)
+            try produceOnOpenHandle(key: key, value: value, tag: tag, versionID: versionID, topic: topic ?? self.topic)
         }
     }
 
@@ -88,9 +89,11 @@ public final class KafkaProducer: Sendable {
         return try outcome.get()
     }
 
-    private func produceOnOpenHandle(key: String, value: [UInt8], tag: UInt64, versionID: String?) throws(KafkaError) -> ProduceResult {
-        let headerList = rd_kafka_headers_new(headerBytes.count + 1)
-        for header in headerBytes {
+    private func produceOnOpenHandle(key: String, value: [UInt8], tag: UInt64, versionID: String?, topic: String) throws(KafkaError) -> ProduceResult {
+        // The producer's headers describe its records; a message to another topic (a checkpoint) goes without them.
+        let headers = topic == self.topic ? headerBytes : []
+        let headerList = rd_kafka_headers_new(headers.count + 1)
+        for header in headers {
             header.name.withUnsafeBytes { name in
                 header.value.withUnsafeBytes { value in
                     _ = rd_kafka_header_add(
@@ -156,6 +159,42 @@ public final class KafkaProducer: Sendable {
             rd_kafka_flush(kafka.pointer, milliseconds)
             return Int(rd_kafka_outq_len(kafka.pointer))
         }
+    }
+
+    // MARK: Transactions (a producer made with `transactional.id`)
+
+    /// Registers the `transactional.id` with the cluster: fences every older producer with the same id and aborts
+    /// its open transaction. Once, before the first transaction; blocks up to `timeout` off the cooperative pool.
+    public func initTransactions(timeout: Duration) async throws(KafkaError) {
+        try await transactionCall { kafka in rd_kafka_init_transactions(kafka, timeout.clampedMilliseconds) }
+    }
+
+    /// Starts a transaction: every message produced until it is committed or aborted belongs to it.
+    public func beginTransaction() throws(KafkaError) {
+        try whileOpen { () throws(KafkaError) in
+            if let error = rd_kafka_begin_transaction(kafka.pointer) { throw KafkaError(consuming: error) }
+        }
+    }
+
+    /// Flushes the transaction's messages and commits it; blocks up to `timeout` off the cooperative pool. On an
+    /// error with ``KafkaError/requiresAbort`` call ``abortTransaction(timeout:)``; a fatal one ends the producer.
+    public func commitTransaction(timeout: Duration) async throws(KafkaError) {
+        try await transactionCall { kafka in rd_kafka_commit_transaction(kafka, timeout.clampedMilliseconds) }
+    }
+
+    /// Aborts the transaction: its messages are never seen by `read_committed` consumers.
+    public func abortTransaction(timeout: Duration) async throws(KafkaError) {
+        try await transactionCall { kafka in rd_kafka_abort_transaction(kafka, timeout.clampedMilliseconds) }
+    }
+
+    private func transactionCall(_ call: @escaping @Sendable (OpaquePointer) -> OpaquePointer?) async throws(KafkaError) {
+        try whileOpen {}
+        let kafka = self.kafka
+        // `close` is not called while a call is under way: the sink that owns the producer serialises them.
+        let failure: KafkaError? = await performBlockingCall {
+            call(kafka.pointer).map { KafkaError(consuming: $0) }
+        }
+        if let failure { throw failure }
     }
 
     /// Waits up to `timeout` for every message to be reported (on a thread of its own), then destroys the producer.

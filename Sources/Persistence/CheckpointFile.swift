@@ -47,19 +47,33 @@ public struct CheckpointFile: Sendable {
         } catch {
             throw CheckpointFileError(path: path, reason: "cannot be read: \(error.localizedDescription)")
         }
+        return try Self.decode(data, location: path)
+    }
+
+    /// The document in `data` (from a file or a Kafka record at `location`), its format version checked.
+    public static func decode(_ data: Data, location: String) throws(CheckpointFileError) -> Contents {
         let contents: Contents
         do {
             contents = try JSONDecoder().decode(Contents.self, from: data)
         } catch {
-            throw CheckpointFileError(path: path, reason: "is not a threatpipe state file (\(Self.describe(error)))")
+            let noun = location.hasPrefix("kafka:") ? "checkpoint" : "state file"
+            throw CheckpointFileError(path: location, reason: "is not a threatpipe \(noun) (\(Self.describe(error)))")
         }
         guard contents.version == Self.formatVersion else {
             throw CheckpointFileError(
-                path: path,
+                path: location,
                 reason: "has format version \(contents.version); this threatpipe reads version \(Self.formatVersion)"
             )
         }
         return contents
+    }
+
+    /// The document as one line of JSON (sorted keys): a Kafka record's value.
+    public static func encodeCompact(_ contents: Contents) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Encoding plain strings, numbers and arrays cannot fail.
+        return Array((try? encoder.encode(contents)) ?? Data())
     }
 
     /// Replaces the file atomically with `contents`.
@@ -121,7 +135,7 @@ public struct CheckpointFileError: Error, Sendable, CustomStringConvertible {
     public var path: String
     public var reason: String
 
-    public var description: String { "state file \(path) \(reason)" }
+    public var description: String { path.hasPrefix("kafka:") ? "checkpoint \(path) \(reason)" : "state file \(path) \(reason)" }
 }
 
 extension CheckpointFileError: ClassifiedError {

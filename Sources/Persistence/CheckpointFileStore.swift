@@ -1,3 +1,5 @@
+import Blocking
+import Metrics
 import Pipeline
 import RawJSON
 
@@ -21,21 +23,25 @@ public struct CheckpointFileStore: CheckpointStore {
 
     public var location: String { file.path }
 
-    public func load() throws -> Checkpoint? {
-        guard let contents = try file.load(), !startAfresh else { return nil }
+    public func load() async throws -> Checkpoint? {
+        let file = self.file
+        guard let contents = try await performBlockingCall({ try file.load() }), !startAfresh else { return nil }
         guard contents.consoleUrl == consoleURL, contents.filters == filters else {
             throw CheckpointOwnershipError(
-                location: file.path, consoleURL: contents.consoleUrl, filters: contents.filters
+                location: "state file \(file.path)", consoleURL: contents.consoleUrl, filters: contents.filters
             )
         }
         return contents.checkpoint
     }
 
-    public func save(_ checkpoint: Checkpoint) throws {
-        try file.save(.init(
+    public func save(_ checkpoint: Checkpoint) async throws {
+        let file = self.file
+        let contents = CheckpointFile.Contents(
             consoleUrl: consoleURL, filters: filters, checkpoint: checkpoint,
             savedAt: RFC3339Timestamp.now.formatted(fractionDigits: 3)
-        ))
+        )
+        try await performBlockingCall { try file.save(contents) }
+        Counter(label: "threatpipe_checkpoint_saves_total", dimensions: [("store", "file")]).increment()
     }
 }
 
@@ -44,10 +50,19 @@ public struct CheckpointOwnershipError: Error, Sendable, CustomStringConvertible
     public var location: String
     public var consoleURL: String
     public var filters: [String]
+    /// What else than `--reset-state` gives the run a checkpoint of its own.
+    public var otherwise = "use another --state"
+
+    public init(location: String, consoleURL: String, filters: [String], otherwise: String = "use another --state") {
+        self.location = location
+        self.consoleURL = consoleURL
+        self.filters = filters
+        self.otherwise = otherwise
+    }
 
     public var description: String {
-        "state file \(location) belongs to \(consoleURL) with filters [\(filters.joined(separator: ", "))]; "
-            + "pass --reset-state to start afresh, or use another --state"
+        "\(location) belongs to \(consoleURL) with filters [\(filters.joined(separator: ", "))]; "
+            + "pass --reset-state to start afresh, or \(otherwise)"
     }
 }
 

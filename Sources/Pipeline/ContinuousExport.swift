@@ -16,15 +16,21 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
         /// Fresh sinks, not yet opened.
         public var makeSinks: @Sendable () -> [any RecordSink]
         public var encoder: any RecordEncoder
+        /// Exactly once: the transactional sink writes the checkpoint with each transaction's records. The stored
+        /// checkpoint is read again each time the sinks are opened — opening fences any older producer of the same
+        /// instance, so nothing can commit behind the checkpoint read.
+        public var transactionCheckpoints: TransactionCheckpoints?
 
         public init(
             makeSource: @escaping @Sendable (_ since: String) throws -> Source,
             makeSinks: @escaping @Sendable () -> [any RecordSink],
-            encoder: any RecordEncoder
+            encoder: any RecordEncoder,
+            transactionCheckpoints: TransactionCheckpoints? = nil
         ) {
             self.makeSource = makeSource
             self.makeSinks = makeSinks
             self.encoder = encoder
+            self.transactionCheckpoints = transactionCheckpoints
         }
     }
 
@@ -72,7 +78,7 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
     /// fails is logged and tried again from the checkpoint it reached, after a backoff that doubles from `interval`
     /// up to `maximumBackoff`; `handling` says which failures stop the run and which need a person.
     public func run(handling: @Sendable (any Error) -> PollFailureHandling) async throws -> Checkpoint? {
-        var checkpoint = try store.load()
+        var checkpoint = try await store.load()
         var sinks: OpenSinks?
         while !stop.isStopRequested, !Task.isCancelled {
             let began = ContinuousClock.now
@@ -83,6 +89,10 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
                     open = sinks
                 } else {
                     open = try await OpenSinks.open(parts.makeSinks())
+                    if parts.transactionCheckpoints != nil {
+                        sinks = open
+                        checkpoint = try await store.load()
+                    }
                 }
                 sinks = open
                 let (reached, result, sinksUsable) = await poll(from: checkpoint, sinks: open)
@@ -153,6 +163,14 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
         configuration.onWatermarkAdvanced = { watermark in
             _ = state.withLockedValue { $0.fold(toWatermark: watermark) }
         }
+        parts.transactionCheckpoints?.use { watermark in
+            state.withLockedValue { current in
+                var preview = current
+                _ = preview.fold(toWatermark: watermark)
+                return preview.checkpoint
+            }
+        }
+        defer { parts.transactionCheckpoints?.use(nil) }
         let pipeline = ExportPipeline(source: source, encoder: parts.encoder, sinks: sinks.sinks, configuration: configuration)
         // Saves the checkpoint as it moves during a long poll, at most once a second.
         let saver = Task {
@@ -162,7 +180,7 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
                 let current = state.withLockedValue { $0.checkpoint }
                 Self.recordLag(of: current ?? checkpoint)
                 if let current, current != saved {
-                    try? store.save(current)
+                    try? await store.save(current)
                     saved = current
                 }
             }
@@ -183,7 +201,7 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
         await saver.value
         let reached = state.withLockedValue { $0.checkpoint }
         Self.recordLag(of: reached ?? checkpoint)
-        if let reached, reached != checkpoint { try store.save(reached) }
+        if let reached, reached != checkpoint { try await store.save(reached) }
         guard case .success(let summary) = outcome else { return (reached, outcome, sinksUsable) }
         logger.notice(
             "poll done",

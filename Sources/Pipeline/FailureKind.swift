@@ -17,6 +17,9 @@ public enum FailureKind: String, Sendable, CaseIterable {
     case state
     /// Stopped by a signal before the work was complete.
     case interrupted
+    /// Another process with the same instance id took over (it fenced this one's Kafka transactions): this one must
+    /// stop writing at once.
+    case fenced
 
     /// The kind of `error`; nil for an error nobody classified (an internal error).
     public static func of(_ error: any Error) -> FailureKind? {

@@ -23,13 +23,16 @@ public enum ExitStatus: Int32, Sendable {
     case incomplete = 75
     /// The console rejected the token (401) or its permissions (403).
     case permissionDenied = 77
+    /// Exactly once: another process started with the same instance id and fenced this one's transactions.
+    case fenced = 78
 
     public static let documentation = """
         Exit status: 0 every record reached every sink; 64 bad usage or configuration (flag, filter, URL, token, \
         Kafka property); 69 console unreachable, untrusted TLS certificate, or unavailable; 74 sink error (a Kafka delivery failed, a file \
         could not be written) or unacknowledged records; 76 malformed or rejected API answer; 77 token rejected \
         (401) or permission denied (403); 65 unusable state file (run); 75 stopped by a signal before every threat was \
-        listed (export; what was delivered is intact, safe to rerun); 1 internal error.
+        listed (export; what was delivered is intact, safe to rerun); 78 fenced: another process took over the same \
+        --instance-id (run --delivery exactly-once); 1 internal error.
         """
 
     /// The exit status an error maps to: by its ``FailureKind``, decided where it was raised.
@@ -48,6 +51,7 @@ public enum ExitStatus: Int32, Sendable {
         .rejectedRecord: .ioError,
         .state: .dataError,
         .interrupted: .incomplete,
+        .fenced: .fenced,
     ]
 }
 

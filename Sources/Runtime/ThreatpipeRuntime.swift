@@ -84,45 +84,85 @@ public enum ThreatpipeRuntime {
         health: PollHealth = PollHealth(),
         stop: StopSignal = StopSignal()
     ) async throws -> Checkpoint? {
-        try configuration.checkFilters()
+        try configuration.check()
         let console = configuration.console
         let userFilters = console.filters
-        let store = CheckpointFileStore(
-            path: configuration.statePath, consoleURL: console.console.base,
-            filters: userFilters.map { "\($0.name)=\($0.value)" }, startAfresh: configuration.resetState
-        )
-        // Read before anything is requested: a state file of other filters or a corrupt one ends the run at once,
-        // as does a missing token.
-        _ = try store.load()
-        _ = try console.token()
-        let session = try ConsoleSession(configuration: console, logger: logger)
-        let result = await Result {
-            let deadLetters = try configuration.sinks.makeDeadLetterFile(logger: logger)
-            defer { deadLetters?.close() }
-            let sinks = configuration.sinks
-            let parts = ContinuousExport<SentinelOneThreatSource>.Parts(
-                makeSource: { since in
-                    try console.makeSource(filters: userFilters + pollFilters(since: since), session: session, logger: logger)
-                },
-                makeSinks: { sinks.makeSinks(logger: logger, deadLetters: deadLetters) },
-                encoder: sinks.format.encoder(consoleURL: console.console.base)
-            )
-            let policy: EnrichmentErrorPolicy = configuration.failOnEnrichmentError ? .fail : .emit
-            return try await ContinuousExport(
-                parts: parts,
-                pipelineConfiguration: policy.configure(.init(concurrency: console.concurrency)),
-                interval: configuration.interval,
-                initialSince: configuration.initialSince.description,
-                store: store,
-                stop: stop,
-                health: health,
-                maximumBackoff: configuration.maximumBackoff,
-                overlap: configuration.overlap,
-                logger: logger
-            ).run(handling: runFailureHandling)
+        let instanceID = configuration.resolvedInstanceID
+        let store = makeStore(configuration, instanceID: instanceID)
+        if case .kafka = configuration.checkpointStore {
+            logger.notice("instance", metadata: ["instance_id": "\(instanceID)", "checkpoint": "\(store.location)", "delivery": "\(configuration.delivery.rawValue)"])
         }
-        await session.shutdown()
+        let result = await Result {
+            // Read before anything is requested: a checkpoint of other filters or a corrupt one ends the run at once,
+            // as does a missing token.
+            _ = try await store.load()
+            _ = try console.token()
+            let session = try ConsoleSession(configuration: console, logger: logger)
+            let result = await Result {
+                let deadLetters = try configuration.sinks.makeDeadLetterFile(logger: logger)
+                defer { deadLetters?.close() }
+                let sinks = configuration.sinks
+                let transactions = configuration.delivery == .exactlyOnce ? TransactionCheckpoints() : nil
+                let makeSinks: @Sendable () -> [any RecordSink]
+                if let transactions, case .kafka(let settings) = configuration.checkpointStore, let kafkaStore = store as? KafkaCheckpointStore,
+                    case .kafka(let kafka) = sinks.sinks.first
+                {
+                    let limits = configuration.transactionLimits
+                    makeSinks = {
+                        [KafkaTransactionalSink(
+                            configuration: kafka, transactionalID: "threatpipe-\(instanceID)", limits: limits,
+                            checkpointRecords: .init(topic: settings.topic, checkpoints: transactions, record: { kafkaStore.record(for: $0) }),
+                            logger: logger
+                        )]
+                    }
+                } else {
+                    makeSinks = { sinks.makeSinks(logger: logger, deadLetters: deadLetters) }
+                }
+                let parts = ContinuousExport<SentinelOneThreatSource>.Parts(
+                    makeSource: { since in
+                        try console.makeSource(filters: userFilters + pollFilters(since: since), session: session, logger: logger)
+                    },
+                    makeSinks: makeSinks,
+                    encoder: sinks.format.encoder(consoleURL: console.console.base),
+                    transactionCheckpoints: transactions
+                )
+                let policy: EnrichmentErrorPolicy = configuration.failOnEnrichmentError ? .fail : .emit
+                return try await ContinuousExport(
+                    parts: parts,
+                    pipelineConfiguration: policy.configure(.init(concurrency: console.concurrency)),
+                    interval: configuration.interval,
+                    initialSince: configuration.initialSince.description,
+                    store: store,
+                    stop: stop,
+                    health: health,
+                    maximumBackoff: configuration.maximumBackoff,
+                    overlap: configuration.overlap,
+                    logger: logger
+                ).run(handling: runFailureHandling)
+            }
+            await session.shutdown()
+            return try result.get()
+        }
+        await store.close()
         return try result.get()
+    }
+
+    /// The checkpoint store the configuration names.
+    static func makeStore(_ configuration: RunConfiguration, instanceID: String) -> any CheckpointStore {
+        let console = configuration.console
+        let filters = console.filters.map { "\($0.name)=\($0.value)" }
+        switch configuration.checkpointStore {
+        case .file:
+            return CheckpointFileStore(
+                path: configuration.statePath, consoleURL: console.console.base, filters: filters,
+                startAfresh: configuration.resetState
+            )
+        case .kafka(let settings):
+            return KafkaCheckpointStore(
+                settings: settings, checkpointID: instanceID, consoleURL: console.console.base, filters: filters,
+                startAfresh: configuration.resetState, savedByTransactions: configuration.delivery == .exactlyOnce
+            )
+        }
     }
 
     /// The filters each poll adds: versions updated since the checkpoint, oldest first.
@@ -152,6 +192,7 @@ public enum ThreatpipeRuntime {
         .protocolViolation: .retry,
         .sink: .retry,
         .interrupted: .stop,
+        .fenced: .stop,
     ]
 }
 

@@ -24,6 +24,10 @@ extension SinkError: ClassifiedError {
 }
 
 extension KafkaError: ClassifiedError {
-    /// A refused property is configuration; everything else the Kafka sink meets is a sink failure.
-    public var kind: FailureKind { code == .invalidConfiguration ? .configuration : .sink }
+    /// A refused property is configuration; a fenced producer must stop; everything else the Kafka sink meets is a
+    /// sink failure.
+    public var kind: FailureKind {
+        if isFenced { return .fenced }
+        return code == .invalidConfiguration ? .configuration : .sink
+    }
 }

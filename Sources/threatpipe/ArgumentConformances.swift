@@ -5,6 +5,7 @@ import Runtime
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 extension LineLogHandler.Format: ExpressibleByArgument {}
 extension EnrichmentErrorPolicy: ExpressibleByArgument {}
+extension RunConfiguration.Delivery: ExpressibleByArgument {}
 
 /// The exit code for an error found while turning the options into the runtime's configuration, reported on
 /// standard error as the runtime reports its own: one line, the documented status.

@@ -21,6 +21,11 @@ struct CheckCommand: AsyncParsableCommand {
     @OptionGroup var source: SourceOptions
     @OptionGroup var sinks: SinkOptions
     @OptionGroup var operations: OperationsOptions
+    @OptionGroup var checkpoints: CheckpointOptions
+
+    func validate() throws {
+        try checkpoints.validate(with: sinks)
+    }
 
     /// One check's outcome.
     struct Line {
@@ -44,6 +49,7 @@ struct CheckCommand: AsyncParsableCommand {
             lines.append(Line(name: "configuration", failure: error, detail: "\(error)"))
         }
         lines += await checkKafka()
+        lines += await checkCheckpointStore()
         lines += checkOutput()
         for line in lines { printOutput(line.text) }
         if let failure = lines.first(where: { $0.failure != nil })?.failure {

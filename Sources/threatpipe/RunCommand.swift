@@ -45,7 +45,10 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Each poll starts this long before the checkpoint, to catch versions that become visible late (replication lag); versions already delivered are left out. 0s turns it off.")
     var overlap = "5s"
 
+    @OptionGroup var checkpoints: CheckpointOptions
+
     func validate() throws {
+        try checkpoints.validate(with: sinks)
         guard let interval = TimeOptionParsing.duration(interval), interval >= .seconds(1) else {
             throw TimeOptionParsing.durationError("interval", example: "30s or 5m", minimum: "1s")
         }
@@ -79,7 +82,7 @@ struct RunCommand: AsyncParsableCommand {
         ) { logger, stop in
             let checkpoint = try await ThreatpipeRuntime.run(configuration, logger: logger, health: health, stop: stop)
             let reached = checkpoint.map { "\($0.updatedAt) (\($0.idsAtUpdatedAt.count) ids)" } ?? "none"
-            return "threatpipe: stopped; checkpoint \(reached) in \(configuration.statePath)"
+            return "threatpipe: stopped; checkpoint \(reached) in \(configuration.checkpointLocation)"
         }
         if status != .success { throw ExitCode(status.rawValue) }
     }
@@ -96,6 +99,7 @@ struct RunCommand: AsyncParsableCommand {
         configuration.overlap = TimeOptionParsing.duration(overlap)!
         configuration.statePath = state
         configuration.resetState = resetState
+        checkpoints.apply(to: &configuration, sinks: sinks)
         return configuration
     }
 }

@@ -6,9 +6,13 @@ enum TimeOptionParsing {
     /// The longest duration any option takes: 100 years (beyond it, arithmetic on instants would overflow).
     static let maximumDurationSeconds: Int64 = 100 * 365 * 86_400
 
-    /// `30`, `30s`, `5m`, `24h`, `7d` (a plain number is seconds); nil for anything else, negative, or longer than
+    /// `30`, `500ms`, `30s`, `5m`, `24h`, `7d` (a plain number is seconds); nil for anything else, negative, or longer than
     /// ``maximumDurationSeconds``.
     static func duration(_ text: String) -> Duration? {
+        if text.hasSuffix("ms") {
+            guard let value = Int64(text.dropLast(2)), value >= 0, value <= maximumDurationSeconds else { return nil }
+            return .milliseconds(value)
+        }
         let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
         var digits = Substring(text)
         var multiplier: Int64 = 1

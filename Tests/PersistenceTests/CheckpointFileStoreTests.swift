@@ -20,24 +20,24 @@ import Testing
         CheckpointFileStore(path: path, consoleURL: console, filters: filters, startAfresh: afresh)
     }
 
-    @Test func savesAndLoadsTheCheckpointWithItsOverlap() throws {
-        #expect(try store().load() == nil, "nothing stored yet")
-        try store().save(checkpoint)
-        #expect(try store(filters: ["accountIds=1", "siteIds=2"]).load() == checkpoint, "filters in any order")
+    @Test func savesAndLoadsTheCheckpointWithItsOverlap() async throws {
+        #expect(try await store().load() == nil, "nothing stored yet")
+        try await store().save(checkpoint)
+        #expect(try await store(filters: ["accountIds=1", "siteIds=2"]).load() == checkpoint, "filters in any order")
         #expect(store().location == path)
     }
 
-    @Test func anotherConsolesOrFiltersCheckpointIsRefusedUnlessStartingAfresh() throws {
-        try store().save(checkpoint)
-        #expect(throws: CheckpointOwnershipError.self) { try store(console: "https://other.example").load() }
-        let error = #expect(throws: CheckpointOwnershipError.self) { try store(filters: ["siteIds=3"]).load() }
+    @Test func anotherConsolesOrFiltersCheckpointIsRefusedUnlessStartingAfresh() async throws {
+        try await store().save(checkpoint)
+        await #expect(throws: CheckpointOwnershipError.self) { try await store(console: "https://other.example").load() }
+        let error = await #expect(throws: CheckpointOwnershipError.self) { try await store(filters: ["siteIds=3"]).load() }
         #expect(error?.description.contains("--reset-state") == true)
-        #expect(try store(filters: ["siteIds=3"], afresh: true).load() == nil)
+        #expect(try await store(filters: ["siteIds=3"], afresh: true).load() == nil)
     }
 
-    @Test func aCorruptFileIsAnErrorNeverAFreshStart() throws {
+    @Test func aCorruptFileIsAnErrorNeverAFreshStart() async throws {
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try Data("{\"version\":1,\"consoleUrl\":".utf8).write(to: URL(fileURLWithPath: path))
-        #expect(throws: CheckpointFileError.self) { try store().load() }
+        await #expect(throws: CheckpointFileError.self) { try await store().load() }
     }
 }

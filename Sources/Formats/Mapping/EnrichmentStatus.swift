@@ -22,6 +22,7 @@ enum EnrichmentStatus {
             "format": .string(format),
             "threatId": .string(enriched.threat.id),
             "threatUpdatedAt": enriched.threat.updatedAt.map(JSONValue.string) ?? .null,
+            "versionId": .string(EncodedRecord.versionID(id: enriched.threat.id, updatedAt: enriched.threat.updatedAt)),
             "exportedAt": .string(exportedAt.formatted(fractionDigits: 6)),
             "consoleUrl": .string(consoleURL),
             "analysis": status(of: enriched.analysis),

@@ -4,9 +4,16 @@
 public protocol CheckpointStore: Sendable {
     /// The stored checkpoint; nil when there is none yet. Throws when the stored state cannot be used (unreadable,
     /// corrupt, another console's or filters') — a run never silently starts over.
-    func load() throws -> Checkpoint?
-    /// Replaces the stored checkpoint.
-    func save(_ checkpoint: Checkpoint) throws
+    func load() async throws -> Checkpoint?
+    /// Replaces the stored checkpoint. (A store whose checkpoint is written inside each Kafka transaction, with the
+    /// records it covers, does nothing here.)
+    func save(_ checkpoint: Checkpoint) async throws
     /// Where it is, for people: a path, a topic.
     var location: String { get }
+    /// Releases what the store holds (a producer); called once, when the run ends.
+    func close() async
+}
+
+extension CheckpointStore {
+    public func close() async {}
 }

@@ -17,5 +17,9 @@ public struct EncodedRecord: Sendable {
     }
 
     /// `<threat id>:<updatedAt>`: the version this record carries, stable across deliveries of it.
-    public var versionID: String { "\(key):\(updatedAt ?? "")" }
+    public var versionID: String { Self.versionID(id: key, updatedAt: updatedAt) }
+
+    /// `<threat id>:<updatedAt>`: one version of a threat, stable across deliveries — a document id downstream
+    /// (`meta.versionId` in every format, the `threatpipe-version-id` Kafka header).
+    public static func versionID(id: String, updatedAt: String?) -> String { "\(id):\(updatedAt ?? "")" }
 }

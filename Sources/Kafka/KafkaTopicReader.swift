@@ -1,0 +1,95 @@
+import CRdKafka
+import Durations
+
+/// Reads a topic from its beginning to its end, once — how a store kept in a (compacted) topic is loaded.
+///
+/// Every partition is assigned from its first offset, without a consumer group (nothing is committed), with
+/// `isolation.level=read_committed`: records of aborted or still-open transactions are never seen, and a partition
+/// ends at its last stable offset, so a transaction another process left open does not hold the read up.
+public enum KafkaTopicReader {
+    /// One record read.
+    public struct Record: Sendable {
+        public var partition: Int32
+        public var offset: Int64
+        public var key: [UInt8]?
+        /// nil for a tombstone (a deleted key in a compacted topic).
+        public var value: [UInt8]?
+    }
+
+    /// Reads every record of `topic` up to the end of each partition, calling `onRecord` in partition order, and
+    /// returns the topic's partition count. Blocks (up to `timeout` in all): call it off the cooperative pool.
+    /// Throws when the topic does not exist, the cluster does not answer in time, or the read fails.
+    public static func readToEnd(
+        topic: String,
+        properties: [(key: String, value: String)],
+        timeout: Duration,
+        onRecord: (Record) throws -> Void
+    ) throws -> Int {
+        let deadline = ContinuousClock.now + timeout
+        let configuration = RDKafkaConfiguration()
+        for property in properties { try configuration.set(property.key, property.value) }
+        for (key, value) in [
+            ("group.id", "threatpipe-topic-reader"), ("enable.auto.commit", "false"), ("enable.partition.eof", "true"),
+            ("isolation.level", "read_committed"), ("auto.offset.reset", "earliest"), ("allow.auto.create.topics", "false"),
+            ("log_level", "0"),
+        ] {
+            try configuration.set(key, value)
+        }
+        let kafka = try RDKafkaHandle.make(RD_KAFKA_CONSUMER, configuration)
+        defer {
+            rd_kafka_consumer_close(kafka.pointer)
+            rd_kafka_destroy(kafka.pointer)
+        }
+        let partitions = try partitionCount(kafka, topic: topic, timeout: deadline - .now)
+        let assignment = rd_kafka_topic_partition_list_new(partitions)
+        defer { rd_kafka_topic_partition_list_destroy(assignment) }
+        for partition in 0..<partitions {
+            rd_kafka_topic_partition_list_add(assignment, topic, partition)?.pointee.offset = Int64(RD_KAFKA_OFFSET_BEGINNING)
+        }
+        if let error = rd_kafka_assign(kafka.pointer, assignment).nilIfNoError { throw KafkaError(error) }
+        var ended = Set<Int32>()
+        while ended.count < Int(partitions) {
+            guard ContinuousClock.now < deadline else {
+                throw KafkaError(code: .threatpipe, name: "TIMED_OUT", message: "reading \(topic) to its end took longer than \(timeout)")
+            }
+            guard let message = rd_kafka_consumer_poll(kafka.pointer, 100) else { continue }
+            defer { rd_kafka_message_destroy(message) }
+            let record = message.pointee
+            if record.err == RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                ended.insert(record.partition)
+                continue
+            }
+            if record.err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(record.err) }
+            try onRecord(Record(
+                partition: record.partition,
+                offset: record.offset,
+                key: record.key.map { Array(UnsafeRawBufferPointer(start: $0, count: record.key_len)) },
+                value: record.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: record.len)) }
+            ))
+        }
+        return Int(partitions)
+    }
+
+    /// The topic's partition count from a metadata request; throws when it does not exist.
+    static func partitionCount(_ kafka: RDKafkaHandle, topic: String, timeout: Duration) throws(KafkaError) -> Int32 {
+        guard let handle = rd_kafka_topic_new(kafka.pointer, topic, nil) else {
+            throw KafkaError(code: .threatpipe, name: "TOPIC_HANDLE", message: "cannot name the topic \(topic)")
+        }
+        defer { rd_kafka_topic_destroy(handle) }
+        var pointer: UnsafePointer<rd_kafka_metadata>?
+        let result = rd_kafka_metadata(kafka.pointer, 0, handle, &pointer, max(timeout, .milliseconds(1)).clampedMilliseconds)
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR, let pointer else { throw KafkaError(result) }
+        defer { rd_kafka_metadata_destroy(pointer) }
+        let metadata = pointer.pointee
+        guard metadata.topic_cnt == 1, metadata.topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR, metadata.topics[0].partition_cnt > 0 else {
+            let error = metadata.topic_cnt == 1 ? metadata.topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART
+            throw KafkaError(error == RD_KAFKA_RESP_ERR_NO_ERROR ? RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART : error, message: "topic \(topic) does not exist")
+        }
+        return metadata.topics[0].partition_cnt
+    }
+}
+
+extension rd_kafka_resp_err_t {
+    /// nil for NO_ERROR: `if let error = call().nilIfNoError`.
+    var nilIfNoError: rd_kafka_resp_err_t? { self == RD_KAFKA_RESP_ERR_NO_ERROR ? nil : self }
+}

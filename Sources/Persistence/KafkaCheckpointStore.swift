@@ -1,0 +1,160 @@
+import Blocking
+import Foundation
+import Kafka
+import Metrics
+import NIOConcurrencyHelpers
+import Pipeline
+import RawJSON
+
+/// The checkpoint kept in a Kafka topic (meant to be `cleanup.policy=compact`) as ``CheckpointStore``: the record
+/// whose key is the checkpoint id holds the same versioned JSON document as the state file. No volume is needed: a
+/// pod that starts anywhere reads the topic to its end (`read_committed`) and takes the last value for its key.
+///
+/// At least once, ``save(_:)`` produces the document with an idempotent producer of the store's own and returns once
+/// the cluster has it. Exactly once, the checkpoint record is written by the Kafka sink inside each transaction, with
+/// the records it covers (see ``record(for:)``), and ``save(_:)`` does nothing.
+public final class KafkaCheckpointStore: CheckpointStore {
+    /// Where the topic is and how to reach it.
+    public struct Settings: Sendable {
+        /// `bootstrap.servers` and the user's librdkafka properties (TLS, SASL…), applied as given.
+        public var properties: [(key: String, value: String)]
+        public var topic: String
+        /// The longest a load may take (reading the whole topic) or a save may wait for the cluster.
+        public var timeout: Duration = .seconds(30)
+
+        public init(properties: [(key: String, value: String)], topic: String) {
+            self.properties = properties
+            self.topic = topic
+        }
+    }
+
+    public let settings: Settings
+    /// The record key: the instance id (one checkpoint per instance, or per shard).
+    public let checkpointID: String
+    public let consoleURL: String
+    public let filters: [String]
+    /// Load nothing, whatever the topic holds — until this process has saved a checkpoint of its own (exactly
+    /// once, the checkpoint is read again whenever the sink reopens; from then on it is this run's).
+    private let afresh: NIOLockedValueBox<Bool>
+    /// The checkpoint is written inside the sink's transactions: ``save(_:)`` does nothing.
+    public let savedByTransactions: Bool
+    private let producer = NIOLockedValueBox<KafkaProducer?>(nil)
+    private let deliveryError = NIOLockedValueBox<KafkaError?>(nil)
+
+    public init(settings: Settings, checkpointID: String, consoleURL: String, filters: [String], startAfresh: Bool = false, savedByTransactions: Bool = false) {
+        self.settings = settings
+        self.checkpointID = checkpointID
+        self.consoleURL = consoleURL
+        self.filters = filters.sorted()
+        self.afresh = NIOLockedValueBox(startAfresh)
+        self.savedByTransactions = savedByTransactions
+    }
+
+    public var location: String { "kafka:\(settings.topic)/\(checkpointID)" }
+
+    public func load() async throws -> Checkpoint? {
+        let settings = self.settings
+        let key = Array(checkpointID.utf8)
+        let last: [UInt8]?? = try await performBlockingCall {
+            var last: [UInt8]?? = nil
+            do {
+                _ = try KafkaTopicReader.readToEnd(topic: settings.topic, properties: settings.properties, timeout: settings.timeout) { record in
+                    if record.key == key { last = .some(record.value) }
+                }
+            } catch let error as KafkaError {
+                throw KafkaCheckpointStoreError(topic: settings.topic, underlying: error)
+            }
+            return last
+        }
+        // No record, or a tombstone: no checkpoint yet.
+        guard let found = last, let value = found, !afresh.withLockedValue({ $0 }) else { return nil }
+        let contents = try CheckpointFile.decode(Data(value), location: location)
+        guard contents.consoleUrl == consoleURL, contents.filters == filters else {
+            throw CheckpointOwnershipError(
+                location: "checkpoint \(checkpointID) in topic \(settings.topic)", consoleURL: contents.consoleUrl,
+                filters: contents.filters, otherwise: "use another --instance-id"
+            )
+        }
+        return contents.checkpoint
+    }
+
+    /// The checkpoint's record: its key and the document.
+    public func record(for checkpoint: Checkpoint) -> (key: String, value: [UInt8]) {
+        (checkpointID, CheckpointFile.encodeCompact(.init(
+            consoleUrl: consoleURL, filters: filters, checkpoint: checkpoint,
+            savedAt: RFC3339Timestamp.now.formatted(fractionDigits: 3)
+        )))
+    }
+
+    public func save(_ checkpoint: Checkpoint) async throws {
+        // Called whenever the checkpoint moved; exactly once, the transaction that moved it has stored it already.
+        afresh.withLockedValue { $0 = false }
+        guard !savedByTransactions else { return }
+        let producer = try self.ownProducer()
+        let record = record(for: checkpoint)
+        deliveryError.withLockedValue { $0 = nil }
+        do {
+            var result = try producer.produce(key: record.key, value: record.value, tag: 0)
+            while result == .queueFull {
+                _ = try await producer.flush(timeout: .milliseconds(100))
+                result = try producer.produce(key: record.key, value: record.value, tag: 0)
+            }
+            let outstanding = try await producer.flush(timeout: settings.timeout)
+            if outstanding > 0 {
+                throw KafkaError(code: .threatpipe, name: "TIMED_OUT", message: "the checkpoint was not delivered within \(settings.timeout)")
+            }
+        } catch let error as KafkaError {
+            throw KafkaCheckpointStoreError(topic: settings.topic, underlying: error)
+        }
+        if let error = deliveryError.withLockedValue({ $0 }) {
+            throw KafkaCheckpointStoreError(topic: settings.topic, underlying: error)
+        }
+        Counter(label: "threatpipe_checkpoint_saves_total", dimensions: [("store", "kafka")]).increment()
+    }
+
+    public func close() async {
+        if let producer = producer.withLockedValue({ current -> KafkaProducer? in defer { current = nil }; return current }) {
+            _ = await producer.close(flushTimeout: settings.timeout)
+        }
+    }
+
+    private func ownProducer() throws -> KafkaProducer {
+        try producer.withLockedValue { current in
+            if let current { return current }
+            let deliveryError = self.deliveryError
+            let made = try KafkaProducer(
+                topic: settings.topic,
+                properties: settings.properties + [("enable.idempotence", "true"), ("acks", "all"), ("linger.ms", "0")],
+                onDelivery: { report in
+                    if let error = report.error { deliveryError.withLockedValue { $0 = error } }
+                },
+                onError: { error in
+                    if error.isFatal { deliveryError.withLockedValue { $0 = error } }
+                }
+            )
+            current = made
+            return made
+        }
+    }
+}
+
+/// The Kafka checkpoint store could not read or write its topic.
+public struct KafkaCheckpointStoreError: Error, Sendable, CustomStringConvertible, ClassifiedError {
+    public var topic: String
+    public var underlying: KafkaError
+
+    /// A topic that does not exist or a refused property is configuration; the rest is the store being unavailable
+    /// (retried by `run`).
+    public var kind: FailureKind {
+        switch underlying.code {
+        case .unknownTopicOrPartition, .invalidConfiguration: .configuration
+        default: underlying.isFenced ? .fenced : .unavailable
+        }
+    }
+
+    public var description: String {
+        underlying.code == .unknownTopicOrPartition
+            ? "the checkpoint topic \(topic) does not exist: create it (cleanup.policy=compact), or name another with --checkpoint-topic"
+            : "the checkpoint topic \(topic): \(underlying)"
+    }
+}

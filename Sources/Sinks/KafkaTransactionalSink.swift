@@ -1,0 +1,254 @@
+import Blocking
+import Durations
+import Kafka
+import Logging
+import Metrics
+import NIOConcurrencyHelpers
+import Pipeline
+
+/// Exactly once per threat version: produces records inside Kafka transactions, each committed together with the
+/// checkpoint record its records reach — so a `read_committed` consumer sees a record if and only if the stored
+/// checkpoint covers it, and a restart resumes exactly after the last committed record.
+///
+/// A transaction holds at most ``Limits/records`` records and lasts at most ``Limits/interval``; the end of every
+/// poll (``flush()``) commits the open one. Committing is the acknowledgement: no record is acknowledged before.
+/// Any error aborts the transaction and fails the sink (the poll resumes from the stored checkpoint); a producer
+/// fenced by a newer one with the same `transactional.id` fails with ``FailureKind/fenced`` and writes nothing more.
+public actor KafkaTransactionalSink: RecordSink {
+    /// How large a transaction may grow.
+    public struct Limits: Sendable {
+        public var records: Int
+        public var interval: Duration
+
+        public init(records: Int = 1000, interval: Duration = .seconds(1)) {
+            self.records = records
+            self.interval = interval
+        }
+    }
+
+    /// Where the checkpoint record goes and how it is made.
+    public struct CheckpointRecords: Sendable {
+        public var topic: String
+        public var checkpoints: TransactionCheckpoints
+        /// The record (key, value) for a checkpoint.
+        public var record: @Sendable (Checkpoint) -> (key: String, value: [UInt8])
+
+        public init(topic: String, checkpoints: TransactionCheckpoints, record: @escaping @Sendable (Checkpoint) -> (key: String, value: [UInt8])) {
+            self.topic = topic
+            self.checkpoints = checkpoints
+            self.record = record
+        }
+    }
+
+    public nonisolated let name: String
+    private let configuration: KafkaSinkConfiguration
+    private let transactionalID: String
+    private let limits: Limits
+    private let checkpointRecords: CheckpointRecords
+    private let logger: Logger
+    private var producer: KafkaProducer?
+    private var acknowledger: SinkAcknowledger?
+    /// The transaction under way: its records' sequence numbers and when it began.
+    private var pending: [UInt64] = []
+    private var began: ContinuousClock.Instant?
+    /// The poll's sequence numbers committed so far: every one below `committedBelow`, and these above it.
+    private var committedBelow: UInt64 = 0
+    private var committedAbove: Set<UInt64> = []
+    private let failure = KafkaFailureBox()
+
+    public init(
+        configuration: KafkaSinkConfiguration, transactionalID: String, limits: Limits = Limits(),
+        checkpointRecords: CheckpointRecords, logger: Logger
+    ) {
+        self.configuration = configuration
+        self.transactionalID = transactionalID
+        self.limits = limits
+        self.checkpointRecords = checkpointRecords
+        self.logger = logger
+        self.name = "kafka:\(configuration.topic)"
+    }
+
+    /// The producer's properties: the sink's, made transactional. A message must time out within a transaction's
+    /// lifetime (librdkafka requires it).
+    var properties: [(key: String, value: String)] {
+        configuration.effectiveProperties + [
+            ("transactional.id", transactionalID), ("transaction.timeout.ms", "60000"), ("message.timeout.ms", "60000"),
+        ]
+    }
+
+    /// Makes the producer and registers the transactional id, which fences any older producer of the same id and
+    /// aborts the transaction it left open.
+    public func open(acknowledger: SinkAcknowledger) async throws {
+        self.acknowledger = acknowledger
+        let failure = self.failure
+        let logger = self.logger
+        let producer = try KafkaProducer(
+            topic: configuration.topic,
+            properties: properties,
+            headers: configuration.headers,
+            onDelivery: { report in
+                // Delivered is not yet committed: acknowledgements wait for the commit.
+                if let error = report.error { failure.record(error) }
+            },
+            onError: { error in
+                if error.isFatal { failure.record(error) } else { logger.warning("kafka: \(error)") }
+            },
+            onLog: { level, text in
+                if level <= 4 { logger.warning("librdkafka: \(text)") } else { logger.debug("librdkafka: \(text)") }
+            }
+        )
+        self.producer = producer
+        do {
+            try await producer.initTransactions(timeout: configuration.flushTimeout)
+        } catch {
+            self.producer = nil
+            _ = await producer.close(flushTimeout: .zero)
+            throw sinkError("cannot start transactions as \(transactionalID)", error)
+        }
+    }
+
+    public func write(_ record: EncodedRecord) async throws {
+        guard let producer else { throw SinkError(sink: name, message: "written before open or after close") }
+        try throwIfFailed()
+        if began == nil {
+            do {
+                try producer.beginTransaction()
+            } catch {
+                throw sinkError("cannot begin a transaction", error)
+            }
+            began = .now
+        }
+        while true {
+            let result: KafkaProducer.ProduceResult
+            do {
+                result = try producer.produce(key: record.key, value: record.bytes, tag: record.sequence, versionID: record.versionID)
+            } catch {
+                await abort()
+                throw sinkError("cannot produce the record of threat \(record.key)", error)
+            }
+            if result == .enqueued { break }
+            // The local queue is full: let deliveries drain it (a flush inside a transaction only waits).
+            _ = try? await producer.flush(timeout: .milliseconds(100))
+            try throwIfFailed()
+        }
+        pending.append(record.sequence)
+        if pending.count >= limits.records || (began.map { .now - $0 >= limits.interval } ?? false) {
+            try await commit()
+        }
+    }
+
+    /// Commits the open transaction; the poll's sequence numbers start again after it. With no transaction open
+    /// (a poll that found nothing new), one holding the checkpoint alone is committed: it costs one round trip per
+    /// poll and is how an idle producer learns that it was fenced.
+    public func flush() async throws {
+        guard let producer else { throw SinkError(sink: name, message: "flushed before open or after close") }
+        if began == nil, checkpointRecords.checkpoints.checkpoint(coveringBelow: committedBelow) != nil {
+            do {
+                try producer.beginTransaction()
+            } catch {
+                throw sinkError("cannot begin a transaction", error)
+            }
+            began = .now
+        }
+        try await commit()
+        committedBelow = 0
+        committedAbove.removeAll()
+    }
+
+    /// Aborts the open transaction (what it holds was never acknowledged) and closes the producer.
+    public func close() async throws {
+        guard let producer else { return }
+        await abort()
+        self.producer = nil
+        _ = await producer.close(flushTimeout: configuration.flushTimeout)
+    }
+
+    /// Writes the checkpoint the transaction's records reach, commits, then acknowledges them.
+    private func commit() async throws {
+        guard let producer, let began else { return }
+        try throwIfFailed()
+        var watermark = committedBelow
+        var above = committedAbove.union(pending)
+        while above.remove(watermark) != nil { watermark += 1 }
+        if let checkpoint = checkpointRecords.checkpoints.checkpoint(coveringBelow: watermark) {
+            let record = checkpointRecords.record(checkpoint)
+            do {
+                var result = try producer.produce(key: record.key, value: record.value, tag: UInt64.max - 1, topic: checkpointRecords.topic)
+                while result == .queueFull {
+                    _ = try? await producer.flush(timeout: .milliseconds(100))
+                    result = try producer.produce(key: record.key, value: record.value, tag: UInt64.max - 1, topic: checkpointRecords.topic)
+                }
+            } catch {
+                await abort()
+                throw sinkError("cannot produce the checkpoint record", error)
+            }
+        }
+        do {
+            try await producer.commitTransaction(timeout: configuration.flushTimeout)
+        } catch {
+            if !error.isFenced, !error.isFatal { await abort() }
+            Self.outcome(error.isFenced ? "fenced" : "failed", since: began)
+            self.began = nil
+            pending.removeAll()
+            throw sinkError("the transaction could not be committed", error)
+        }
+        try throwIfFailed()
+        Self.outcome("committed", since: began)
+        committedBelow = watermark
+        committedAbove = above
+        acknowledger?.acknowledge(pending)
+        pending.removeAll(keepingCapacity: true)
+        self.began = nil
+    }
+
+    /// Aborts the open transaction, if any; its records are never seen by `read_committed` consumers.
+    private func abort() async {
+        guard let producer, let began else { return }
+        self.began = nil
+        pending.removeAll()
+        do {
+            try await producer.abortTransaction(timeout: configuration.flushTimeout)
+            Self.outcome("aborted", since: began)
+        } catch {
+            failure.record(error)
+            logger.warning("kafka: the transaction could not be aborted", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private static func outcome(_ outcome: String, since began: ContinuousClock.Instant) {
+        Counter(label: "threatpipe_transactions_total", dimensions: [("outcome", outcome)]).increment()
+        Timer(label: "threatpipe_transaction_seconds").recordNanoseconds((ContinuousClock.now - began).saturatingNanoseconds)
+    }
+
+    private func throwIfFailed() throws {
+        guard let error = failure.error else { return }
+        throw sinkError("a record was not delivered", error)
+    }
+
+    /// A fenced producer's error keeps its kind (the run must stop); every other failure is the sink's (retried).
+    private func sinkError(_ what: String, _ error: any Error) -> any Error {
+        if let kafka = error as? KafkaError, kafka.isFenced || (kafka.isFatal && failure.error?.isFenced == true) {
+            return KafkaFencedError(transactionalID: transactionalID, underlying: kafka)
+        }
+        if let kafka = error as? KafkaError, kafka.code == .invalidConfiguration { return kafka }
+        return SinkError(sink: name, message: "\(what): \(error)")
+    }
+}
+
+/// Another process started with the same instance id: this one's producer was fenced and must stop writing.
+public struct KafkaFencedError: Error, Sendable, CustomStringConvertible, ClassifiedError {
+    public var transactionalID: String
+    public var underlying: KafkaError
+    public var kind: FailureKind { .fenced }
+    public var description: String {
+        "fenced: another process took over transactional id \(transactionalID) (the same --instance-id); "
+            + "this one stopped writing (\(underlying))"
+    }
+}
+
+/// The first failure a producer's callbacks reported (from librdkafka's threads).
+final class KafkaFailureBox: Sendable {
+    private let first = NIOLockedValueBox<KafkaError?>(nil)
+    func record(_ error: KafkaError) { first.withLockedValue { if $0 == nil { $0 = error } } }
+    var error: KafkaError? { first.withLockedValue { $0 } }
+}

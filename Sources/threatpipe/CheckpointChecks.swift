@@ -1,0 +1,54 @@
+import Blocking
+import Kafka
+import Runtime
+
+extension CheckCommand {
+    /// The Kafka checkpoint store: its topic exists, how many partitions, whether it is compacted; and with exactly
+    /// once, that the cluster registers a transactional id of this instance.
+    func checkCheckpointStore() async -> [Line] {
+        guard checkpoints.checkpointStore == .kafka, let brokers = sinks.kafkaBrokers else { return [] }
+        let topic = checkpoints.checkpointTopic
+        let properties = [("bootstrap.servers", brokers)] + sinks.kafkaConfigurationProperties
+        let metadata = await performBlockingCall {
+            Result { () throws(KafkaError) in try KafkaClusterProbe.metadata(topic: topic, properties: properties, timeout: .seconds(5)) }
+        }
+        var lines: [Line] = []
+        switch metadata {
+        case .success(let metadata) where metadata.partitions != nil:
+            let policy = await performBlockingCall {
+                try? KafkaClusterProbe.topicConfiguration(topic: topic, key: "cleanup.policy", properties: properties, timeout: .seconds(5))
+            }
+            let compaction = switch policy {
+            case .some(let value) where value.contains("compact"): "compacted (cleanup.policy=\(value))"
+            case .some(let value): "NOT compacted (cleanup.policy=\(value)): old checkpoints are deleted by age only; set cleanup.policy=compact"
+            case .none: "compaction unknown (the cluster did not answer DescribeConfigs)"
+            }
+            lines.append(Line(name: "checkpoint topic \(topic)", detail: "present, \(metadata.partitions!) partitions, \(compaction)"))
+        case .success:
+            let error = KafkaError(code: .unknownTopicOrPartition, name: "UNKNOWN_TOPIC_OR_PART", message: "topic \(topic) does not exist")
+            lines.append(Line(name: "checkpoint topic \(topic)", failure: error, detail: "does not exist: create it with cleanup.policy=compact"))
+            return lines
+        case .failure(let error):
+            lines.append(Line(name: "checkpoint topic \(topic)", failure: error, detail: "\(error)"))
+            return lines
+        }
+        guard checkpoints.delivery == .exactlyOnce else { return lines }
+        // A probe id of its own: registering the run's id itself would fence a running instance.
+        let instance = checkpoints.instanceId ?? ((try? source.configuration()).map {
+            RunConfiguration.defaultInstanceID(console: $0.console, filters: $0.filters)
+        } ?? "threatpipe")
+        let probe = "threatpipe-\(instance)-check"
+        let registered = await performBlockingCall {
+            Result { () throws(KafkaError) in
+                try KafkaClusterProbe.initTransactions(transactionalID: probe, properties: properties, timeout: .seconds(10))
+            }
+        }
+        switch registered {
+        case .success:
+            lines.append(Line(name: "transactions", detail: "the cluster registered transactional id \(probe) (InitProducerId)"))
+        case .failure(let error):
+            lines.append(Line(name: "transactions", failure: error, detail: "InitProducerId for \(probe) failed: \(error)"))
+        }
+        return lines
+    }
+}

@@ -1,0 +1,57 @@
+import ArgumentParser
+import Runtime
+
+/// Where `run` keeps its checkpoint and how it delivers: shared by `run` and `check` (which checks the store).
+struct CheckpointOptions: ParsableArguments {
+    enum StoreKind: String, ExpressibleByArgument, CaseIterable {
+        case file, kafka
+    }
+
+    @Option(help: "Where the checkpoint is kept: file (--state) or kafka (a compacted topic of the --kafka-brokers cluster: no volume needed).")
+    var checkpointStore: StoreKind = .file
+
+    @Option(help: "The Kafka checkpoint store's topic (create it with cleanup.policy=compact).")
+    var checkpointTopic = "threatpipe.checkpoints"
+
+    @Option(help: "This run's name: its checkpoint's key in the Kafka store and its transactional id (threatpipe-NAME). Default: derived from the console URL and the filters, printed at start.")
+    var instanceId: String?
+
+    @Option(help: "at-least-once (any sinks) or exactly-once (the Kafka sink alone, records and checkpoint committed in one Kafka transaction; needs --checkpoint-store kafka).")
+    var delivery: RunConfiguration.Delivery = .atLeastOnce
+
+    @Option(help: "Exactly once: at most this many records per transaction.")
+    var transactionRecords = 1000
+
+    @Option(help: "Exactly once: a transaction is committed at the latest this long after it began: a duration such as 1s or 500ms.")
+    var transactionInterval = "1s"
+
+    func validate() throws {
+        try TimeOptionParsing.check(transactionRecords, in: 1...1_000_000, "transaction-records")
+        guard let transaction = TimeOptionParsing.duration(transactionInterval), transaction >= .milliseconds(10), transaction <= .seconds(50) else {
+            throw ValidationError("--transaction-interval takes a duration such as 1s or 500ms, 10ms…50s")
+        }
+        if let instanceId, instanceId.isEmpty || instanceId.count > 200 || instanceId.contains(where: { $0.isWhitespace || $0.isNewline }) {
+            throw ValidationError("--instance-id takes a name of 1…200 characters without spaces")
+        }
+    }
+
+    /// The Kafka store reaches the cluster of `--kafka-brokers` (the Kafka sink's).
+    func validate(with sinks: SinkOptions) throws {
+        if checkpointStore == .kafka, sinks.kafkaBrokers?.isEmpty != false {
+            throw ValidationError("--checkpoint-store kafka needs --kafka-brokers HOST:PORT")
+        }
+    }
+
+    /// These settings on the run's configuration; the store reaches the cluster as the Kafka sink does.
+    func apply(to configuration: inout RunConfiguration, sinks: SinkOptions) {
+        configuration.delivery = delivery
+        configuration.instanceID = instanceId
+        configuration.transactionLimits = .init(records: transactionRecords, interval: TimeOptionParsing.duration(transactionInterval)!)
+        if checkpointStore == .kafka {
+            configuration.checkpointStore = .kafka(.init(
+                properties: [("bootstrap.servers", sinks.kafkaBrokers ?? "")] + sinks.kafkaConfigurationProperties,
+                topic: checkpointTopic
+            ))
+        }
+    }
+}

@@ -1,0 +1,161 @@
+import Emulator
+import Foundation
+import Kafka
+import Persistence
+import Pipeline
+import RawJSON
+import TestSupport
+import Testing
+
+extension EndToEnd {
+    /// `run --delivery exactly-once` through the binary into librdkafka's mock cluster: records and the checkpoint
+    /// committed in one transaction; a restart resumes exactly after the last committed record.
+    ///
+    /// What the mock cluster of librdkafka 2.0.2 cannot show: it writes no transaction markers and reports no
+    /// aborted transactions, so its `read_committed` consumers also see aborted and open transactions' records; and
+    /// its InitProducerId hands a new producer id to every producer, so it never fences an older one. The tests
+    /// therefore check threatpipe's side of the protocol — the checkpoint in the transaction, resuming after it, the
+    /// reaction to being fenced (the broker's answer injected) — and not the broker's.
+    @Suite(.serialized) struct ExactlyOnceTests {
+        static let instance = "eos-test"
+
+        private func arguments(_ emulator: RunningEmulator, _ cluster: KafkaMockCluster, extra: [String] = []) -> [String] {
+            ["run", "--console-url", emulator.url, "--interval", "1s", "--since", "2020-01-01T00:00:00Z", "--page-size", "7",
+             "--sink", "kafka", "--kafka-brokers", cluster.bootstrapServers, "--kafka-topic", "threats",
+             "--checkpoint-store", "kafka", "--delivery", "exactly-once", "--instance-id", Self.instance,
+             "--transaction-records", "20", "--transaction-interval", "200ms"] + extra
+        }
+
+        /// Every record of the topic: partition, offset and the version its `meta.versionId` names.
+        private func records(_ cluster: KafkaMockCluster, _ command: ThreatpipeCommand) async throws -> [(partition: Int, offset: Int, version: ServedVersion)] {
+            let data = try await Kcat.consume(brokers: cluster.bootstrapServers, topic: "threats", format: "%p %o %s\n", in: command)
+            return try RecordExpectations.lines(data).map { line in
+                let parts = line.split(separator: UInt8(ascii: " "), maxSplits: 2)
+                let record = try JSONValue.parse(Array(parts[2]))
+                let id = try #require(record["threat"]?["id"]?.stringValue)
+                let updatedAt = try #require(record["threat"]?["threatInfo"]?["updatedAt"]?.stringValue)
+                #expect(record["meta"]?["versionId"]?.stringValue == "\(id):\(updatedAt)")
+                return (Int(String(decoding: parts[0], as: UTF8.self))!, Int(String(decoding: parts[1], as: UTF8.self))!, ServedVersion(id: id, updatedAt: updatedAt))
+            }
+        }
+
+        /// The last checkpoint committed for the instance, read as a restarted process reads it.
+        private func committedCheckpoint(_ cluster: KafkaMockCluster, _ emulator: RunningEmulator) async throws -> Checkpoint? {
+            let store = KafkaCheckpointStore(
+                settings: .init(properties: [("bootstrap.servers", cluster.bootstrapServers)], topic: "threatpipe.checkpoints"),
+                checkpointID: Self.instance, consoleURL: emulator.url, filters: []
+            )
+            return try await store.load()
+        }
+
+        @Test(.timeLimit(.minutes(4))) func restartsResumeExactlyAfterTheLastCommittedCheckpoint() async throws {
+            let cluster = try KafkaMockCluster(brokers: 1)
+            for topic in ["threats", "threatpipe.checkpoints"] { try cluster.createTopic(topic, partitions: 3, replicationFactor: 1) }
+            let emulator = try await RunningEmulator.start(threats: 120, addedPerSecond: 5, updatedPerSecond: 10)
+            let command = try ThreatpipeCommand()
+            defer { command.cleanUp() }
+            var generator = SystemRandomNumberGenerator()
+            // Killed twice, once while a broker is down, then stopped gracefully and started again.
+            for round in 0..<3 {
+                let run = try command.start(arguments(emulator, cluster), environment: ["S1_API_TOKEN": emulator.token])
+                await emulator.api.waitForRequests(atLeast: emulator.api.requestCounts.total + Int.random(in: 100...400, using: &generator))
+                if round == 1 {
+                    cluster.setBroker(1, up: false)
+                    try await Task.sleep(for: .seconds(2))
+                    cluster.setBroker(1, up: true)
+                    await emulator.api.waitForListPasses(atLeast: emulator.api.requestCounts.firstPages + 1)
+                }
+                let committed = try await committedCheckpoint(cluster, emulator)
+                if round < 2 {
+                    run.send(SIGKILL)
+                    #expect(await run.wait().status == 128 + SIGKILL)
+                } else {
+                    run.send(SIGTERM)
+                    #expect(await run.wait().status == 0, "\(command.stderrSoFar)")
+                }
+                // What the process committed before it died; its restart must send nothing that checkpoint covers.
+                let before = try await records(cluster, command)
+                let ends = Dictionary(before.map { ($0.partition, $0.offset + 1) }, uniquingKeysWith: max)
+                let checkpointAtStop = try await committedCheckpoint(cluster, emulator)
+                #expect(checkpointAtStop != nil && (committed == nil || checkpointAtStop!.updatedAt >= committed!.updatedAt))
+                let next = try command.start(arguments(emulator, cluster), environment: ["S1_API_TOKEN": emulator.token])
+                await emulator.api.waitForListPasses(atLeast: emulator.api.requestCounts.firstPages + 2)
+                next.send(SIGTERM)
+                #expect(await next.wait().status == 0, "\(command.stderrSoFar)")
+                let resent = try await records(cluster, command).filter { $0.offset >= ends[$0.partition, default: 0] }
+                if let checkpoint = checkpointAtStop {
+                    let covered = resent.filter { Self.covers(checkpoint, $0.version) }
+                    #expect(covered.isEmpty, "round \(round): \(covered.count) records re-sent that the committed checkpoint covers, e.g. \(covered.prefix(3).map(\.version))")
+                }
+                if round == 2 {
+                    // A graceful stop commits everything it sent, with the checkpoint that covers it: the restart
+                    // sends no version again, even on a console that kept changing.
+                    let sentBefore = Set(before.map(\.version))
+                    let again = resent.filter { sentBefore.contains($0.version) }
+                    #expect(again.isEmpty, "\(again.count) versions sent again after a graceful stop, e.g. \(again.prefix(3).map(\.version))")
+                }
+            }
+            // Then every threat's final version is in the topic, and a stop at rest duplicated nothing.
+            emulator.api.freeze()
+            let final = try command.start(arguments(emulator, cluster), environment: ["S1_API_TOKEN": emulator.token])
+            await emulator.api.waitForListPasses(atLeast: emulator.api.requestCounts.firstPages + 2)
+            final.send(SIGTERM)
+            #expect(await final.wait().status == 0, "\(command.stderrSoFar)")
+            // A stop at rest committed everything: started again on the unchanged console, nothing goes out again.
+            let atRest = try await records(cluster, command).count
+            let again = try command.start(arguments(emulator, cluster), environment: ["S1_API_TOKEN": emulator.token])
+            await emulator.api.waitForListPasses(atLeast: emulator.api.requestCounts.firstPages + 2)
+            again.send(SIGTERM)
+            #expect(await again.wait().status == 0, "\(command.stderrSoFar)")
+            #expect(try await records(cluster, command).count == atRest, "records sent again after a graceful stop")
+            await emulator.stop()
+            let delivered = Set(try await records(cluster, command).map(\.version))
+            let dataset = emulator.api.dataset
+            let missing = (0..<dataset.count).filter {
+                !delivered.contains(ServedVersion(id: dataset.id(at: $0), updatedAt: emulator.api.updatedAt(at: $0).description))
+            }
+            #expect(missing.isEmpty, "\(missing.count) threats lack their final version")
+            let checkpoints = try await Kcat.consume(brokers: cluster.bootstrapServers, topic: "threatpipe.checkpoints", format: "%k\n", in: command)
+            #expect(Set(RecordExpectations.lines(checkpoints).map { String(decoding: $0, as: UTF8.self) }) == [Self.instance])
+        }
+
+        /// Whether the checkpoint says `version` was delivered.
+        static func covers(_ checkpoint: Checkpoint, _ version: ServedVersion) -> Bool {
+            // The emulator's versions never become visible late, so everything older than the checkpoint was
+            // delivered before it; at its instant, the ids it lists.
+            version.updatedAt < checkpoint.updatedAt
+                || (version.updatedAt == checkpoint.updatedAt && checkpoint.idsAtUpdatedAt.contains(version.id))
+        }
+
+        @Test(.timeLimit(.minutes(2))) func aFencedProcessStopsAtOnceWithOneLine() async throws {
+            try await withEmulatorAndCluster(threats: 40, brokers: 1, topics: ["threats", "threatpipe.checkpoints"]) { emulator, cluster, command in
+                let run = try command.start(arguments(emulator, cluster), environment: ["S1_API_TOKEN": emulator.token])
+                await emulator.api.waitForListPasses(atLeast: 2)
+                // What a broker answers a producer whose transactional id another process registered since.
+                cluster.failNextRequests(apiKey: 26, with: Array(repeating: KafkaMockCluster.ErrorCode.producerFenced, count: 5))
+                let started = ContinuousClock.now
+                let result = await run.wait()
+                #expect(result.status == 78, "\(command.stderrSoFar)")
+                #expect(ContinuousClock.now - started < .seconds(15))
+                let errors = command.stderrSoFar.split(separator: "\n").filter { $0.hasPrefix("threatpipe: error:") }
+                #expect(errors.count == 1 && errors[0].contains("fenced"), "\(command.stderrSoFar)")
+            }
+        }
+
+        @Test(arguments: [
+            (["--sink", "ndjson", "--output", "out.ndjson", "--checkpoint-store", "kafka"], "needs the Kafka sink as the only sink"),
+            (["--sink", "kafka", "--kafka-topic", "threats"], "needs --checkpoint-store kafka"),
+        ])
+        func exactlyOnceWithoutWhatItNeedsIsAUsageError(_ extra: [String], _ message: String) async throws {
+            try await withEmulator(threats: 3) { emulator, command in
+                let outcome = try await command.run(
+                    ["run", "--console-url", emulator.url, "--delivery", "exactly-once", "--kafka-brokers", "127.0.0.1:9"] + extra,
+                    environment: ["S1_API_TOKEN": emulator.token]
+                )
+                #expect(outcome.status == 64, "\(outcome.stderr)")
+                #expect(outcome.stderr.contains(message), "\(outcome.stderr)")
+                #expect(emulator.api.requestCounts.total == 0)
+            }
+        }
+    }
+}

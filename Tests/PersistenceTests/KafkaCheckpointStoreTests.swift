@@ -1,0 +1,81 @@
+import Foundation
+import Kafka
+import Pipeline
+import Testing
+
+@testable import Persistence
+
+/// The checkpoint kept in a Kafka topic, against librdkafka's mock cluster over loopback: a round trip, the
+/// ownership check, a corrupt value as an error (never a silent restart), a missing topic, --reset-state.
+@Suite(.serialized) struct KafkaCheckpointStoreTests {
+    let cluster: KafkaMockCluster
+    let topic = "threatpipe.checkpoints"
+    private let checkpoint = Checkpoint(
+        updatedAt: "2026-01-01T00:00:02.000000Z", idsAtUpdatedAt: ["b", "a"],
+        deliveredInOverlap: [.init(id: "c", updatedAt: "2026-01-01T00:00:01.000000Z")]
+    )
+
+    init() throws {
+        cluster = try KafkaMockCluster(brokers: 1)
+        try cluster.createTopic(topic, partitions: 3, replicationFactor: 1)
+    }
+
+    private func store(id: String = "instance-a", console: String = "https://console.example", filters: [String] = ["siteIds=2"], afresh: Bool = false, topic: String? = nil)
+        -> KafkaCheckpointStore
+    {
+        var settings = KafkaCheckpointStore.Settings(properties: [("bootstrap.servers", cluster.bootstrapServers)], topic: topic ?? self.topic)
+        settings.timeout = .seconds(10)
+        return KafkaCheckpointStore(settings: settings, checkpointID: id, consoleURL: console, filters: filters, startAfresh: afresh)
+    }
+
+    @Test func savesAndLoadsTheLastCheckpointOfItsKey() async throws {
+        let first = store()
+        #expect(try await first.load() == nil, "nothing stored yet")
+        var older = checkpoint
+        older.updatedAt = "2026-01-01T00:00:01.000000Z"
+        try await first.save(older)
+        try await first.save(checkpoint)
+        // Another instance's checkpoint in the same topic is not this one's.
+        let other = store(id: "instance-b", filters: ["siteIds=9"])
+        try await other.save(older)
+        await first.close()
+        await other.close()
+        #expect(try await store().load() == checkpoint, "the last value for the key wins")
+        #expect(try await store(id: "instance-b", filters: ["siteIds=9"]).load() == older)
+        #expect(store().location == "kafka:\(topic)/instance-a")
+    }
+
+    @Test func anotherConsolesCheckpointIsRefusedUnlessStartingAfresh() async throws {
+        let saving = store()
+        try await saving.save(checkpoint)
+        await saving.close()
+        let error = await #expect(throws: CheckpointOwnershipError.self) { try await store(console: "https://other.example").load() }
+        #expect(error?.description.contains("--instance-id") == true)
+        #expect(FailureKind.of(error!) == .configuration)
+        // Afresh until this process saved a checkpoint of its own; then its own is what it reads.
+        let afresh = store(console: "https://other.example", afresh: true)
+        #expect(try await afresh.load() == nil)
+        #expect(try await afresh.load() == nil, "still afresh: nothing of its own saved yet")
+        try await afresh.save(checkpoint)
+        await afresh.close()
+        #expect(try await afresh.load() == checkpoint)
+    }
+
+    @Test func aCorruptValueIsAStateErrorNeverAFreshStart() async throws {
+        let producer = try KafkaProducer(topic: topic, properties: [("bootstrap.servers", cluster.bootstrapServers)], onDelivery: { _ in }, onError: { _ in })
+        _ = try producer.produce(key: "instance-a", value: Array("{\"version\":1,\"consoleUrl\":".utf8), tag: 0)
+        #expect(await producer.close(flushTimeout: .seconds(10)) == 0)
+        let error = await #expect(throws: CheckpointFileError.self) { try await store().load() }
+        #expect(FailureKind.of(error!) == .state)
+        #expect(error?.description.contains("kafka:\(topic)/instance-a") == true)
+    }
+
+    /// (The mock cluster creates any topic a metadata request names, so a missing topic is shown by its error.)
+    @Test func aMissingTopicIsAConfigurationErrorAndAnUnreachableClusterIsRetried() {
+        let missing = KafkaCheckpointStoreError(topic: "t", underlying: KafkaError(code: .unknownTopicOrPartition, name: "UNKNOWN_TOPIC_OR_PART", message: "x"))
+        #expect(missing.kind == .configuration)
+        #expect(missing.description.contains("does not exist"))
+        let down = KafkaCheckpointStoreError(topic: "t", underlying: KafkaError(code: .threatpipe, name: "TIMED_OUT", message: "x"))
+        #expect(down.kind == .unavailable)
+    }
+}
