@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Kafka without a Kafka installation: starts librdkafka's mock cluster and the API emulator, exports the emulator's
-# threats into a topic, reads them back with kcat and checks them against an NDJSON export of the same run.
+# threats into a topic, reads them back with kcat and checks them against an NDJSON export of the same run; then
+# follows the emulator with `run --delivery exactly-once` and reads the committed records and checkpoint back.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,7 +39,8 @@ start() {
 }
 
 url=$(start emulator 'http://[0-9.:]*' emulator --threats "$threats" --port 0)
-brokers=$(start cluster '127\.0\.0\.1:[0-9]*\(,127\.0\.0\.1:[0-9]*\)*' kafka-mock-cluster --brokers 3 --topic "$topic")
+brokers=$(start cluster '127\.0\.0\.1:[0-9]*\(,127\.0\.0\.1:[0-9]*\)*' kafka-mock-cluster --brokers 3 --topic "$topic" \
+    --topic threats-exactly-once --topic threatpipe.checkpoints)
 echo "demo-kafka: emulator at $url, mock Kafka cluster at $brokers" >&2
 
 S1_API_TOKEN=threatpipe-demo-token "$binary" export --console-url "$url" \
@@ -56,3 +58,22 @@ else
     exit 1
 fi
 kcat -b "$brokers" -C -t "$topic" -o beginning -e -q -c 3 -f 'key=%k partition=%p offset=%o headers=%h bytes=%S\n'
+
+# Exactly once: `run` commits the records and its checkpoint in Kafka transactions; stopped after its first poll.
+S1_API_TOKEN=threatpipe-demo-token "$binary" run --console-url "$url" --since 3650d --rate-limit 0 --interval 2s \
+    --sink kafka --kafka-brokers "$brokers" --kafka-topic threats-exactly-once \
+    --checkpoint-store kafka --delivery exactly-once --instance-id demo 2>"$workdir/run.err" &
+run=$!
+for _ in $(seq 1 300); do
+    grep -q 'poll done' "$workdir/run.err" && break
+    kill -0 "$run" 2>/dev/null || { cat "$workdir/run.err" >&2; exit 1; }
+    sleep 0.1
+done
+kill -TERM "$run"
+wait "$run"
+committed=$(kcat -b "$brokers" -C -t threats-exactly-once -o beginning -e -q -X isolation.level=read_committed \
+    -X fetch.message.max.bytes=67108864 -f '%s\n' | grep -o '"versionId":"[^"]*"' | sort)
+echo "demo-kafka: exactly once: kcat (read_committed) read $(echo "$committed" | wc -l) records," \
+    "$(echo "$committed" | uniq | wc -l) distinct versions, from topic threats-exactly-once" >&2
+echo "demo-kafka: the checkpoint committed with them (topic threatpipe.checkpoints, key demo):" >&2
+kcat -b "$brokers" -C -t threatpipe.checkpoints -o beginning -e -q -X isolation.level=read_committed -f '%k %s\n' | tail -n 1
