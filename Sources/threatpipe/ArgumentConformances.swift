@@ -7,9 +7,13 @@ extension LineLogHandler.Format: ExpressibleByArgument {}
 extension EnrichmentErrorPolicy: ExpressibleByArgument {}
 extension RunConfiguration.Delivery: ExpressibleByArgument {}
 
-/// The exit code for an error found while turning the options into the runtime's configuration, reported on
-/// standard error as the runtime reports its own: one line, the documented status.
-func reportedExitCode(_ error: any Error) -> ExitCode {
-    printError("threatpipe: error: \(error)")
-    return ExitCode(ExitStatus.of(error).rawValue)
+/// The runtime's configuration made from the options; an error found on the way is reported on standard error as
+/// the runtime reports its own — one line — and ends the process with the documented status.
+func configured<Configuration>(_ make: () throws -> Configuration) throws -> Configuration {
+    do {
+        return try make()
+    } catch {
+        printError("threatpipe: error: \(error)")
+        throw ExitCode(ExitStatus.of(error).rawValue)
+    }
 }

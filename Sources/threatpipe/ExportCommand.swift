@@ -41,12 +41,7 @@ struct ExportCommand: AsyncParsableCommand {
 
     func run() async throws {
         let readiness = Readiness()
-        let configuration: ExportConfiguration
-        do {
-            configuration = try runtimeConfiguration()
-        } catch {
-            throw reportedExitCode(error)
-        }
+        let configuration = try configured(runtimeConfiguration)
         let status = await ServiceProcess.run(
             label: "threatpipe.export", operations: operations.configuration, readiness: readiness,
             stopping: "delivering what is in flight, then exiting"

@@ -70,12 +70,7 @@ struct RunCommand: AsyncParsableCommand {
             if state.isHealthy, state.successfulPolls > 0 { return .init(isReady: true, reason: "") }
             return .init(isReady: false, reason: state.lastError ?? "no poll has completed yet")
         })
-        let configuration: RunConfiguration
-        do {
-            configuration = try runtimeConfiguration()
-        } catch {
-            throw reportedExitCode(error)
-        }
+        let configuration = try configured(runtimeConfiguration)
         let status = await ServiceProcess.run(
             label: "threatpipe.run", operations: operations.configuration, readiness: readiness,
             stopping: "delivering what is in flight, then saving the checkpoint"

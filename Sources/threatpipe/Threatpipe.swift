@@ -14,6 +14,8 @@ struct Threatpipe: AsyncParsableCommand {
 
     /// Parses the arguments with the configuration file's and the environment's settings added (flags first).
     static func main() async {
+        // Before any other thread allocates: an arena made earlier would stay (see MemoryTuning).
+        MemoryTuning.apply()
         var arguments = Array(CommandLine.arguments.dropFirst())
         do {
             arguments = try await ConfigurationLayers.arguments(arguments, environment: ProcessInfo.processInfo.environment)

@@ -7,8 +7,8 @@ import CMallocTuning
 /// RSS creep up by half between 2,000 and 20,000 threats although nothing was retained. A fixed threshold returns
 /// large buffers to the system when freed, and a single arena bounds the fragmentation (measured: 1.17× peak for
 /// 10× the threats, against 1.4× with the defaults).
-enum MemoryTuning {
-    static func apply() {
+public enum MemoryTuning {
+    public static func apply() {
         threatpipe_tune_malloc(256 * 1024, 1)
     }
 }
