@@ -18,12 +18,7 @@ public enum KafkaClusterProbe {
         properties: [(key: String, value: String)],
         timeout: Duration
     ) throws(KafkaError) -> Metadata {
-        let configuration = RDKafkaConfiguration()
-        for property in properties { try configuration.set(property.key, property.value) }
-        try configuration.set("allow.auto.create.topics", "false")
-        // The caller reports what failed; librdkafka's own connection log lines would only repeat it.
-        try configuration.set("log_level", "0")
-        let kafka = try RDKafkaHandle.make(RD_KAFKA_PRODUCER, configuration)
+        let kafka = try probeHandle(properties + [("allow.auto.create.topics", "false")])
         defer { rd_kafka_destroy(kafka.pointer) }
         let milliseconds = timeout.clampedMilliseconds
         var pointer: UnsafePointer<rd_kafka_metadata>?
@@ -51,10 +46,7 @@ extension KafkaClusterProbe {
         properties: [(key: String, value: String)],
         timeout: Duration
     ) throws(KafkaError) -> String? {
-        let configuration = RDKafkaConfiguration()
-        for property in properties { try configuration.set(property.key, property.value) }
-        try configuration.set("log_level", "0")
-        let kafka = try RDKafkaHandle.make(RD_KAFKA_PRODUCER, configuration)
+        let kafka = try probeHandle(properties)
         defer { rd_kafka_destroy(kafka.pointer) }
         let queue = rd_kafka_queue_new(kafka.pointer)
         defer { rd_kafka_queue_destroy(queue) }
@@ -90,14 +82,18 @@ extension KafkaClusterProbe {
         properties: [(key: String, value: String)],
         timeout: Duration
     ) throws(KafkaError) {
-        let configuration = RDKafkaConfiguration()
-        for property in properties { try configuration.set(property.key, property.value) }
-        try configuration.set("transactional.id", transactionalID)
-        try configuration.set("log_level", "0")
-        let kafka = try RDKafkaHandle.make(RD_KAFKA_PRODUCER, configuration)
+        let kafka = try probeHandle(properties + [("transactional.id", transactionalID)])
         defer { rd_kafka_destroy(kafka.pointer) }
         if let failure = rd_kafka_init_transactions(kafka.pointer, timeout.clampedMilliseconds) {
             throw KafkaError(consuming: failure)
         }
+    }
+}
+
+extension KafkaClusterProbe {
+    /// A producer handle for one question; the caller destroys it. Its own log is off: the caller reports what failed,
+    /// and librdkafka's connection lines would only repeat it.
+    static func probeHandle(_ properties: [(key: String, value: String)]) throws(KafkaError) -> RDKafkaHandle {
+        try RDKafkaHandle.make(RD_KAFKA_PRODUCER, RDKafkaConfiguration(properties + [("log_level", "0")]))
     }
 }

@@ -47,8 +47,7 @@ public final class KafkaProducer: Sendable {
         onError: @escaping @Sendable (KafkaError) -> Void,
         onLog: @escaping @Sendable (Int32, String) -> Void = { _, _ in }
     ) throws(KafkaError) {
-        let configuration = RDKafkaConfiguration()
-        for property in properties { try configuration.set(property.key, property.value) }
+        let configuration = try RDKafkaConfiguration(properties)
         let callbacks = RDKafkaCallbacks(onDelivery: onDelivery, onError: onError, onLog: onLog)
         callbacks.install(on: configuration)
         self.topic = topic
@@ -73,6 +72,14 @@ public final class KafkaProducer: Sendable {
     public func produce(key: String, value: [UInt8], tag: UInt64, versionID: String? = nil, topic: String? = nil) throws(KafkaError) -> ProduceResult {
         try whileOpen { () throws(KafkaError) -> ProduceResult in
             try produceOnOpenHandle(key: key, value: value, tag: tag, versionID: versionID, topic: topic ?? self.topic)
+        }
+    }
+
+    /// ``produce(key:value:tag:versionID:topic:)``, waiting for deliveries to make room while librdkafka's queue is
+    /// full (for the occasional message; the Kafka sink waits on its delivery reports instead).
+    public func produceWhenRoom(key: String, value: [UInt8], tag: UInt64, versionID: String? = nil, topic: String? = nil) async throws(KafkaError) {
+        while try produce(key: key, value: value, tag: tag, versionID: versionID, topic: topic) == .queueFull {
+            _ = try await flush(timeout: .milliseconds(100))
         }
     }
 

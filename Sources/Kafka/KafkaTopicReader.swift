@@ -26,15 +26,11 @@ public enum KafkaTopicReader {
         onRecord: (Record) throws -> Void
     ) throws -> Int {
         let deadline = ContinuousClock.now + timeout
-        let configuration = RDKafkaConfiguration()
-        for property in properties { try configuration.set(property.key, property.value) }
-        for (key, value) in [
+        let configuration = try RDKafkaConfiguration(properties + [
             ("group.id", "threatpipe-topic-reader"), ("enable.auto.commit", "false"), ("enable.partition.eof", "true"),
             ("isolation.level", "read_committed"), ("auto.offset.reset", "earliest"), ("allow.auto.create.topics", "false"),
             ("log_level", "0"),
-        ] {
-            try configuration.set(key, value)
-        }
+        ])
         let kafka = try RDKafkaHandle.make(RD_KAFKA_CONSUMER, configuration)
         defer {
             rd_kafka_consumer_close(kafka.pointer)

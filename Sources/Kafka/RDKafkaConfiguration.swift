@@ -9,6 +9,12 @@ final class RDKafkaConfiguration {
         handle = rd_kafka_conf_new()
     }
 
+    /// A configuration with `properties` set in order (later ones win).
+    convenience init(_ properties: [(key: String, value: String)]) throws(KafkaError) {
+        self.init()
+        for property in properties { try set(property.key, property.value) }
+    }
+
     deinit {
         if let handle { rd_kafka_conf_destroy(handle) }
     }

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import Pipeline
+import RawJSON
 
 /// The state file of a continuous export: a versioned, human-readable JSON document holding the checkpoint and the
 /// query it belongs to, replaced atomically (temporary file, fsync, rename, fsync of the directory) so that a crash
@@ -127,6 +128,22 @@ public struct CheckpointFile: Sendable {
         case DecodingError.typeMismatch(_, let context): return context.debugDescription
         default: return "\(error)"
         }
+    }
+}
+
+extension CheckpointFile.Contents {
+    /// The document of `checkpoint` for one console and its filters, saved now.
+    public static func saved(_ checkpoint: Checkpoint, consoleUrl: String, filters: [String]) -> Self {
+        Self(consoleUrl: consoleUrl, filters: filters, checkpoint: checkpoint, savedAt: RFC3339Timestamp.now.formatted(fractionDigits: 3))
+    }
+
+    /// The checkpoint, once the document is shown to belong to `consoleUrl` and `filters` (sorted); otherwise
+    /// ``CheckpointOwnershipError`` naming `location` and what else gives a checkpoint of one's own.
+    public func checkpoint(ownedBy consoleUrl: String, filters: [String], location: String, otherwise: String) throws(CheckpointOwnershipError) -> Checkpoint? {
+        guard self.consoleUrl == consoleUrl, self.filters == filters else {
+            throw CheckpointOwnershipError(location: location, consoleURL: self.consoleUrl, filters: self.filters, otherwise: otherwise)
+        }
+        return checkpoint
     }
 }
 

@@ -1,7 +1,6 @@
 import Blocking
 import Metrics
 import Pipeline
-import RawJSON
 
 /// The state file as ``CheckpointStore``: the checkpoint of one console and one set of filters, in a file replaced
 /// atomically (see ``CheckpointFile``).
@@ -26,20 +25,12 @@ public struct CheckpointFileStore: CheckpointStore {
     public func load() async throws -> Checkpoint? {
         let file = self.file
         guard let contents = try await performBlockingCall({ try file.load() }), !startAfresh else { return nil }
-        guard contents.consoleUrl == consoleURL, contents.filters == filters else {
-            throw CheckpointOwnershipError(
-                location: "state file \(file.path)", consoleURL: contents.consoleUrl, filters: contents.filters
-            )
-        }
-        return contents.checkpoint
+        return try contents.checkpoint(ownedBy: consoleURL, filters: filters, location: "state file \(file.path)", otherwise: "use another --state")
     }
 
     public func save(_ checkpoint: Checkpoint) async throws {
         let file = self.file
-        let contents = CheckpointFile.Contents(
-            consoleUrl: consoleURL, filters: filters, checkpoint: checkpoint,
-            savedAt: RFC3339Timestamp.now.formatted(fractionDigits: 3)
-        )
+        let contents = CheckpointFile.Contents.saved(checkpoint, consoleUrl: consoleURL, filters: filters)
         try await performBlockingCall { try file.save(contents) }
         Counter(label: "threatpipe_checkpoint_saves_total", dimensions: [("store", "file")]).increment()
     }

@@ -4,7 +4,6 @@ import Kafka
 import Metrics
 import NIOConcurrencyHelpers
 import Pipeline
-import RawJSON
 
 /// The checkpoint kept in a Kafka topic (meant to be `cleanup.policy=compact`) as ``CheckpointStore``: the record
 /// whose key is the checkpoint id holds the same versioned JSON document as the state file. No volume is needed: a
@@ -69,21 +68,15 @@ public final class KafkaCheckpointStore: CheckpointStore {
         // No record, or a tombstone: no checkpoint yet.
         guard let found = last, let value = found, !afresh.withLockedValue({ $0 }) else { return nil }
         let contents = try CheckpointFile.decode(Data(value), location: location)
-        guard contents.consoleUrl == consoleURL, contents.filters == filters else {
-            throw CheckpointOwnershipError(
-                location: "checkpoint \(checkpointID) in topic \(settings.topic)", consoleURL: contents.consoleUrl,
-                filters: contents.filters, otherwise: "use another --instance-id"
-            )
-        }
-        return contents.checkpoint
+        return try contents.checkpoint(
+            ownedBy: consoleURL, filters: filters, location: "checkpoint \(checkpointID) in topic \(settings.topic)",
+            otherwise: "use another --instance-id"
+        )
     }
 
     /// The checkpoint's record: its key and the document.
     public func record(for checkpoint: Checkpoint) -> (key: String, value: [UInt8]) {
-        (checkpointID, CheckpointFile.encodeCompact(.init(
-            consoleUrl: consoleURL, filters: filters, checkpoint: checkpoint,
-            savedAt: RFC3339Timestamp.now.formatted(fractionDigits: 3)
-        )))
+        (checkpointID, CheckpointFile.encodeCompact(.saved(checkpoint, consoleUrl: consoleURL, filters: filters)))
     }
 
     public func save(_ checkpoint: Checkpoint) async throws {
@@ -94,11 +87,7 @@ public final class KafkaCheckpointStore: CheckpointStore {
         let record = record(for: checkpoint)
         deliveryError.withLockedValue { $0 = nil }
         do {
-            var result = try producer.produce(key: record.key, value: record.value, tag: 0)
-            while result == .queueFull {
-                _ = try await producer.flush(timeout: .milliseconds(100))
-                result = try producer.produce(key: record.key, value: record.value, tag: 0)
-            }
+            try await producer.produceWhenRoom(key: record.key, value: record.value, tag: 0)
             let outstanding = try await producer.flush(timeout: settings.timeout)
             if outstanding > 0 {
                 throw KafkaError(code: .threatpipe, name: "TIMED_OUT", message: "the checkpoint was not delivered within \(settings.timeout)")

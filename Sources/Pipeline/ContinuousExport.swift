@@ -78,7 +78,8 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
     /// fails is logged and tried again from the checkpoint it reached, after a backoff that doubles from `interval`
     /// up to `maximumBackoff`; `handling` says which failures stop the run and which need a person.
     public func run(handling: @Sendable (any Error) -> PollFailureHandling) async throws -> Checkpoint? {
-        var checkpoint = try await store.load()
+        // Exactly once, the checkpoint is read once the sinks are open (opening fences older producers), not before.
+        var checkpoint = parts.transactionCheckpoints == nil ? try await store.load() : nil
         var sinks: OpenSinks?
         while !stop.isStopRequested, !Task.isCancelled {
             let began = ContinuousClock.now

@@ -93,9 +93,8 @@ public enum ThreatpipeRuntime {
             logger.notice("instance", metadata: ["instance_id": "\(instanceID)", "checkpoint": "\(store.location)", "delivery": "\(configuration.delivery.rawValue)"])
         }
         let result = await Result {
-            // Read before anything is requested: a checkpoint of other filters or a corrupt one ends the run at once,
-            // as does a missing token.
-            _ = try await store.load()
+            // A missing token ends the run before anything is requested; so does a checkpoint of other filters or a
+            // corrupt one (the continuous export loads it before its first poll).
             _ = try console.token()
             let session = try ConsoleSession(configuration: console, logger: logger)
             let result = await Result {
@@ -104,14 +103,14 @@ public enum ThreatpipeRuntime {
                 let sinks = configuration.sinks
                 let transactions = configuration.delivery == .exactlyOnce ? TransactionCheckpoints() : nil
                 let makeSinks: @Sendable () -> [any RecordSink]
-                if let transactions, case .kafka(let settings) = configuration.checkpointStore, let kafkaStore = store as? KafkaCheckpointStore,
-                    case .kafka(let kafka) = sinks.sinks.first
-                {
+                if let transactions, let kafkaStore = store as? KafkaCheckpointStore, case .kafka(let kafka) = sinks.sinks.first {
                     let limits = configuration.transactionLimits
                     makeSinks = {
                         [KafkaTransactionalSink(
                             configuration: kafka, transactionalID: "threatpipe-\(instanceID)", limits: limits,
-                            checkpointRecords: .init(topic: settings.topic, checkpoints: transactions, record: { kafkaStore.record(for: $0) }),
+                            checkpointRecords: .init(
+                                topic: kafkaStore.settings.topic, checkpoints: transactions, record: { kafkaStore.record(for: $0) }
+                            ),
                             logger: logger
                         )]
                     }

@@ -68,9 +68,7 @@ public actor KafkaSink: RecordSink {
                     logger.warning("kafka: \(error)")
                 }
             },
-            onLog: { level, text in
-                if level <= 4 { logger.warning("librdkafka: \(text)") } else { logger.debug("librdkafka: \(text)") }
-            }
+            onLog: Self.librdkafkaLog(logger)
         )
     }
 
@@ -152,6 +150,13 @@ public actor KafkaSink: RecordSink {
     private static func poisonMessage(_ threatID: String, _ updatedAt: String?, _ error: KafkaError) -> String {
         "the record of threat \(threatID) (updatedAt \(updatedAt ?? "unknown")) can never be delivered: \(error); "
             + "pass --dead-letter PATH to set such records aside and go on"
+    }
+
+    /// librdkafka's log lines: warnings and worse as warnings, the rest at debug level.
+    static func librdkafkaLog(_ logger: Logger) -> @Sendable (Int32, String) -> Void {
+        { level, text in
+            if level <= 4 { logger.warning("librdkafka: \(text)") } else { logger.debug("librdkafka: \(text)") }
+        }
     }
 
     /// `<threat id>:<updatedAt>` split at its first colon.

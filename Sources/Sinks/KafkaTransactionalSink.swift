@@ -93,9 +93,7 @@ public actor KafkaTransactionalSink: RecordSink {
             onError: { error in
                 if error.isFatal { failure.record(error) } else { logger.warning("kafka: \(error)") }
             },
-            onLog: { level, text in
-                if level <= 4 { logger.warning("librdkafka: \(text)") } else { logger.debug("librdkafka: \(text)") }
-            }
+            onLog: KafkaSink.librdkafkaLog(logger)
         )
         self.producer = producer
         do {
@@ -118,18 +116,12 @@ public actor KafkaTransactionalSink: RecordSink {
             }
             began = .now
         }
-        while true {
-            let result: KafkaProducer.ProduceResult
-            do {
-                result = try producer.produce(key: record.key, value: record.bytes, tag: record.sequence, versionID: record.versionID)
-            } catch {
-                await abort()
-                throw sinkError("cannot produce the record of threat \(record.key)", error)
-            }
-            if result == .enqueued { break }
-            // The local queue is full: let deliveries drain it (a flush inside a transaction only waits).
-            _ = try? await producer.flush(timeout: .milliseconds(100))
-            try throwIfFailed()
+        do {
+            // A full queue waits for deliveries (a flush inside a transaction only waits).
+            try await producer.produceWhenRoom(key: record.key, value: record.bytes, tag: record.sequence, versionID: record.versionID)
+        } catch {
+            await abort()
+            throw sinkError("cannot produce the record of threat \(record.key)", error)
         }
         pending.append(record.sequence)
         if pending.count >= limits.records || (began.map { .now - $0 >= limits.interval } ?? false) {
@@ -173,11 +165,7 @@ public actor KafkaTransactionalSink: RecordSink {
         if let checkpoint = checkpointRecords.checkpoints.checkpoint(coveringBelow: watermark) {
             let record = checkpointRecords.record(checkpoint)
             do {
-                var result = try producer.produce(key: record.key, value: record.value, tag: UInt64.max - 1, topic: checkpointRecords.topic)
-                while result == .queueFull {
-                    _ = try? await producer.flush(timeout: .milliseconds(100))
-                    result = try producer.produce(key: record.key, value: record.value, tag: UInt64.max - 1, topic: checkpointRecords.topic)
-                }
+                try await producer.produceWhenRoom(key: record.key, value: record.value, tag: UInt64.max - 1, topic: checkpointRecords.topic)
             } catch {
                 await abort()
                 throw sinkError("cannot produce the checkpoint record", error)
