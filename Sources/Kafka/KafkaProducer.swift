@@ -68,17 +68,25 @@ public final class KafkaProducer: Sendable {
 
     /// Enqueues one message (copied) with the producer's headers and, when given, a ``versionHeader``. `tag` comes
     /// back in its delivery report. Throws once the producer is closing or closed.
-    /// `topic` overrides the producer's topic for this message (a checkpoint record in the same transaction).
-    public func produce(key: String, value: [UInt8], tag: UInt64, versionID: String? = nil, topic: String? = nil) throws(KafkaError) -> ProduceResult {
+    /// `topic` overrides the producer's topic for this message (a checkpoint record in the same transaction);
+    /// `partition` chooses its partition (a shard's checkpoint lives in its shard's partition), else the partitioner does.
+    public func produce(
+        key: String, value: [UInt8], tag: UInt64, versionID: String? = nil, topic: String? = nil, partition: Int32? = nil
+    ) throws(KafkaError) -> ProduceResult {
         try whileOpen { () throws(KafkaError) -> ProduceResult in
-            try produceOnOpenHandle(key: key, value: value, tag: tag, versionID: versionID, topic: topic ?? self.topic)
+            try produceOnOpenHandle(
+                key: key, value: value, tag: tag, versionID: versionID, topic: topic ?? self.topic,
+                partition: partition ?? RD_KAFKA_PARTITION_UA
+            )
         }
     }
 
     /// ``produce(key:value:tag:versionID:topic:)``, waiting for deliveries to make room while librdkafka's queue is
     /// full (for the occasional message; the Kafka sink waits on its delivery reports instead).
-    public func produceWhenRoom(key: String, value: [UInt8], tag: UInt64, versionID: String? = nil, topic: String? = nil) async throws(KafkaError) {
-        while try produce(key: key, value: value, tag: tag, versionID: versionID, topic: topic) == .queueFull {
+    public func produceWhenRoom(
+        key: String, value: [UInt8], tag: UInt64, versionID: String? = nil, topic: String? = nil, partition: Int32? = nil
+    ) async throws(KafkaError) {
+        while try produce(key: key, value: value, tag: tag, versionID: versionID, topic: topic, partition: partition) == .queueFull {
             _ = try await flush(timeout: .milliseconds(100))
         }
     }
@@ -96,7 +104,9 @@ public final class KafkaProducer: Sendable {
         return try outcome.get()
     }
 
-    private func produceOnOpenHandle(key: String, value: [UInt8], tag: UInt64, versionID: String?, topic: String) throws(KafkaError) -> ProduceResult {
+    private func produceOnOpenHandle(
+        key: String, value: [UInt8], tag: UInt64, versionID: String?, topic: String, partition: Int32
+    ) throws(KafkaError) -> ProduceResult {
         // The producer's headers describe its records; a message to another topic (a checkpoint) goes without them.
         let headers = topic == self.topic ? headerBytes : []
         let headerList = rd_kafka_headers_new(headers.count + 1)
@@ -119,7 +129,7 @@ public final class KafkaProducer: Sendable {
         var key = key
         let failure: OpaquePointer? = topic.withCString { topicName in key.withUTF8 { keyBytes in
             value.withUnsafeBytes { valueBytes in
-                withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 6) { fields in
+                withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 7) { fields in
                     fields.initialize(repeating: rd_kafka_vu_t())
                     fields[0].vtype = RD_KAFKA_VTYPE_TOPIC
                     fields[0].u.cstr = topicName
@@ -135,6 +145,8 @@ public final class KafkaProducer: Sendable {
                     fields[4].u.ptr = UnsafeMutableRawPointer(bitPattern: UInt(tag &+ 1))
                     fields[5].vtype = RD_KAFKA_VTYPE_MSGFLAGS
                     fields[5].u.i = RD_KAFKA_MSG_F_COPY
+                    fields[6].vtype = RD_KAFKA_VTYPE_PARTITION
+                    fields[6].u.i32 = partition
                     return rd_kafka_produceva(kafka.pointer, fields.baseAddress, fields.count)
                 }
             }

@@ -16,12 +16,14 @@ public enum KafkaTopicReader {
         public var value: [UInt8]?
     }
 
-    /// Reads every record of `topic` up to the end of each partition, calling `onRecord` in partition order, and
-    /// returns the topic's partition count. Blocks (up to `timeout` in all): call it off the cooperative pool.
-    /// Throws when the topic does not exist, the cluster does not answer in time, or the read fails.
+    /// Reads every record of `topic` (of `partitions` only, when given) up to the end of each partition, calling
+    /// `onRecord` in partition order, and returns the topic's partition count. Blocks (up to `timeout` in all): call
+    /// it off the cooperative pool. Throws when the topic does not exist, the cluster does not answer in time, or
+    /// the read fails.
     public static func readToEnd(
         topic: String,
         properties: [(key: String, value: String)],
+        partitions only: Set<Int32>? = nil,
         timeout: Duration,
         onRecord: (Record) throws -> Void
     ) throws -> Int {
@@ -37,14 +39,15 @@ public enum KafkaTopicReader {
             rd_kafka_destroy(kafka.pointer)
         }
         let partitions = try partitionCount(kafka, topic: topic, timeout: deadline - .now)
-        let assignment = rd_kafka_topic_partition_list_new(partitions)
+        let read = (0..<partitions).filter { only?.contains($0) ?? true }
+        let assignment = rd_kafka_topic_partition_list_new(Int32(read.count))
         defer { rd_kafka_topic_partition_list_destroy(assignment) }
-        for partition in 0..<partitions {
+        for partition in read {
             rd_kafka_topic_partition_list_add(assignment, topic, partition)?.pointee.offset = Int64(RD_KAFKA_OFFSET_BEGINNING)
         }
         if let error = rd_kafka_assign(kafka.pointer, assignment).nilIfNoError { throw KafkaError(error) }
         var ended = Set<Int32>()
-        while ended.count < Int(partitions) {
+        while ended.count < read.count {
             guard ContinuousClock.now < deadline else {
                 throw KafkaError(code: .threatpipe, name: "TIMED_OUT", message: "reading \(topic) to its end took longer than \(timeout)")
             }

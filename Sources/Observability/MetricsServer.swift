@@ -47,6 +47,7 @@ public struct MetricsServer: Service {
         router.get("/readyz") { _, _ -> Response in
             let state = readiness.state
             let text = (state.isReady ? "ready" : "not ready: \(state.reason)") + "\n"
+                + (state.detail.isEmpty ? "" : state.detail + "\n")
             return Response(
                 status: state.isReady ? .ok : .serviceUnavailable,
                 headers: [.contentType: "text/plain; charset=utf-8"],

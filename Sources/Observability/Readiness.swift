@@ -7,10 +7,13 @@ public final class Readiness: Sendable {
     public struct State: Sendable, Equatable {
         public var isReady: Bool
         public var reason: String
+        /// More lines for `/readyz` (a group process: the shards it holds).
+        public var detail: String
 
-        public init(isReady: Bool, reason: String) {
+        public init(isReady: Bool, reason: String, detail: String = "") {
             self.isReady = isReady
             self.reason = reason
+            self.detail = detail
         }
     }
 

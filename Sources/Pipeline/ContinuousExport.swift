@@ -49,6 +49,8 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
     /// How far before the checkpoint each poll starts, for versions that become visible late.
     let overlap: Duration
     let logger: Logger
+    /// Labels added to the poll and checkpoint-lag metrics (`shard` in a group).
+    let metricDimensions: [(String, String)]
 
     public init(
         parts: Parts,
@@ -60,8 +62,10 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
         health: PollHealth = PollHealth(),
         maximumBackoff: Duration = .seconds(300),
         overlap: Duration = .zero,
-        logger: Logger
+        logger: Logger,
+        metricDimensions: [(String, String)] = []
     ) {
+        self.metricDimensions = metricDimensions
         self.parts = parts
         self.pipelineConfiguration = pipelineConfiguration
         self.interval = interval
@@ -110,14 +114,14 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
             switch outcome {
             case .success:
                 health.recordSuccess()
-                PipelineMetrics.poll(succeeded: true)
+                PipelineMetrics.poll(succeeded: true, metricDimensions)
             case .failure(let error):
                 let action = handling(error)
                 if action == .stop {
                     await sinks?.close(logger: logger)
                     throw error
                 }
-                PipelineMetrics.poll(succeeded: false)
+                PipelineMetrics.poll(succeeded: false, metricDimensions)
                 let failures = health.recordFailure(error)
                 wait = backoff(afterFailures: failures)
                 let metadata: Logger.Metadata = [
@@ -179,7 +183,7 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
                 let current = state.withLockedValue { $0.checkpoint }
-                Self.recordLag(of: current ?? checkpoint)
+                Self.recordLag(of: current ?? checkpoint, metricDimensions)
                 if let current, current != saved {
                     try? await store.save(current)
                     saved = current
@@ -201,7 +205,7 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
         saver.cancel()
         await saver.value
         let reached = state.withLockedValue { $0.checkpoint }
-        Self.recordLag(of: reached ?? checkpoint)
+        Self.recordLag(of: reached ?? checkpoint, metricDimensions)
         if let reached, reached != checkpoint { try await store.save(reached) }
         guard case .success(let summary) = outcome else { return (reached, outcome, sinksUsable) }
         logger.notice(
@@ -215,9 +219,9 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
     }
 
     /// Sets the checkpoint-lag gauge: how far behind now the delivered versions are.
-    static func recordLag(of checkpoint: Checkpoint?) {
+    static func recordLag(of checkpoint: Checkpoint?, _ dimensions: [(String, String)]) {
         guard let checkpoint, let instant = RFC3339Timestamp(checkpoint.updatedAt) else { return }
-        PipelineMetrics.checkpointLag.record(Double(RFC3339Timestamp.now.microseconds - instant.microseconds) / 1e6)
+        PipelineMetrics.checkpointLag(dimensions).record(Double(RFC3339Timestamp.now.microseconds - instant.microseconds) / 1e6)
     }
 
     private func waitForNextPoll(after began: ContinuousClock.Instant, wait: Duration) async {

@@ -21,11 +21,13 @@ enum PipelineMetrics {
     /// waits in the pipeline's bounded queues, in enrichment and in the sinks.
     static let recordsInFlight = Gauge(label: "threatpipe_records_in_flight")
 
-    /// `threatpipe_checkpoint_lag_seconds` (run): now minus the checkpoint's `updatedAt`.
-    static let checkpointLag = Gauge(label: "threatpipe_checkpoint_lag_seconds")
+    /// `threatpipe_checkpoint_lag_seconds` (run): now minus the checkpoint's `updatedAt`; `{shard}` in a group.
+    static func checkpointLag(_ dimensions: [(String, String)]) -> Gauge {
+        Gauge(label: "threatpipe_checkpoint_lag_seconds", dimensions: dimensions)
+    }
 
-    /// `threatpipe_polls_total{outcome}` (run): polls that succeeded or failed.
-    static func poll(succeeded: Bool) {
-        Counter(label: "threatpipe_polls_total", dimensions: [("outcome", succeeded ? "success" : "failure")]).increment()
+    /// `threatpipe_polls_total{outcome}` (run): polls that succeeded or failed; `{shard, outcome}` in a group.
+    static func poll(succeeded: Bool, _ dimensions: [(String, String)]) {
+        Counter(label: "threatpipe_polls_total", dimensions: dimensions + [("outcome", succeeded ? "success" : "failure")]).increment()
     }
 }

@@ -30,7 +30,7 @@ public final class PollHealth: Sendable {
     }
 
     /// Returns the number of consecutive failures, this one included.
-    func recordFailure(_ error: any Error) -> Int {
+    public func recordFailure(_ error: any Error) -> Int {
         current.withLockedValue {
             $0.consecutiveFailures += 1
             $0.lastError = "\(error)"
