@@ -32,6 +32,9 @@ public final class KafkaCheckpointStore: CheckpointStore {
     public let checkpointID: String
     public let consoleURL: String
     public let filters: [String]
+    /// The partition the checkpoint lives in (a shard's: `hash(name) mod P`), read alone and written to; nil: the
+    /// partitioner chooses and a load reads every partition.
+    public let partition: Int32?
     /// Load nothing, whatever the topic holds — until this process has saved a checkpoint of its own (exactly
     /// once, the checkpoint is read again whenever the sink reopens; from then on it is this run's).
     private let afresh: NIOLockedValueBox<Bool>
@@ -40,8 +43,12 @@ public final class KafkaCheckpointStore: CheckpointStore {
     private let producer = NIOLockedValueBox<KafkaProducer?>(nil)
     private let deliveryError = NIOLockedValueBox<KafkaError?>(nil)
 
-    public init(settings: Settings, checkpointID: String, consoleURL: String, filters: [String], startAfresh: Bool = false, savedByTransactions: Bool = false) {
+    public init(
+        settings: Settings, checkpointID: String, consoleURL: String, filters: [String], partition: Int32? = nil,
+        startAfresh: Bool = false, savedByTransactions: Bool = false
+    ) {
         self.settings = settings
+        self.partition = partition
         self.checkpointID = checkpointID
         self.consoleURL = consoleURL
         self.filters = filters.sorted()
@@ -52,26 +59,44 @@ public final class KafkaCheckpointStore: CheckpointStore {
     public var location: String { "kafka:\(settings.topic)/\(checkpointID)" }
 
     public func load() async throws -> Checkpoint? {
+        var values = try await lastValues(in: partition.map { [$0] })
+        if values.isEmpty, partition != nil {
+            // Not in its partition: the topic's partition count changed since it was written (a shard's partition
+            // is its hash modulo the count). The newest of its records in any partition is its checkpoint.
+            values = try await lastValues(in: nil)
+        }
+        guard !afresh.withLockedValue({ $0 }) else { return nil }
+        var newest: Checkpoint?
+        for case let value? in values.values {
+            let contents = try CheckpointFile.decode(Data(value), location: location)
+            let checkpoint = try contents.checkpoint(
+                ownedBy: consoleURL, filters: filters, location: "checkpoint \(checkpointID) in topic \(settings.topic)",
+                otherwise: "use another --instance-id"
+            )
+            if let checkpoint, newest.map({ $0.updatedAt < checkpoint.updatedAt }) ?? true { newest = checkpoint }
+        }
+        // No record, or a tombstone: no checkpoint yet.
+        return newest
+    }
+
+    /// The last value of the checkpoint's key in each partition of `partitions` (all when nil) that has one; nil
+    /// for a tombstone.
+    private func lastValues(in partitions: Set<Int32>?) async throws -> [Int32: [UInt8]?] {
         let settings = self.settings
         let key = Array(checkpointID.utf8)
-        let last: [UInt8]?? = try await performBlockingCall {
-            var last: [UInt8]?? = nil
+        return try await performBlockingCall {
+            var last: [Int32: [UInt8]?] = [:]
             do {
-                _ = try KafkaTopicReader.readToEnd(topic: settings.topic, properties: settings.properties, timeout: settings.timeout) { record in
-                    if record.key == key { last = .some(record.value) }
+                _ = try KafkaTopicReader.readToEnd(
+                    topic: settings.topic, properties: settings.properties, partitions: partitions, timeout: settings.timeout
+                ) { record in
+                    if record.key == key { last[record.partition] = .some(record.value) }
                 }
             } catch let error as KafkaError {
                 throw KafkaCheckpointStoreError(topic: settings.topic, underlying: error)
             }
             return last
         }
-        // No record, or a tombstone: no checkpoint yet.
-        guard let found = last, let value = found, !afresh.withLockedValue({ $0 }) else { return nil }
-        let contents = try CheckpointFile.decode(Data(value), location: location)
-        return try contents.checkpoint(
-            ownedBy: consoleURL, filters: filters, location: "checkpoint \(checkpointID) in topic \(settings.topic)",
-            otherwise: "use another --instance-id"
-        )
     }
 
     /// The checkpoint's record: its key and the document.
@@ -87,7 +112,7 @@ public final class KafkaCheckpointStore: CheckpointStore {
         let record = record(for: checkpoint)
         deliveryError.withLockedValue { $0 = nil }
         do {
-            try await producer.produceWhenRoom(key: record.key, value: record.value, tag: 0)
+            try await producer.produceWhenRoom(key: record.key, value: record.value, tag: 0, partition: partition)
             let outstanding = try await producer.flush(timeout: settings.timeout)
             if outstanding > 0 {
                 throw KafkaError(code: .threatpipe, name: "TIMED_OUT", message: "the checkpoint was not delivered within \(settings.timeout)")
@@ -131,6 +156,11 @@ public final class KafkaCheckpointStore: CheckpointStore {
 public struct KafkaCheckpointStoreError: Error, Sendable, CustomStringConvertible, ClassifiedError {
     public var topic: String
     public var underlying: KafkaError
+
+    public init(topic: String, underlying: KafkaError) {
+        self.topic = topic
+        self.underlying = underlying
+    }
 
     /// A topic that does not exist or a refused property is configuration; the rest is the store being unavailable
     /// (retried by `run`).

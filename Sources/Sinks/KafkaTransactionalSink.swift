@@ -29,12 +29,18 @@ public actor KafkaTransactionalSink: RecordSink {
     /// Where the checkpoint record goes and how it is made.
     public struct CheckpointRecords: Sendable {
         public var topic: String
+        /// The checkpoint's partition (a shard's); nil: the partitioner chooses.
+        public var partition: Int32?
         public var checkpoints: TransactionCheckpoints
         /// The record (key, value) for a checkpoint.
         public var record: @Sendable (Checkpoint) -> (key: String, value: [UInt8])
 
-        public init(topic: String, checkpoints: TransactionCheckpoints, record: @escaping @Sendable (Checkpoint) -> (key: String, value: [UInt8])) {
+        public init(
+            topic: String, partition: Int32? = nil, checkpoints: TransactionCheckpoints,
+            record: @escaping @Sendable (Checkpoint) -> (key: String, value: [UInt8])
+        ) {
             self.topic = topic
+            self.partition = partition
             self.checkpoints = checkpoints
             self.record = record
         }
@@ -165,7 +171,10 @@ public actor KafkaTransactionalSink: RecordSink {
         if let checkpoint = checkpointRecords.checkpoints.checkpoint(coveringBelow: watermark) {
             let record = checkpointRecords.record(checkpoint)
             do {
-                try await producer.produceWhenRoom(key: record.key, value: record.value, tag: UInt64.max - 1, topic: checkpointRecords.topic)
+                try await producer.produceWhenRoom(
+                    key: record.key, value: record.value, tag: UInt64.max - 1, topic: checkpointRecords.topic,
+                    partition: checkpointRecords.partition
+                )
             } catch {
                 await abort()
                 throw sinkError("cannot produce the checkpoint record", error)
@@ -197,6 +206,7 @@ public actor KafkaTransactionalSink: RecordSink {
         do {
             try await producer.abortTransaction(timeout: configuration.flushTimeout)
             Self.outcome("aborted", since: began)
+            logger.warning("kafka: transaction aborted; its records go out again from the checkpoint")
         } catch {
             failure.record(error)
             logger.warning("kafka: the transaction could not be aborted", metadata: ["error": "\(error)"])

@@ -20,12 +20,45 @@ import Testing
         try cluster.createTopic(topic, partitions: 3, replicationFactor: 1)
     }
 
-    private func store(id: String = "instance-a", console: String = "https://console.example", filters: [String] = ["siteIds=2"], afresh: Bool = false, topic: String? = nil)
-        -> KafkaCheckpointStore
-    {
+    private func store(
+        id: String = "instance-a", console: String = "https://console.example", filters: [String] = ["siteIds=2"], afresh: Bool = false,
+        topic: String? = nil, partition: Int32? = nil
+    ) -> KafkaCheckpointStore {
         var settings = KafkaCheckpointStore.Settings(properties: [("bootstrap.servers", cluster.bootstrapServers)], topic: topic ?? self.topic)
         settings.timeout = .seconds(10)
-        return KafkaCheckpointStore(settings: settings, checkpointID: id, consoleURL: console, filters: filters, startAfresh: afresh)
+        return KafkaCheckpointStore(settings: settings, checkpointID: id, consoleURL: console, filters: filters, partition: partition, startAfresh: afresh)
+    }
+
+    /// The partition each record of the topic is in, by key.
+    private func partitions() throws -> [String: Set<Int32>] {
+        var found: [String: Set<Int32>] = [:]
+        _ = try KafkaTopicReader.readToEnd(topic: topic, properties: [("bootstrap.servers", cluster.bootstrapServers)], timeout: .seconds(10)) { record in
+            found[String(decoding: record.key ?? [], as: UTF8.self), default: []].insert(record.partition)
+        }
+        return found
+    }
+
+    @Test func aShardsCheckpointIsWrittenToAndReadFromItsPartitionAndFoundAfterThePartitionCountChanged() async throws {
+        var newer = checkpoint
+        newer.updatedAt = "2026-01-01T00:00:09.000000Z"
+        let shard = store(id: "site-1", partition: 2)
+        try await shard.save(checkpoint)
+        try await shard.save(newer)
+        await shard.close()
+        #expect(try partitions()["site-1"] == [2], "every record of the shard in its partition")
+        #expect(try await store(id: "site-1", partition: 2).load() == newer)
+        // Another shard's key elsewhere is not read as this one's.
+        #expect(try await store(id: "site-2", partition: 2).load() == nil)
+        // The topic's partition count changed: the shard now maps to partition 0, which holds nothing of it yet; its
+        // checkpoint is found where it was, and from then on it is written to its new partition.
+        let moved = store(id: "site-1", partition: 0)
+        #expect(try await moved.load() == newer)
+        var newest = newer
+        newest.updatedAt = "2026-01-01T00:00:10.000000Z"
+        try await moved.save(newest)
+        await moved.close()
+        #expect(try partitions()["site-1"] == [0, 2])
+        #expect(try await store(id: "site-1", partition: 0).load() == newest)
     }
 
     @Test func savesAndLoadsTheLastCheckpointOfItsKey() async throws {
