@@ -126,7 +126,7 @@ let package = Package(
             name: "Runtime",
             dependencies: [
                 "RawJSON", "Pipeline", "SentinelOne", "Formats", "Sinks", "Kafka", "Persistence", "Observability",
-                "CMallocTuning", "Durations",
+                "CMallocTuning", "Durations", "Blocking",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

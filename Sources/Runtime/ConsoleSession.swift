@@ -93,3 +93,11 @@ public struct ConsoleSession: Sendable {
         try? await httpClient.shutdown()
     }
 }
+
+extension ConsoleSession {
+    /// Changes the request rate every client of the session shares (a group process's share of the console's
+    /// budget); a positive rate only.
+    public func setRateLimit(_ requestsPerSecond: Double) {
+        rateLimiter.setRate(requestsPerSecond)
+    }
+}

@@ -86,7 +86,6 @@ public enum ThreatpipeRuntime {
     ) async throws -> Checkpoint? {
         try configuration.check()
         let console = configuration.console
-        let userFilters = console.filters
         let instanceID = configuration.resolvedInstanceID
         let store = makeStore(configuration, instanceID: instanceID)
         if case .kafka = configuration.checkpointStore {
@@ -98,52 +97,68 @@ public enum ThreatpipeRuntime {
             _ = try console.token()
             let session = try ConsoleSession(configuration: console, logger: logger)
             let result = await Result {
-                let deadLetters = try configuration.sinks.makeDeadLetterFile(logger: logger)
-                defer { deadLetters?.close() }
-                let sinks = configuration.sinks
-                let transactions = configuration.delivery == .exactlyOnce ? TransactionCheckpoints() : nil
-                let makeSinks: @Sendable () -> [any RecordSink]
-                if let transactions, let kafkaStore = store as? KafkaCheckpointStore, case .kafka(let kafka) = sinks.sinks.first {
-                    let limits = configuration.transactionLimits
-                    makeSinks = {
-                        [KafkaTransactionalSink(
-                            configuration: kafka, transactionalID: "threatpipe-\(instanceID)", limits: limits,
-                            checkpointRecords: .init(
-                                topic: kafkaStore.settings.topic, checkpoints: transactions, record: { kafkaStore.record(for: $0) }
-                            ),
-                            logger: logger
-                        )]
-                    }
-                } else {
-                    makeSinks = { sinks.makeSinks(logger: logger, deadLetters: deadLetters) }
-                }
-                let parts = ContinuousExport<SentinelOneThreatSource>.Parts(
-                    makeSource: { since in
-                        try console.makeSource(filters: userFilters + pollFilters(since: since), session: session, logger: logger)
-                    },
-                    makeSinks: makeSinks,
-                    encoder: sinks.format.encoder(consoleURL: console.console.base),
-                    transactionCheckpoints: transactions
+                try await follow(
+                    configuration, session: session, store: store, transactionalID: "threatpipe-\(instanceID)",
+                    logger: logger, health: health, stop: stop
                 )
-                let policy: EnrichmentErrorPolicy = configuration.failOnEnrichmentError ? .fail : .emit
-                return try await ContinuousExport(
-                    parts: parts,
-                    pipelineConfiguration: policy.configure(.init(concurrency: console.concurrency)),
-                    interval: configuration.interval,
-                    initialSince: configuration.initialSince.description,
-                    store: store,
-                    stop: stop,
-                    health: health,
-                    maximumBackoff: configuration.maximumBackoff,
-                    overlap: configuration.overlap,
-                    logger: logger
-                ).run(handling: runFailureHandling)
             }
             await session.shutdown()
             return try result.get()
         }
         await store.close()
         return try result.get()
+    }
+
+    /// Follows one console with one set of filters (the whole run, or one shard of a group) through a session and
+    /// a store the caller made and releases; returns the last checkpoint.
+    static func follow(
+        _ configuration: RunConfiguration, session: ConsoleSession, store: any CheckpointStore, transactionalID: String,
+        logger: Logger, health: PollHealth, stop: StopSignal, metricDimensions: [(String, String)] = []
+    ) async throws -> Checkpoint? {
+        let console = configuration.console
+        let userFilters = console.filters
+        let deadLetters = try configuration.sinks.makeDeadLetterFile(logger: logger)
+        defer { deadLetters?.close() }
+        let sinks = configuration.sinks
+        let transactions = configuration.delivery == .exactlyOnce ? TransactionCheckpoints() : nil
+        let makeSinks: @Sendable () -> [any RecordSink]
+        if let transactions, let kafkaStore = store as? KafkaCheckpointStore, case .kafka(let kafka) = sinks.sinks.first {
+            let limits = configuration.transactionLimits
+            makeSinks = {
+                [KafkaTransactionalSink(
+                    configuration: kafka, transactionalID: transactionalID, limits: limits,
+                    checkpointRecords: .init(
+                        topic: kafkaStore.settings.topic, partition: kafkaStore.partition, checkpoints: transactions,
+                        record: { kafkaStore.record(for: $0) }
+                    ),
+                    logger: logger
+                )]
+            }
+        } else {
+            makeSinks = { sinks.makeSinks(logger: logger, deadLetters: deadLetters) }
+        }
+        let parts = ContinuousExport<SentinelOneThreatSource>.Parts(
+            makeSource: { since in
+                try console.makeSource(filters: userFilters + pollFilters(since: since), session: session, logger: logger)
+            },
+            makeSinks: makeSinks,
+            encoder: sinks.format.encoder(consoleURL: console.console.base),
+            transactionCheckpoints: transactions
+        )
+        let policy: EnrichmentErrorPolicy = configuration.failOnEnrichmentError ? .fail : .emit
+        return try await ContinuousExport(
+            parts: parts,
+            pipelineConfiguration: policy.configure(.init(concurrency: console.concurrency)),
+            interval: configuration.interval,
+            initialSince: configuration.initialSince.description,
+            store: store,
+            stop: stop,
+            health: health,
+            maximumBackoff: configuration.maximumBackoff,
+            overlap: configuration.overlap,
+            logger: logger,
+            metricDimensions: metricDimensions
+        ).run(handling: runFailureHandling)
     }
 
     /// The checkpoint store the configuration names.

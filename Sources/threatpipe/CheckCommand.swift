@@ -60,7 +60,8 @@ struct CheckCommand: AsyncParsableCommand {
 
     /// Console reachable, token accepted, and how many threats the filters match (one request).
     private func checkConsole(logger: Logger) async throws -> [Line] {
-        var configuration = try source.configuration()
+        // A group whose shards each name their console: the first shard's console is checked.
+        var configuration = try (try? groupConfiguration())?.shards.first?.console ?? source.configuration()
         let console = configuration.console
         configuration.maximumRetries = 1
         configuration.maximumRetryWait = .seconds(2)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Runtime
 
 /// Where `run` keeps its checkpoint and how it delivers: shared by `run` and `check` (which checks the store).
@@ -25,7 +26,19 @@ struct CheckpointOptions: ParsableArguments {
     @Option(help: "Exactly once: a transaction is committed at the latest this long after it began: a duration such as 1s or 500ms.")
     var transactionInterval = "1s"
 
+    @Option(help: "Run as one process of the group NAME (needs --checkpoint-store kafka and the Kafka sink): the shards of the configuration file's 'shards:' list are spread over every process started with this group, through a Kafka consumer group on the checkpoint topic.")
+    var group: String?
+
+    @Option(help: "With --group: how long the group waits for a silent process (killed, cut off) before its shards move, 1s…300s.")
+    var groupSessionTimeout = "10s"
+
     func validate() throws {
+        guard let session = TimeOptionParsing.duration(groupSessionTimeout), session >= .seconds(1), session <= .seconds(300) else {
+            throw ValidationError("--group-session-timeout takes a duration such as 10s, 1s…300s")
+        }
+        if let group, !ShardConfiguration.isUsableName(group) {
+            throw ValidationError("--group takes a name of 1…100 characters of A-Z a-z 0-9 . _ -")
+        }
         try TimeOptionParsing.check(transactionRecords, in: 1...1_000_000, "transaction-records")
         guard let transaction = TimeOptionParsing.duration(transactionInterval), transaction >= .milliseconds(10), transaction <= .seconds(50) else {
             throw ValidationError("--transaction-interval takes a duration such as 1s or 500ms, 10ms…50s")
@@ -40,6 +53,25 @@ struct CheckpointOptions: ParsableArguments {
         if checkpointStore == .kafka, sinks.kafkaBrokers?.isEmpty != false {
             throw ValidationError("--checkpoint-store kafka needs --kafka-brokers HOST:PORT")
         }
+        if group != nil, checkpointStore != .kafka {
+            throw ValidationError("--group needs --checkpoint-store kafka: the shards' checkpoints and their assignment live in the checkpoint topic")
+        }
+    }
+
+    /// With `--group`: the group of the configuration file's shards, on the top-level console settings (a shard
+    /// that names its own console needs no top-level one).
+    func groupConfiguration(configFile: String?, source: SourceOptions) throws -> GroupConfiguration? {
+        guard let group else { return nil }
+        guard let path = configFile ?? ProcessInfo.processInfo.environment["THREATPIPE_CONFIG"] else {
+            throw ConfigurationError(description: "--group needs shards: list them under 'shards:' in a --config file")
+        }
+        let entries = try ShardsFile.load(path: path)
+        let everyShardNamesItsConsole = !entries.isEmpty && entries.allSatisfy { $0.consoleURL != nil }
+        let base = try source.configuration(defaultConsole: everyShardNamesItsConsole ? entries[0].consoleURL : nil)
+        var configuration = GroupConfiguration(name: group, shards: try ShardsFile.shards(entries, base: base))
+        configuration.sessionTimeout = TimeOptionParsing.duration(groupSessionTimeout)!
+        try configuration.check()
+        return configuration
     }
 
     /// These settings on the run's configuration; the store reaches the cluster as the Kafka sink does.

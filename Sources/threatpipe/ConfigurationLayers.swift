@@ -47,11 +47,7 @@ enum ConfigurationLayers {
             for other in commands where other.key != command {
                 known.merge(try Self.options(of: other.value)) { mine, _ in mine }
             }
-            try checkFile(path: path, known: known)
-            providers.append(try await FileProvider<YAMLSnapshot>(
-                parsingOptions: .init(secretsSpecifier: .dynamic { key, _ in isSecretName(key) }),
-                filePath: FilePath(path)
-            ))
+            providers.append(InMemoryProvider(name: path, values: try fileValues(path: path, known: known)))
         }
         let reader = ConfigReader(providers: providers)
         var added: [String] = []
@@ -123,9 +119,13 @@ enum ConfigurationLayers {
         return nil
     }
 
-    /// The file's shape, which the providers do not check: readable YAML, a mapping of known option names to a
-    /// value or a list of values. A key no command knows is an error naming the closest valid one.
-    static func checkFile(path: String, known: [String: OptionShape]) throws {
+    /// The file's values, typed by the options' shapes (a flag a boolean, a repeatable option a list), after
+    /// checking its shape: readable YAML, a mapping of known option names to a value or a list of values, plus the
+    /// `shards:` list (`run --group`). A key no command knows is an error naming the closest valid one.
+    ///
+    /// The file is read with Yams and served by an `InMemoryProvider` rather than `FileProvider<YAMLSnapshot>`,
+    /// which refuses a list of mappings anywhere in the file — and `shards:` is one.
+    static func fileValues(path: String, known: [String: OptionShape]) throws -> [AbsoluteConfigKey: ConfigValue] {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
@@ -138,26 +138,46 @@ enum ConfigurationLayers {
         } catch {
             throw ConfigurationError(description: "the configuration file \(path) is not valid YAML: \(error)")
         }
-        guard let node else { return }
+        guard let node else { return [:] }
         guard case .mapping(let mapping) = node else {
             throw ConfigurationError(description: "the configuration file \(path) must be a mapping of option names to values")
         }
+        var values: [AbsoluteConfigKey: ConfigValue] = [:]
         for (keyNode, valueNode) in mapping {
             let key = keyNode.string ?? "\(keyNode)"
+            if key == "shards" {
+                _ = try ShardsFile.entries(valueNode, path: path)
+                continue
+            }
             guard let shape = known[key], key != "config" else {
                 let hint = EditDistance.closest(to: key, among: Set(known.keys)).map { "; did you mean '\($0)'?" } ?? ""
                 let secret = ["api-token", "token", "kafka-sasl-password"].contains(key)
                     ? "; secrets are read from files (api-token-file, kafka-sasl-password-file) or S1_API_TOKEN" : ""
                 throw ConfigurationError(description: "unknown key '\(key)' in \(path)\(secret.isEmpty ? hint : secret)")
             }
+            let content: ConfigContent
             switch valueNode {
-            case .scalar: continue
-            case .sequence where shape.isRepeating: continue
+            case .scalar(let scalar) where shape.isFlag:
+                guard let flag = valueNode.bool else {
+                    throw ConfigurationError(description: "key '\(key)' in \(path) takes true or false, not '\(scalar.string)'")
+                }
+                content = .bool(flag)
+            case .scalar(let scalar) where shape.isRepeating: content = .stringArray([scalar.string])
+            case .scalar(let scalar): content = .string(scalar.string)
+            case .sequence(let items) where shape.isRepeating:
+                content = .stringArray(try items.map { item in
+                    guard let text = item.string else {
+                        throw ConfigurationError(description: "key '\(key)' in \(path) takes a list of values, not of lists or mappings")
+                    }
+                    return text
+                })
             case .sequence:
                 throw ConfigurationError(description: "key '\(key)' in \(path) takes one value, not a list")
             case .mapping, .alias:
                 throw ConfigurationError(description: "key '\(key)' in \(path) takes a value or a list of values")
             }
+            values[AbsoluteConfigKey([key])] = ConfigValue(content, isSecret: isSecretName(key))
         }
+        return values
     }
 }

@@ -15,22 +15,37 @@ struct KafkaMockClusterCommand: AsyncParsableCommand {
     @Option(help: "Number of brokers (ids 1…N).")
     var brokers = 1
 
-    @Option(help: "Topics to create before serving; repeatable.")
+    @Option(help: "A topic to create before serving, as NAME or NAME:PARTITIONS (the mock answers no CreateTopics request); repeatable.")
     var topic: [String] = []
 
-    @Option(help: "Partitions of each created topic.")
+    @Option(help: "Partitions of each created topic that does not give its own count.")
     var partitions = 3
 
     func validate() throws {
         guard (1...16).contains(brokers) else { throw ValidationError("--brokers is 1…16") }
         guard (1...64).contains(partitions) else { throw ValidationError("--partitions is 1…64") }
+        for value in topic where Self.topicAndPartitions(value, default: partitions) == nil {
+            throw ValidationError("--topic takes NAME or NAME:PARTITIONS with 1…256 partitions, not '\(value)'")
+        }
+    }
+
+    /// `NAME` (the default count) or `NAME:PARTITIONS`.
+    static func topicAndPartitions(_ value: String, default count: Int) -> (name: String, partitions: Int)? {
+        let parts = value.split(separator: ":", omittingEmptySubsequences: false)
+        guard let name = parts.first, !name.isEmpty, parts.count <= 2 else { return nil }
+        guard parts.count == 2 else { return (String(name), count) }
+        guard let partitions = Int(parts[1]), (1...256).contains(partitions) else { return nil }
+        return (String(name), partitions)
     }
 
     func run() async throws {
         let cluster: KafkaMockCluster
         do {
             cluster = try KafkaMockCluster(brokers: brokers)
-            for name in topic { try cluster.createTopic(name, partitions: partitions, replicationFactor: min(brokers, 3)) }
+            for value in topic {
+                let (name, count) = Self.topicAndPartitions(value, default: partitions)!
+                try cluster.createTopic(name, partitions: count, replicationFactor: min(brokers, 3))
+            }
         } catch {
             printError("threatpipe: error: \(error)")
             throw ExitCode(ExitStatus.internalError.rawValue)

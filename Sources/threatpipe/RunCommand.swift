@@ -16,6 +16,10 @@ struct RunCommand: AsyncParsableCommand {
             fetching, delivers what is in flight, saves the checkpoint and exits 0; a second signal exits at once \
             (the state file never claims more than was acknowledged).
 
+            With --group NAME, the shards listed under 'shards:' in the --config file are spread over every process \
+            started with that group, through a Kafka consumer group on the checkpoint topic; a process that stops or \
+            dies hands its shards to the others (see the README's "Scaling out").
+
             \(ExitStatus.documentation)
             """
     )
@@ -64,13 +68,16 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if let group = try configured({ try checkpoints.groupConfiguration(configFile: operations.config, source: source) }) {
+            return try await runGroup(group)
+        }
         let health = PollHealth()
         let readiness = Readiness(probe: {
             let state = health.state
             if state.isHealthy, state.successfulPolls > 0 { return .init(isReady: true, reason: "") }
             return .init(isReady: false, reason: state.lastError ?? "no poll has completed yet")
         })
-        let configuration = try configured(runtimeConfiguration)
+        let configuration = try configured { try runtimeConfiguration() }
         let status = await ServiceProcess.run(
             label: "threatpipe.run", operations: operations.configuration, readiness: readiness,
             stopping: "delivering what is in flight, then saving the checkpoint"
@@ -82,10 +89,24 @@ struct RunCommand: AsyncParsableCommand {
         if status != .success { throw ExitCode(status.rawValue) }
     }
 
-    /// The options as the runtime's run configuration.
-    func runtimeConfiguration() throws -> RunConfiguration {
+    /// `run --group`: one process of the group.
+    func runGroup(_ group: GroupConfiguration) async throws {
+        let status = GroupStatus()
+        let readiness = Readiness(probe: { status.state })
+        let configuration = try configured { try runtimeConfiguration(console: group.shards[0].console) }
+        let exit = await ServiceProcess.run(
+            label: "threatpipe.run", operations: operations.configuration, readiness: readiness,
+            stopping: "draining every shard, committing its checkpoint, then leaving the group"
+        ) { logger, stop in
+            try await ThreatpipeRuntime.runGroup(configuration, group: group, logger: logger, status: status, stop: stop)
+        }
+        if exit != .success { throw ExitCode(exit.rawValue) }
+    }
+
+    /// The options as the runtime's run configuration (`console`: a group's first shard's, its template).
+    func runtimeConfiguration(console: ConsoleConfiguration? = nil) throws -> RunConfiguration {
         var configuration = RunConfiguration(
-            console: try source.configuration(), sinks: sinks.configuration(),
+            console: try console ?? source.configuration(), sinks: sinks.configuration(),
             initialSince: TimeOptionParsing.instant(since, now: .now)!
         )
         configuration.failOnEnrichmentError = onEnrichmentError == .fail

@@ -68,16 +68,18 @@ struct SourceOptions: ParsableArguments {
     }
 
     /// The console, checked.
-    func console() throws -> ConsoleURL {
-        guard let text = consoleURL ?? ProcessInfo.processInfo.environment["S1_CONSOLE_URL"] else {
+    func console(default defaultConsole: String? = nil) throws -> ConsoleURL {
+        guard let text = consoleURL ?? ProcessInfo.processInfo.environment["S1_CONSOLE_URL"] ?? defaultConsole else {
             throw ConfigurationError(description: "no console URL: pass --console-url or set S1_CONSOLE_URL")
         }
         return try ConsoleURL(text)
     }
 
     /// The options as the runtime's plain configuration: console, filters checked against the catalogue.
-    func configuration() throws -> ConsoleConfiguration {
-        var configuration = ConsoleConfiguration(console: try console())
+    /// `defaultConsole` stands in when neither the option nor S1_CONSOLE_URL gives one (a group whose shards each
+    /// name their console).
+    func configuration(defaultConsole: String? = nil) throws -> ConsoleConfiguration {
+        var configuration = ConsoleConfiguration(console: try console(default: defaultConsole))
         configuration.apiTokenFile = apiTokenFile
         configuration.filters = try QueryFilter.parse(filters, catalog: .threats)
         configuration.eventFilters = try QueryFilter.parse(eventFilters, catalog: .exploreEvents)

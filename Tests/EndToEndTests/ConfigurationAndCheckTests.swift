@@ -41,6 +41,10 @@ extension EndToEnd {
             ("api-token: abc\n", "unknown key 'api-token'", "secrets are read from files"),
             ("- just\n- a list\n", "must be a mapping", ""),
             ("filter: {siteIds: 1}\n", "takes a value or a list", ""),
+            ("reset-state: maybe\n", "takes true or false", ""),
+            ("shards: site-1\n", "'shards' in", "takes a list of shards"),
+            ("shards:\n  - filter: [siteIds=1]\n", "shard 1 in", "has no name"),
+            ("shards:\n  - name: a\n    colour: red\n", "shard 1 in", "'colour' is not a shard key"),
         ])
         func badConfigurationFilesExit64NamingTheProblem(_ text: String, _ message: String, _ hint: String) async throws {
             let command = try ThreatpipeCommand()
@@ -61,6 +65,43 @@ extension EndToEnd {
             // --help parses nothing, so only a bad key (found before parsing) can fail it.
             let outcome = try await command.run(["run", "--config", example, "--help"])
             #expect(outcome.status == 0, "\(outcome.stderr)")
+            let shards = try await command.run(["run", "--config", example.replacingOccurrences(of: "threatpipe.example", with: "threatpipe.shards.example"), "--help"])
+            #expect(shards.status == 0, "\(shards.stderr)")
+        }
+
+        /// `check --group` lists the group's shards — console, token source, filters, partition — and says whether
+        /// the checkpoint topic has partitions enough; an unusable shard list is exit 64 before anything is tried.
+        @Test(.timeLimit(.minutes(2))) func checkListsTheGroupsShards() async throws {
+            try await withEmulatorAndCluster(threats: 10, brokers: 1, topics: ["threats", "threatpipe.checkpoints"]) { emulator, cluster, command in
+                let file = command.path("group.yaml")
+                try """
+                    shards:
+                      - name: site-1
+                        filter: ["siteIds=1286405255257023125"]
+                      - name: elsewhere
+                        console-url: http://127.0.0.1:9
+                        api-token-file: \(command.path("missing-token"))
+                      - name: site-3
+                        filter: siteIds=1286405255257023127
+                      - name: site-4
+
+                    """.write(toFile: file, atomically: true, encoding: .utf8)
+                let arguments = ["check", "--config", file, "--console-url", emulator.url, "--sink", "kafka",
+                                 "--kafka-brokers", cluster.bootstrapServers, "--kafka-topic", "threats",
+                                 "--checkpoint-store", "kafka", "--group", "soc"]
+                let outcome = try await command.run(arguments, environment: ["S1_API_TOKEN": emulator.token])
+                let text = outcome.stdoutText
+                #expect(text.contains("ok    group soc: 4 shards, consumer group threatpipe-soc, 3 partitions: fewer partitions than shards"), "\(text)")
+                #expect(text.contains("ok    shard site-1: console \(emulator.url), token $S1_API_TOKEN readable, filters siteIds=1286405255257023125, partition 0"), "\(text)")
+                #expect(text.contains("FAIL  shard elsewhere: console http://127.0.0.1:9, token \(command.path("missing-token")) unreadable"), "\(text)")
+                #expect(text.contains("shard site-4: console \(emulator.url), token $S1_API_TOKEN readable, filters none, partition"), "\(text)")
+                #expect(outcome.status == 64, "an unreadable token file is configuration: \(outcome.stderr)")
+                let repeated = command.path("repeated.yaml")
+                try "shards:\n  - name: a\n  - name: a\n".write(toFile: repeated, atomically: true, encoding: .utf8)
+                let refused = try await command.run(["run"] + arguments.dropFirst().map { $0 == file ? repeated : $0 }, environment: ["S1_API_TOKEN": emulator.token])
+                #expect(refused.status == 64)
+                #expect(refused.stderr.contains("shard name 'a' is used twice"), "\(refused.stderr)")
+            }
         }
 
         @Test(.timeLimit(.minutes(2))) func checkPassesWithEverythingUpAndNamesEachBrokenDependency() async throws {

@@ -56,13 +56,14 @@ public struct ThreatpipeCommand: Sendable {
     }
 
     /// Starts `threatpipe arguments…` without waiting; standard output and error are appended to files in this
-    /// test's directory (`stdout`, `stderr`), so that several runs add up.
-    public func start(_ arguments: [String], environment: [String: String] = [:]) throws -> ChildProcess.Started {
+    /// test's directory (`stdout`, `stderr` — or `log`, for a process whose log is read on its own), so that
+    /// several runs add up.
+    public func start(_ arguments: [String], environment: [String: String] = [:], log: String = "stderr") throws -> ChildProcess.Started {
         var environment = environment.merging(Self.sanitizerEnvironment) { mine, _ in mine }
         environment["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         return try ChildProcess.start(
             Self.executablePath, Self.unthrottled(arguments), environment: environment,
-            stdoutPath: path("stdout"), stderrPath: path("stderr"), append: true
+            stdoutPath: path("stdout"), stderrPath: path(log), append: true
         )
     }
 

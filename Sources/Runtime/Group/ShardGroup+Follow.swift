@@ -1,0 +1,46 @@
+import Logging
+import Persistence
+import Pipeline
+
+extension ShardGroup {
+    /// Runs one shard until its stop is raised: follows its console from its checkpoint (in its partition of the
+    /// checkpoint topic). A failure that would end a single `run` (its token file unreadable, its checkpoint
+    /// corrupt) leaves the shard unhealthy and is retried after the longest backoff — the other shards go on; a
+    /// fenced producer stops the process (another one owns the shard).
+    func follow(_ shard: ShardConfiguration, partition: Int32, stop: StopSignal, health: PollHealth) async {
+        var configuration = template
+        configuration.console = shard.console
+        var logger = self.logger
+        logger[metadataKey: "shard"] = "\(shard.name)"
+        while !stop.isStopRequested, !Task.isCancelled {
+            guard let session = sessions[shard.console.console.base] else { return }
+            let store = KafkaCheckpointStore(
+                settings: store, checkpointID: shard.name, consoleURL: shard.console.console.base,
+                filters: shard.console.filters.map { "\($0.name)=\($0.value)" }, partition: partition,
+                startAfresh: configuration.resetState, savedByTransactions: configuration.delivery == .exactlyOnce
+            )
+            let outcome = await Result {
+                try await ThreatpipeRuntime.follow(
+                    configuration, session: session, store: store, transactionalID: group.transactionalID(of: shard.name),
+                    logger: logger, health: health, stop: stop, metricDimensions: [("shard", shard.name)]
+                )
+            }
+            await store.close()
+            guard case .failure(let error) = outcome else { return }
+            if FailureKind.of(error) == .fenced {
+                logger.critical("fenced: another process runs this shard; stopping", metadata: ["error": "\(error)"])
+                state.withLockedValue { if $0.fatal == nil { $0.fatal = error } }
+                processStop.requestStop()
+                return
+            }
+            _ = health.recordFailure(error)
+            logger.critical("shard stopped by a failure; starting it again after a backoff", metadata: [
+                "error": "\(error)", "next_start_in": "\(configuration.maximumBackoff)",
+            ])
+            let deadline = ContinuousClock.now + configuration.maximumBackoff
+            while !stop.isStopRequested, ContinuousClock.now < deadline {
+                try? await Task.sleep(for: min(.milliseconds(100), deadline - .now))
+            }
+        }
+    }
+}

@@ -1,0 +1,137 @@
+import Kafka
+import Logging
+import Metrics
+import NIOConcurrencyHelpers
+import Persistence
+import Pipeline
+
+/// The shards one process of a group runs: started when the group assigns their partitions, stopped — drained,
+/// their last transaction committed — when it revokes them, before the partitions move on. Each shard follows its
+/// console on its own (a failing shard is retried without touching the others); the shards of one console share
+/// the process's share of that console's request budget.
+final class ShardGroup: Sendable {
+    /// What one running shard has.
+    struct Worker: Sendable {
+        var shard: ShardConfiguration
+        var partition: Int32
+        var stop: StopSignal
+        var health: PollHealth
+        var task: Task<Void, Never>
+    }
+
+    struct State: Sendable {
+        var workers: [String: Worker] = [:]
+        var partitions: Set<Int32> = []
+        var joined = false
+        /// The process is stopping: no shard is started any more.
+        var stopping = false
+        /// A failure that ends the process (a fenced producer: another process owns a shard this one still runs).
+        var fatal: (any Error)?
+    }
+
+    let group: GroupConfiguration
+    let template: RunConfiguration
+    let store: KafkaCheckpointStore.Settings
+    let partitionCount: Int
+    let sessions: [String: ConsoleSession]
+    let processStop: StopSignal
+    let logger: Logger
+    let state = NIOLockedValueBox(State())
+
+    init(
+        group: GroupConfiguration, template: RunConfiguration, store: KafkaCheckpointStore.Settings, partitionCount: Int,
+        sessions: [String: ConsoleSession], processStop: StopSignal, logger: Logger
+    ) {
+        self.group = group
+        self.template = template
+        self.store = store
+        self.partitionCount = partitionCount
+        self.sessions = sessions
+        self.processStop = processStop
+        self.logger = logger
+    }
+
+    /// The shards carried by `partitions`.
+    func shards(in partitions: Set<Int32>) -> [(ShardConfiguration, Int32)] {
+        group.shards.compactMap { shard in
+            let partition = ShardPlacement.partition(of: shard.name, partitions: partitionCount)
+            return partitions.contains(partition) ? (shard, partition) : nil
+        }
+    }
+
+    /// Applies a change of this process's assignment; returns once revoked shards have stopped.
+    func apply(_ change: KafkaGroupMember.Change) async {
+        Counter(label: "threatpipe_rebalances_total").increment()
+        switch change {
+        case .assigned(let partitions):
+            let started = shards(in: partitions).compactMap { shard, partition in start(shard, partition: partition) }
+            state.withLockedValue {
+                $0.joined = true
+                $0.partitions.formUnion(partitions)
+            }
+            updateShares()
+            logger.notice("shards assigned", metadata: [
+                "started": "\(started.sorted().joined(separator: ","))", "partitions": "\(partitions.sorted())",
+                "held": "\(heldNames.joined(separator: ","))",
+            ])
+        case .revoked(let partitions, let lost):
+            logger.info("revoking shards", metadata: ["partitions": "\(partitions.sorted())", "lost": "\(lost)"])
+            let stopping = state.withLockedValue { state -> [Worker] in
+                state.partitions.subtract(partitions)
+                let leaving = state.workers.values.filter { partitions.contains($0.partition) }
+                for worker in leaving { state.workers[worker.shard.name] = nil }
+                return leaving
+            }
+            for worker in stopping { worker.stop.requestStop() }
+            for worker in stopping { await worker.task.value }
+            updateShares()
+            logger.notice("shards revoked", metadata: [
+                "stopped": "\(stopping.map(\.shard.name).sorted().joined(separator: ","))", "partitions": "\(partitions.sorted())",
+                "lost": "\(lost)", "held": "\(heldNames.joined(separator: ","))",
+            ])
+        }
+        Gauge(label: "threatpipe_shards_assigned").record(Double(heldNames.count))
+    }
+
+    /// Stops every shard (each drains and commits) and starts none any more: what a leaving process does while it
+    /// still holds the partitions, so no other process starts a shard before this one has let go of it.
+    func stopAll() async {
+        let stopping = state.withLockedValue { state -> [Worker] in
+            state.stopping = true
+            defer { state.workers = [:] }
+            return Array(state.workers.values)
+        }
+        guard !stopping.isEmpty else { return }
+        for worker in stopping { worker.stop.requestStop() }
+        for worker in stopping { await worker.task.value }
+        logger.notice("shards stopped", metadata: ["stopped": "\(stopping.map(\.shard.name).sorted().joined(separator: ","))"])
+        Gauge(label: "threatpipe_shards_assigned").record(0)
+    }
+
+    /// Names of the shards running here, sorted.
+    var heldNames: [String] { state.withLockedValue { $0.workers.keys.sorted() } }
+
+    /// Starts a shard's worker unless it runs already; returns its name when started.
+    private func start(_ shard: ShardConfiguration, partition: Int32) -> String? {
+        let stop = StopSignal()
+        let health = PollHealth()
+        return state.withLockedValue { state in
+            guard state.workers[shard.name] == nil, !state.stopping else { return nil }
+            let task = Task { await self.follow(shard, partition: partition, stop: stop, health: health) }
+            state.workers[shard.name] = Worker(shard: shard, partition: partition, stop: stop, health: health, task: task)
+            return shard.name
+        }
+    }
+
+    /// Sets every console's limiter to this process's share of its budget.
+    private func updateShares() {
+        let held = state.withLockedValue { state in state.workers.values.map(\.shard.console.console.base) }
+        for (console, session) in sessions {
+            let total = group.shards.filter { $0.console.console.base == console }.count
+            let share = ShardPlacement.rateShare(
+                budget: session.configuration.rateLimit, held: held.filter { $0 == console }.count, total: total
+            )
+            session.setRateLimit(share)
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import Blocking
+import Foundation
+import Kafka
+import Logging
+import Persistence
+import Pipeline
+
+extension ThreatpipeRuntime {
+    /// `run --group`: joins the consumer group `threatpipe-<group>` on the checkpoint topic and runs the shards
+    /// whose partitions it is assigned, until `stop` is raised; then revokes them (each drains and commits) and
+    /// leaves the group, so its shards move to the other processes at once. Returns the closing line.
+    public static func runGroup(
+        _ configuration: RunConfiguration,
+        group: GroupConfiguration,
+        logger: Logger,
+        status: GroupStatus = GroupStatus(),
+        stop: StopSignal = StopSignal()
+    ) async throws -> String {
+        try configuration.check()
+        try group.check()
+        let settings = try groupStore(configuration)
+        let partitions = try await checkpointPartitions(settings)
+        logger.notice("joining group", metadata: [
+            "group": "\(group.name)", "consumer_group": "\(group.consumerGroupID)", "shards": "\(group.shards.count)",
+            "checkpoint_topic": "\(settings.topic)", "partitions": "\(partitions)", "delivery": "\(configuration.delivery.rawValue)",
+        ])
+        if partitions < group.shards.count {
+            logger.warning("the checkpoint topic has fewer partitions than there are shards: shards sharing a partition always move together", metadata: [
+                "partitions": "\(partitions)", "shards": "\(group.shards.count)",
+            ])
+        }
+        var sessions: [String: ConsoleSession] = [:]
+        let result = await Result {
+            for shard in group.shards where sessions[shard.console.console.base] == nil {
+                sessions[shard.console.console.base] = try ConsoleSession(configuration: shard.console, logger: logger)
+            }
+            let shards = ShardGroup(
+                group: group, template: configuration, store: settings, partitionCount: partitions, sessions: sessions,
+                processStop: stop, logger: logger
+            )
+            status.attach(shards)
+            let member = try KafkaGroupMember(
+                topic: settings.topic, groupID: group.consumerGroupID, properties: settings.properties,
+                sessionTimeout: group.sessionTimeout,
+                onChange: { change in
+                    // The group waits on this thread until revoked shards have drained and committed.
+                    let done = DispatchSemaphore(value: 0)
+                    Task {
+                        await shards.apply(change)
+                        done.signal()
+                    }
+                    done.wait()
+                },
+                onError: { error in logger.warning("consumer group", metadata: ["error": "\(error)"]) }
+            )
+            try member.start()
+            while !stop.isStopRequested {
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+            // Drain every shard while still a member (the partitions stay here, so nobody starts them meanwhile),
+            // then leave: the group hands them out at once instead of after the session timeout.
+            await shards.stopAll()
+            await performBlockingCall { member.leave() }
+            await shards.stopAll()
+            if let fatal = shards.state.withLockedValue({ $0.fatal }) { throw fatal }
+        }
+        for session in sessions.values { await session.shutdown() }
+        try result.get()
+        return "threatpipe: stopped; left group \(group.name), every shard it held drained and its checkpoint saved"
+    }
+
+    /// The Kafka store's settings; a group keeps its shards' checkpoints and assignment in that topic.
+    static func groupStore(_ configuration: RunConfiguration) throws -> KafkaCheckpointStore.Settings {
+        guard case .kafka(let settings) = configuration.checkpointStore else {
+            throw ConfigurationError(description: "--group needs --checkpoint-store kafka: the shards' checkpoints and their assignment live in the checkpoint topic")
+        }
+        let kafkaOnly = configuration.sinks.sinks.allSatisfy { if case .kafka = $0 { true } else { false } }
+        guard kafkaOnly, !configuration.sinks.sinks.isEmpty else {
+            throw ConfigurationError(description: "--group needs the Kafka sink as the only sink: shards move between processes, files and stdout do not")
+        }
+        return settings
+    }
+
+    /// The checkpoint topic's partition count: a shard's partition is `hash(name) mod` it.
+    static func checkpointPartitions(_ settings: KafkaCheckpointStore.Settings) async throws -> Int {
+        let metadata: KafkaClusterProbe.Metadata
+        do {
+            metadata = try await performBlockingCall {
+                try KafkaClusterProbe.metadata(topic: settings.topic, properties: settings.properties, timeout: settings.timeout)
+            }
+        } catch let error as KafkaError {
+            throw KafkaCheckpointStoreError(topic: settings.topic, underlying: error)
+        }
+        guard let partitions = metadata.partitions, partitions > 0 else {
+            throw KafkaCheckpointStoreError(topic: settings.topic, underlying: KafkaError(
+                code: .unknownTopicOrPartition, name: "UNKNOWN_TOPIC_OR_PART", message: "no such topic"
+            ))
+        }
+        return partitions
+    }
+}

@@ -1,0 +1,237 @@
+import AsyncHTTPClient
+import Emulator
+import Foundation
+import Kafka
+import RawJSON
+import TestSupport
+import Testing
+
+extension EndToEnd {
+    /// `run --group`: six shards (one per site of the emulator's data) spread over processes of the real binary
+    /// through a consumer group on the mock cluster's checkpoint topic, with exactly-once delivery.
+    ///
+    /// The mock cluster of librdkafka 2.0.2 shows `read_committed` consumers the records of aborted transactions
+    /// too (see ``ExactlyOnceTests``): after a SIGKILL, the killed process's open transaction can appear as a
+    /// duplicate of records its successor sends again. The tests allow exactly that and nothing else.
+    @Suite(.serialized) struct GroupTests {
+        static let sites = ThreatDataset.siteIDs
+
+        /// A configuration file of one shard per site, plus `extra` lines.
+        static func shardsFile(_ command: ThreatpipeCommand, extra: String = "") throws -> String {
+            let path = command.path("shards.yaml")
+            let shards = sites.enumerated().map { index, site in
+                "  - name: site-\(index + 1)\n    filter: [\"siteIds=\(site)\"]\n"
+            }.joined()
+            try ("shards:\n" + shards + extra).write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+
+        static func arguments(_ emulator: RunningEmulator, _ cluster: KafkaMockCluster, config: String, extra: [String] = []) -> [String] {
+            ["run", "--config", config, "--console-url", emulator.url, "--interval", "1s", "--since", "2020-01-01T00:00:00Z",
+             "--sink", "kafka", "--kafka-brokers", cluster.bootstrapServers, "--kafka-topic", "threats",
+             "--checkpoint-store", "kafka", "--delivery", "exactly-once", "--group", "test",
+             "--transaction-records", "20", "--transaction-interval", "200ms", "--log-level", "info"] + extra
+        }
+
+        static func cluster() throws -> KafkaMockCluster {
+            let cluster = try KafkaMockCluster(brokers: 1)
+            try cluster.createTopic("threats", partitions: 4, replicationFactor: 1)
+            try cluster.createTopic("threatpipe.checkpoints", partitions: 6, replicationFactor: 1)
+            return cluster
+        }
+
+        /// The shards a process's log says it started, in order, and the shards it holds after its last change.
+        static func shards(in log: String) -> (started: [String], held: Set<String>) {
+            var started: [String] = []
+            var held = Set<String>()
+            for line in log.split(separator: "\n") where line.contains("msg=\"shards ") {
+                if let names = field("started", of: line) { started += names }
+                if let names = field("held", of: line) { held = Set(names) }
+                if line.contains("msg=\"shards stopped\"") { held = [] }
+            }
+            return (started, held)
+        }
+
+        private static func field(_ name: String, of line: Substring) -> [String]? {
+            guard let range = line.range(of: #"\b\#(name)=("[^"]*"|[^ ]*)"#, options: .regularExpression) else { return nil }
+            let value = line[range].dropFirst(name.count + 1).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+            return value.split(separator: ",").map(String.init)
+        }
+
+        /// Returns once `condition` holds for the logs (checked as they grow, every 50 ms); fails after `limit`.
+        static func waitForLogs(_ command: ThreatpipeCommand, _ logs: [String], within limit: Duration = .seconds(90), _ condition: ([String]) -> Bool) async throws {
+            let deadline = ContinuousClock.now + limit
+            while ContinuousClock.now < deadline {
+                let texts = logs.map { (try? String(contentsOfFile: command.path($0), encoding: .utf8)) ?? "" }
+                if condition(texts) { return }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            Issue.record("the logs did not reach the expected state within \(limit): \(logs.map { command.path($0) })")
+            throw CancellationError()
+        }
+
+        /// Every record of the output topic: its write time (ms) and the version it carries.
+        static func records(_ cluster: KafkaMockCluster, _ command: ThreatpipeCommand) async throws -> [(time: Int, version: ServedVersion)] {
+            let data = try await Kcat.consume(brokers: cluster.bootstrapServers, topic: "threats", format: "%T %s\n", in: command)
+            return try RecordExpectations.lines(data).map { line in
+                let parts = line.split(separator: UInt8(ascii: " "), maxSplits: 1)
+                let record = try JSONValue.parse(Array(parts[1]))
+                let id = try #require(record["threat"]?["id"]?.stringValue)
+                let updatedAt = try #require(record["threat"]?["threatInfo"]?["updatedAt"]?.stringValue)
+                return (Int(String(decoding: parts[0], as: UTF8.self))!, ServedVersion(id: id, updatedAt: updatedAt))
+            }
+        }
+
+        /// Threats whose current version is not among `delivered`.
+        static func missingFinalVersions(_ emulator: RunningEmulator, _ delivered: Set<ServedVersion>) -> [Int] {
+            let dataset = emulator.api.dataset
+            return (0..<dataset.count).filter {
+                !delivered.contains(ServedVersion(id: dataset.id(at: $0), updatedAt: emulator.api.updatedAt(at: $0).description))
+            }
+        }
+
+        /// Freezes the console, lets one process of the group (alone) finish every shard, and stops it.
+        static func finish(_ emulator: RunningEmulator, _ cluster: KafkaMockCluster, _ command: ThreatpipeCommand, config: String) async throws {
+            emulator.api.freeze()
+            let last = try command.start(arguments(emulator, cluster, config: config), environment: ["S1_API_TOKEN": emulator.token], log: "last.log")
+            try await waitForLogs(command, ["last.log"]) { shards(in: $0[0]).held.count == sites.count }
+            // About three list passes per shard after it started: every final version listed and committed.
+            await emulator.api.waitForListPasses(atLeast: emulator.api.requestCounts.firstPages + 3 * sites.count)
+            last.send(SIGTERM)
+            #expect(await last.wait().status == 0, "\(command.stderrSoFar)")
+        }
+
+        @Test(.timeLimit(.minutes(5))) func aKilledProcessesShardsMoveAndEveryVersionArrivesOnce() async throws {
+            let cluster = try Self.cluster()
+            let emulator = try await RunningEmulator.start(threats: 300, addedPerSecond: 3, updatedPerSecond: 6)
+            let command = try ThreatpipeCommand()
+            defer { command.cleanUp() }
+            let config = try Self.shardsFile(command)
+            let environment = ["S1_API_TOKEN": emulator.token]
+            var processes = try (1...3).map { try command.start(Self.arguments(emulator, cluster, config: config), environment: environment, log: "p\($0).log") }
+            try await Self.waitForLogs(command, ["p1.log", "p2.log", "p3.log"]) { logs in
+                logs.map { Self.shards(in: $0).held }.reduce(Set()) { $0.union($1) }.count == Self.sites.count
+            }
+            await emulator.api.waitForRequests(atLeast: emulator.api.requestCounts.total + 300)
+            // SIGKILL the first process mid-run: its shards go to the others after the group's session timeout.
+            let victim = Self.shards(in: try String(contentsOfFile: command.path("p1.log"), encoding: .utf8)).held
+            let killedAt = ContinuousClock.now
+            let killedAtWallClock = Int(Date().timeIntervalSince1970 * 1000)
+            processes[0].send(SIGKILL)
+            #expect(await processes[0].wait().status == 128 + SIGKILL)
+            try await Self.waitForLogs(command, ["p2.log", "p3.log"]) { logs in
+                victim.isSubset(of: logs.map { Self.shards(in: $0).held }.reduce(Set()) { $0.union($1) })
+            }
+            let failover = ContinuousClock.now - killedAt
+            print("group failover: shards \(victim.sorted()) of the SIGKILLed process resumed elsewhere after \(failover)")
+            #expect(failover < .seconds(45), "failover took \(failover)")
+            // A new process joins later and is given shards.
+            processes.append(try command.start(Self.arguments(emulator, cluster, config: config), environment: environment, log: "p4.log"))
+            try await Self.waitForLogs(command, ["p4.log"]) { !Self.shards(in: $0[0]).started.isEmpty }
+            for process in processes.dropFirst() { process.send(SIGTERM) }
+            for process in processes.dropFirst() { #expect(await process.wait().status == 0, "\(command.stderrSoFar)") }
+            for log in ["p1.log", "p2.log", "p3.log", "p4.log"] {
+                let text = try String(contentsOfFile: command.path(log), encoding: .utf8)
+                #expect(!Self.shards(in: text).started.isEmpty, "\(log): the process never held a shard")
+            }
+            try await Self.finish(emulator, cluster, command, config: config)
+            await emulator.stop()
+
+            let records = try await Self.records(cluster, command)
+            let delivered = Set(records.map(\.version))
+            let missing = Self.missingFinalVersions(emulator, delivered)
+            #expect(missing.isEmpty, "\(missing.count) threats lack their final version")
+            // Each version once — but for copies the killed process wrote before it died (its open transaction,
+            // which the mock cluster does not hide), in the shards it held.
+            let victimSites = Set(victim.map { Self.sites[Int($0.dropFirst(5))! - 1] })
+            let siteOf = Dictionary(uniqueKeysWithValues: (0..<emulator.api.dataset.count).map {
+                (emulator.api.dataset.id(at: $0), emulator.api.dataset.siteID(at: $0))
+            })
+            let copies = Dictionary(grouping: records, by: \.version)
+            let duplicated = copies.filter { $0.value.count > 1 }
+            let unexplained = duplicated.filter { version, copies in
+                !(victimSites.contains(siteOf[version.id] ?? "") && copies.count == 2 && copies.map(\.time).min()! <= killedAtWallClock + 1000)
+            }
+            #expect(unexplained.isEmpty, "\(unexplained.count) versions delivered more than once, e.g. \(unexplained.keys.prefix(3))")
+            print("group failover: \(records.count) records, \(delivered.count) versions, \(duplicated.count) copies from the killed process's open transaction")
+        }
+
+        @Test(.timeLimit(.minutes(4))) func aGracefulScaleDownMovesShardsWithoutAbortOrDuplicate() async throws {
+            let cluster = try Self.cluster()
+            let emulator = try await RunningEmulator.start(threats: 300, addedPerSecond: 3, updatedPerSecond: 6)
+            let command = try ThreatpipeCommand()
+            defer { command.cleanUp() }
+            let config = try Self.shardsFile(command)
+            let environment = ["S1_API_TOKEN": emulator.token]
+            let processes = try (1...3).map { try command.start(Self.arguments(emulator, cluster, config: config), environment: environment, log: "p\($0).log") }
+            try await Self.waitForLogs(command, ["p1.log", "p2.log", "p3.log"]) { logs in
+                logs.map { Self.shards(in: $0).held }.reduce(Set()) { $0.union($1) }.count == Self.sites.count
+            }
+            await emulator.api.waitForRequests(atLeast: emulator.api.requestCounts.total + 300)
+            let leaving = Self.shards(in: try String(contentsOfFile: command.path("p1.log"), encoding: .utf8)).held
+            let stoppedAt = ContinuousClock.now
+            processes[0].send(SIGTERM)
+            #expect(await processes[0].wait().status == 0, "\(command.stderrSoFar)")
+            try await Self.waitForLogs(command, ["p2.log", "p3.log"]) { logs in
+                leaving.isSubset(of: logs.map { Self.shards(in: $0).held }.reduce(Set()) { $0.union($1) })
+            }
+            print("group scale-down: shards \(leaving.sorted()) of the stopped process resumed elsewhere after \(ContinuousClock.now - stoppedAt)")
+            for process in processes.dropFirst() { process.send(SIGTERM) }
+            for process in processes.dropFirst() { #expect(await process.wait().status == 0, "\(command.stderrSoFar)") }
+            try await Self.finish(emulator, cluster, command, config: config)
+            await emulator.stop()
+
+            for log in ["p1.log", "p2.log", "p3.log", "last.log"] {
+                let text = try String(contentsOfFile: command.path(log), encoding: .utf8)
+                #expect(!text.contains("transaction aborted"), "\(log) aborted a transaction")
+            }
+            let records = try await Self.records(cluster, command)
+            let duplicated = Dictionary(grouping: records, by: \.version).filter { $0.value.count > 1 }
+            #expect(duplicated.isEmpty, "\(duplicated.count) versions delivered more than once, e.g. \(duplicated.keys.prefix(3))")
+            let missing = Self.missingFinalVersions(emulator, Set(records.map(\.version)))
+            #expect(missing.isEmpty, "\(missing.count) threats lack their final version")
+        }
+
+        @Test(.timeLimit(.minutes(2))) func aShardWhoseTokenIsRejectedIsUnhealthyAndTheOthersGoOn() async throws {
+            let cluster = try Self.cluster()
+            let emulator = try await RunningEmulator.start(threats: 60)
+            let command = try ThreatpipeCommand()
+            defer { command.cleanUp() }
+            let wrongToken = command.path("wrong-token")
+            try "not-the-token\n".write(toFile: wrongToken, atomically: true, encoding: .utf8)
+            let config = try Self.shardsFile(
+                command, extra: "  - name: rejected\n    api-token-file: \(wrongToken)\n    filter: [\"siteIds=\(Self.sites[0])\"]\n"
+            )
+            let process = try command.start(
+                Self.arguments(emulator, cluster, config: config, extra: ["--metrics-listen", "127.0.0.1:0"]),
+                environment: ["S1_API_TOKEN": emulator.token], log: "p1.log"
+            )
+            try await Self.waitForLogs(command, ["p1.log"]) { Self.shards(in: $0[0]).held.count == Self.sites.count + 1 }
+            let log = try String(contentsOfFile: command.path("p1.log"), encoding: .utf8)
+            let line = try #require(log.split(separator: "\n").first { $0.contains("metrics listening") })
+            let address = String(line[try #require(line.range(of: #"http://[0-9.]+:[0-9]+"#, options: .regularExpression))])
+            let client = HTTPClient(eventLoopGroupProvider: .singleton)
+            // The rejected shard fails its polls and says so; the six others deliver their sites.
+            var ready = try await ObservabilityTests.get(client, address + "/readyz")
+            while !ready.body.contains("shards failing: rejected") {
+                try await Task.sleep(for: .milliseconds(100))
+                ready = try await ObservabilityTests.get(client, address + "/readyz")
+            }
+            #expect(ready.status == 503)
+            #expect(ready.body.contains("shards: rejected,site-1,site-2,site-3,site-4,site-5,site-6"), "\(ready.body)")
+            await emulator.api.waitForListPasses(atLeast: emulator.api.requestCounts.firstPages + 2 * Self.sites.count)
+            let metrics = try await ObservabilityTests.get(client, address + "/metrics").body
+            #expect(metrics.contains("threatpipe_shards_assigned 7"), "\(metrics)")
+            #expect(metrics.contains(#"threatpipe_polls_total{shard="rejected",outcome="failure"}"#), "\(metrics)")
+            #expect(metrics.contains(#"threatpipe_polls_total{shard="site-2",outcome="success"}"#), "\(metrics)")
+            #expect(metrics.contains("threatpipe_rebalances_total"), "\(metrics)")
+            try await client.shutdown()
+            process.send(SIGTERM)
+            #expect(await process.wait().status == 0, "\(command.stderrSoFar)")
+            let delivered = Set(try await Self.records(cluster, command).map(\.version))
+            let missing = Self.missingFinalVersions(emulator, delivered)
+            #expect(missing.isEmpty, "\(missing.count) threats of the healthy shards not delivered")
+            await emulator.stop()
+        }
+    }
+}

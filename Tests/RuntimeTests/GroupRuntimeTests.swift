@@ -1,0 +1,78 @@
+import Emulator
+import Foundation
+import Kafka
+import Logging
+import Persistence
+import Pipeline
+import RawJSON
+@testable import Runtime
+import SentinelOne
+import Sinks
+import TestSupport
+import Testing
+
+/// `ThreatpipeRuntime.runGroup` in process against the emulator and librdkafka's mock cluster: one process of a
+/// group holds every shard, delivers each shard's threats once with each shard's checkpoint in its partition, and a
+/// stop drains and leaves. (In process, so the ThreadSanitizer pass sees the coordinator and the member's thread.)
+@Suite(.serialized) struct GroupRuntimeTests {
+    @Test(.timeLimit(.minutes(2))) func oneProcessHoldsEveryShardAndCheckpointsEachInItsPartition() async throws {
+        let cluster = try KafkaMockCluster(brokers: 1)
+        try cluster.createTopic("threats", partitions: 2, replicationFactor: 1)
+        try cluster.createTopic("threatpipe.checkpoints", partitions: 4, replicationFactor: 1)
+        let emulator = try await RunningEmulator.start(threats: 36)
+        var console = ConsoleConfiguration(console: try ConsoleURL(emulator.url))
+        console.environment = ["S1_API_TOKEN": emulator.token]
+        console.rateLimit = 30
+        let sites = Array(ThreatDataset.siteIDs.prefix(3))
+        let shards = sites.enumerated().map { index, site in
+            var shard = console
+            shard.filters = [QueryFilter(name: "siteIds", value: site)]
+            return ShardConfiguration(name: "site-\(index + 1)", console: shard)
+        }
+        var configuration = RunConfiguration(
+            console: console,
+            sinks: SinksConfiguration(sinks: [.kafka(KafkaSinkConfiguration(brokers: cluster.bootstrapServers, topic: "threats"))]),
+            initialSince: RFC3339Timestamp("2020-01-01T00:00:00Z")!
+        )
+        configuration.interval = .milliseconds(300)
+        configuration.delivery = .exactlyOnce
+        let settings = KafkaCheckpointStore.Settings(properties: [("bootstrap.servers", cluster.bootstrapServers)], topic: "threatpipe.checkpoints")
+        configuration.checkpointStore = .kafka(settings)
+        var group = GroupConfiguration(name: "inproc", shards: shards)
+        group.sessionTimeout = .seconds(3)
+        var logger = Logger(label: "test.group")
+        logger.logLevel = .error
+        let status = GroupStatus()
+        let stop = StopSignal()
+        let run = Task { [configuration, group, logger] in
+            try await ThreatpipeRuntime.runGroup(configuration, group: group, logger: logger, status: status, stop: stop)
+        }
+        // Every shard lists twice: all three started and went round.
+        await emulator.api.waitForListPasses(atLeast: 2 * shards.count)
+        let state = status.state
+        #expect(state.detail.hasPrefix("shards: site-1,site-2,site-3"), "\(state)")
+        stop.requestStop()
+        let closing = try await run.value
+        #expect(closing.contains("left group inproc"))
+        await emulator.stop()
+
+        // Each shard's checkpoint is in its partition, and each site's threats arrived.
+        for shard in shards {
+            let partition = ShardPlacement.partition(of: shard.name, partitions: 4)
+            let store = KafkaCheckpointStore(
+                settings: settings, checkpointID: shard.name, consoleURL: emulator.url,
+                filters: shard.console.filters.map { "\($0.name)=\($0.value)" }, partition: partition
+            )
+            #expect(try await store.load() != nil, "\(shard.name): no checkpoint in partition \(partition)")
+        }
+        var sitesDelivered: [String: Int] = [:]
+        _ = try KafkaTopicReader.readToEnd(topic: "threats", properties: [("bootstrap.servers", cluster.bootstrapServers)], timeout: .seconds(10)) { record in
+            let value = try JSONValue.parse(record.value ?? [])
+            let site = value["threat"]?["agentDetectionInfo"]?["siteId"]?.stringValue ?? "none"
+            sitesDelivered[site, default: 0] += 1
+        }
+        let dataset = emulator.api.dataset
+        let expected = Dictionary(grouping: (0..<dataset.count).map { dataset.siteID(at: $0) }.filter(sites.contains), by: { $0 }).mapValues(\.count)
+        #expect(sitesDelivered == expected)
+    }
+}
