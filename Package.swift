@@ -61,6 +61,10 @@ let package = Package(
         ),
         // The transform: enriched threat → bytes of one record in an output format.
         .target(name: "Formats", dependencies: ["RawJSON", "Pipeline"]),
+        // zlib (Debian's zlib1g-dev), as C: `audit` reads rotated `.gz` NDJSON files.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // `audit`: the console's current versions against what reached the sinks — missing, stale, incomplete, deleted.
+        .target(name: "Audit", dependencies: ["RawJSON", "Pipeline", "SentinelOne", "CZlib"]),
         // The one way off Swift's cooperative pool for calls that block (fsync, librdkafka flushes, probes).
         .target(name: "Blocking", dependencies: [.product(name: "NIOPosix", package: "swift-nio")]),
         // librdkafka (Debian's librdkafka-dev), as C.
@@ -126,7 +130,7 @@ let package = Package(
             name: "Runtime",
             dependencies: [
                 "RawJSON", "Pipeline", "SentinelOne", "Formats", "Sinks", "Kafka", "Persistence", "Observability",
-                "CMallocTuning", "Durations", "Blocking",
+                "CMallocTuning", "Durations", "Blocking", "Audit",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -140,7 +144,7 @@ let package = Package(
         .executableTarget(
             name: "threatpipe",
             dependencies: [
-                "Runtime", "RawJSON", "Pipeline", "SentinelOne", "Formats", "Sinks", "Emulator", "Kafka", "Observability",
+                "Runtime", "Audit", "RawJSON", "Pipeline", "SentinelOne", "Formats", "Sinks", "Emulator", "Kafka", "Observability",
                 "Blocking",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -191,7 +195,8 @@ let package = Package(
             name: "RuntimeTests",
             dependencies: ["Runtime", "Kafka", "Persistence", "Pipeline", "SentinelOne", "Sinks", "RawJSON", "TestSupport", "CThreadsForSanitizers"]
         ),
-        .testTarget(name: "FormatsTests", dependencies: ["Formats", "Pipeline", "RawJSON"]),
+        .testTarget(name: "FormatsTests", dependencies: ["Formats", "Pipeline", "RawJSON", "Audit"]),
+        .testTarget(name: "AuditTests", dependencies: ["Audit", "RawJSON"]),
         // Linked into the tests only: C11 thrd_create through pthread_create, so ThreadSanitizer sees librdkafka's
         // threads (`make sanitize`); the same semantics in every other build.
         .target(name: "CThreadsForSanitizers", path: "Tests/CThreadsForSanitizers"),

@@ -13,6 +13,7 @@ command -v python3 >/dev/null 2>&1 || packages+=(python3 python3-pip)
 command -v pkg-config >/dev/null 2>&1 || packages+=(pkg-config)
 # The Kafka sink links librdkafka; the Kafka tests and `make demo-kafka` read topics back with kcat.
 dpkg -s librdkafka-dev >/dev/null 2>&1 || packages+=(librdkafka-dev)
+dpkg -s zlib1g-dev >/dev/null 2>&1 || packages+=(zlib1g-dev)
 command -v kcat >/dev/null 2>&1 || packages+=(kcat)
 
 if [ ${#packages[@]} -gt 0 ]; then

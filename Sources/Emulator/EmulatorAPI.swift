@@ -38,6 +38,10 @@ public final class EmulatorAPI: Sendable {
         live.change(added: added, updated: updated, now: now, late: late, lateBy: lateBy, seed: initialDataset.seed)
     }
 
+    /// Deletes threats from the console (by position): they are no longer listed and their analysis and events
+    /// answer 404 — what `audit` reports as deleted upstream.
+    public func delete(at indices: [Int]) { live.remove(indices) }
+
     /// Stops live changes.
     public func freeze() { live.freeze() }
 
@@ -120,7 +124,7 @@ public final class EmulatorAPI: Sendable {
         let snapshot = live.snapshot()
         let dataset = ThreatDataset(count: snapshot.count, seed: initialDataset.seed)
         let updatedAt = { (index: Int) in snapshot.overrides[index]?.updatedAt ?? self.initialDataset.updatedAt(at: index) }
-        let selected = selection.select(from: dataset, updatedAt: updatedAt)
+        let selected = selection.select(from: dataset, updatedAt: updatedAt).filter { !snapshot.removed.contains($0.index) }
         let queryHash = EmulatorCursor.hash(selection.fingerprint)
         var start = 0
         if let text = value("cursor", in: parameters) {
@@ -205,7 +209,7 @@ public final class EmulatorAPI: Sendable {
     }
 
     private func liveIndex(_ threatID: String) throws(EmulatorRequestError) -> Int {
-        guard let index = dataset.index(ofID: threatID), !dataset.isDeleted(at: index) else {
+        guard let index = dataset.index(ofID: threatID), !dataset.isDeleted(at: index), !live.isRemoved(index) else {
             throw .notFound(threatID)
         }
         return index

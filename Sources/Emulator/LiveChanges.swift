@@ -13,6 +13,8 @@ final class LiveChanges: Sendable {
         var overrides: [Int: (number: Int, updatedAt: RFC3339Timestamp)] = [:]
         var lastStamp: Int64 = 0
         var frozen = false
+        /// Threats deleted from the console: no longer listed, their analysis and events 404.
+        var removed: Set<Int> = []
         var served: Set<Version> = []
         var tick: UInt64 = 0
     }
@@ -41,11 +43,17 @@ final class LiveChanges: Sendable {
     struct Snapshot {
         var count: Int
         var overrides: [Int: (number: Int, updatedAt: RFC3339Timestamp)]
+        var removed: Set<Int>
     }
 
     func snapshot() -> Snapshot {
-        state.withLockedValue { Snapshot(count: $0.count, overrides: $0.overrides) }
+        state.withLockedValue { Snapshot(count: $0.count, overrides: $0.overrides, removed: $0.removed) }
     }
+
+    /// Deletes threats from the console.
+    func remove(_ indices: [Int]) { state.withLockedValue { $0.removed.formUnion(indices) } }
+
+    func isRemoved(_ index: Int) -> Bool { state.withLockedValue { $0.removed.contains(index) } }
 
     func override(at index: Int) -> (number: Int, updatedAt: RFC3339Timestamp)? {
         state.withLockedValue { $0.overrides[index] }

@@ -24,13 +24,14 @@ public enum KafkaTopicReader {
         topic: String,
         properties: [(key: String, value: String)],
         partitions only: Set<Int32>? = nil,
+        readCommitted: Bool = true,
         timeout: Duration,
         onRecord: (Record) throws -> Void
     ) throws -> Int {
         let deadline = ContinuousClock.now + timeout
         let configuration = try RDKafkaConfiguration(properties + [
             ("group.id", "threatpipe-topic-reader"), ("enable.auto.commit", "false"), ("enable.partition.eof", "true"),
-            ("isolation.level", "read_committed"), ("auto.offset.reset", "earliest"), ("allow.auto.create.topics", "false"),
+            ("isolation.level", readCommitted ? "read_committed" : "read_uncommitted"), ("auto.offset.reset", "earliest"), ("allow.auto.create.topics", "false"),
             ("log_level", "0"),
         ])
         let kafka = try RDKafkaHandle.make(RD_KAFKA_CONSUMER, configuration)

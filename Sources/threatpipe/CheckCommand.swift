@@ -20,6 +20,7 @@ struct CheckCommand: AsyncParsableCommand {
 
     @OptionGroup var source: SourceOptions
     @OptionGroup var sinks: SinkOptions
+    @OptionGroup var record: RecordFormatOptions
     @OptionGroup var operations: OperationsOptions
     @OptionGroup var checkpoints: CheckpointOptions
 

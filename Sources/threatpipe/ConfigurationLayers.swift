@@ -20,7 +20,7 @@ import Yams
 enum ConfigurationLayers {
     /// The commands that take configuration.
     static let commands: [String: any ParsableCommand.Type] = [
-        "export": ExportCommand.self, "run": RunCommand.self, "check": CheckCommand.self,
+        "export": ExportCommand.self, "run": RunCommand.self, "check": CheckCommand.self, "audit": AuditCommand.self,
     ]
 
     /// One long option of a command.

@@ -18,6 +18,7 @@ struct ExportCommand: AsyncParsableCommand {
 
     @OptionGroup var source: SourceOptions
     @OptionGroup var sinks: SinkOptions
+    @OptionGroup var record: RecordFormatOptions
     @OptionGroup var operations: OperationsOptions
 
     @Option(help: "When a threat's analysis or events cannot be fetched: emit the record with that part null and the error recorded, or fail.")
@@ -53,7 +54,7 @@ struct ExportCommand: AsyncParsableCommand {
 
     /// The options as the runtime's export configuration.
     func runtimeConfiguration() throws -> ExportConfiguration {
-        var configuration = ExportConfiguration(console: try source.configuration(), sinks: sinks.configuration())
+        var configuration = ExportConfiguration(console: try source.configuration(), sinks: sinks.configuration(format: record.format))
         configuration.failOnEnrichmentError = onEnrichmentError == .fail
         let now = RFC3339Timestamp.now
         configuration.since = since.flatMap { TimeOptionParsing.instant($0, now: now) }

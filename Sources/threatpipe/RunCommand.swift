@@ -26,6 +26,7 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var source: SourceOptions
     @OptionGroup var sinks: SinkOptions
+    @OptionGroup var record: RecordFormatOptions
     @OptionGroup var operations: OperationsOptions
 
     @Option(help: "When a threat's analysis or events cannot be fetched: emit the record with that part null and the error recorded, or fail.")
@@ -106,7 +107,7 @@ struct RunCommand: AsyncParsableCommand {
     /// The options as the runtime's run configuration (`console`: a group's first shard's, its template).
     func runtimeConfiguration(console: ConsoleConfiguration? = nil) throws -> RunConfiguration {
         var configuration = RunConfiguration(
-            console: try console ?? source.configuration(), sinks: sinks.configuration(),
+            console: try console ?? source.configuration(), sinks: sinks.configuration(format: record.format),
             initialSince: TimeOptionParsing.instant(since, now: .now)!
         )
         configuration.failOnEnrichmentError = onEnrichmentError == .fail

@@ -13,9 +13,6 @@ struct SinkOptions: ParsableArguments {
     @Option(name: .customLong("sink"), help: "Where records go: stdout, ndjson or kafka; repeatable. Default: stdout, or ndjson when --output is given.")
     var sinks: [SinkKind] = []
 
-    @Option(help: "Record format for every sink: raw (the API's JSON, enriched), ocsf (OCSF 1.5.0 Detection Finding) or ecs (ECS 8.11 alert).")
-    var format: OutputFormat = .raw
-
     @Option(help: "The NDJSON file (appended to; parent directories are created).")
     var output: String?
 
@@ -109,14 +106,14 @@ struct SinkOptions: ParsableArguments {
         return key.hasSuffix("password") || key.contains("secret")
     }
 
-    /// The options as the runtime's plain configuration.
-    func configuration() -> SinksConfiguration {
+    /// The options as the runtime's plain configuration, records in `format`.
+    func configuration(format: OutputFormat) -> SinksConfiguration {
         SinksConfiguration(
             sinks: resolvedSinks.map { kind in
                 switch kind {
                 case .stdout: .stdout
                 case .ndjson: .ndjson(path: output!, rotation: rotation)
-                case .kafka: .kafka(kafkaConfiguration)
+                case .kafka: .kafka(kafkaConfiguration(format: format))
                 }
             },
             format: format,
@@ -167,7 +164,7 @@ struct SinkOptions: ParsableArguments {
     }
 
     /// The Kafka sink's settings; records carry their format and schema in headers.
-    private var kafkaConfiguration: KafkaSinkConfiguration {
+    private func kafkaConfiguration(format: OutputFormat) -> KafkaSinkConfiguration {
         KafkaSinkConfiguration(
             brokers: kafkaBrokers ?? "",
             topic: kafkaTopic ?? "",
@@ -183,3 +180,9 @@ struct SinkOptions: ParsableArguments {
 }
 
 extension OutputFormat: ExpressibleByArgument {}
+
+/// `--format`: the records' format, for `export`, `run` and `check` (`audit` has a `--format` of its own: its report's).
+struct RecordFormatOptions: ParsableArguments {
+    @Option(help: "Record format for every sink: raw (the API's JSON, enriched), ocsf (OCSF 1.5.0 Detection Finding) or ecs (ECS 8.11 alert).")
+    var format: OutputFormat = .raw
+}

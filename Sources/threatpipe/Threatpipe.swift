@@ -9,7 +9,7 @@ struct Threatpipe: AsyncParsableCommand {
         commandName: "threatpipe",
         abstract: "Stream SentinelOne threats, enriched with their analysis and explore events, to Kafka, NDJSON files or stdout.",
         discussion: ExitStatus.documentation,
-        subcommands: [ExportCommand.self, RunCommand.self, CheckCommand.self, EmulatorCommand.self, KafkaMockClusterCommand.self]
+        subcommands: [ExportCommand.self, RunCommand.self, AuditCommand.self, CheckCommand.self, EmulatorCommand.self, KafkaMockClusterCommand.self]
     )
 
     /// Parses the arguments with the configuration file's and the environment's settings added (flags first).

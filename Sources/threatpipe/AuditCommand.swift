@@ -1,0 +1,144 @@
+import ArgumentParser
+import Audit
+import Formats
+import Foundation
+import NIOConcurrencyHelpers
+import Observability
+import RawJSON
+import Runtime
+
+/// `threatpipe audit`: what the console has in a window against what reached the sink — missing, stale,
+/// incomplete, deleted upstream — and, with `--repair`, sends exactly what is missing again.
+struct AuditCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "Compare the console's threats in a window with the records delivered; report (and --repair) what is missing.",
+        discussion: """
+            Lists the console's threats in the window with list requests only (--page-size, 1000 by default) and compares each \
+            one's current (id, updatedAt) with the versions read from --from-ndjson files (rotated and .gz ones \
+            too, any format) or from the --kafka-topic of --kafka-brokers (--from-kafka, read_committed). A threat is \
+            missing (never delivered), stale (only older versions delivered), incomplete (its current version's \
+            analysis or events failed) or deleted upstream (delivered, no longer listed; informational). Threats \
+            updated within --settle are left out.
+
+            --repair then exports exactly the missing, stale and incomplete threats through the sinks given as for \
+            export (--sink, --output, --kafka-…), touching no run checkpoint.
+
+            Exit status: 0 nothing missing, stale or incomplete (with --repair: all of it sent again); 1 something \
+            is; otherwise as export: 64 usage or an unreadable input, 69 console unavailable, 77 token rejected, 76 \
+            malformed answer, 74 a repair's sink failed.
+            """
+    )
+
+    enum Grouping: String, ExpressibleByArgument, CaseIterable { case site }
+    enum Format: String, ExpressibleByArgument, CaseIterable { case text, json }
+
+    @OptionGroup var source: SourceOptions
+    @OptionGroup var sinks: SinkOptions
+    @OptionGroup var operations: OperationsOptions
+
+    @Option(help: "Only threats updated at or after this instant: RFC 3339, or a duration ago such as 7d.")
+    var since: String?
+
+    @Option(help: "Only threats updated at or before this instant: RFC 3339, or a duration ago.")
+    var until: String?
+
+    @Option(help: "Only threats created at or after this instant (instead of --since on updatedAt).")
+    var createdSince: String?
+
+    @Option(help: "Only threats created at or before this instant.")
+    var createdUntil: String?
+
+    @Option(help: "Leave out threats updated in this last stretch of time (a running `run` may not have reached them yet): a duration such as 5m; 0s keeps all.")
+    var settle = "5m"
+
+    @Option(name: .customLong("from-ndjson"), parsing: .upToNextOption, help: "The delivered side: NDJSON files threatpipe wrote (rotated and .gz ones too), any format.")
+    var fromNDJSON: [String] = []
+
+    @Flag(help: "The delivered side: the --kafka-topic of --kafka-brokers, read from its beginning.")
+    var fromKafka = false
+
+    @Flag(help: "With --from-kafka: read uncommitted records too (records of aborted transactions count as delivered).")
+    var readUncommitted = false
+
+    @Option(help: "Also count per site.")
+    var by: Grouping?
+
+    @Option(help: "Output: text (a summary table, then the ids) or json (summary and arrays of ids).")
+    var format: Format = .text
+
+    @Flag(help: "Export exactly the missing, stale and incomplete threats through the sinks (--sink, as export), then say what was sent.")
+    var repair = false
+
+    @Option(help: "The record format --repair writes: raw, ocsf or ecs (default: the delivered records' format).")
+    var repairFormat: OutputFormat?
+
+    func validate() throws {
+        let now = RFC3339Timestamp.now
+        for (value, name) in [(since, "since"), (until, "until"), (createdSince, "created-since"), (createdUntil, "created-until")] {
+            if let value, TimeOptionParsing.instant(value, now: now) == nil {
+                throw ValidationError("--\(name) takes an RFC 3339 time or a duration ago such as 24h, 0s…36500d")
+            }
+        }
+        if (since != nil || until != nil) && (createdSince != nil || createdUntil != nil) {
+            throw ValidationError("give the window on updatedAt (--since/--until) or on createdAt (--created-since/--created-until), not both")
+        }
+        guard let settle = TimeOptionParsing.duration(settle), settle <= .seconds(86_400 * 30) else {
+            throw ValidationError("--settle takes a duration such as 5m or 0s, at most 30d")
+        }
+        _ = settle
+        guard fromNDJSON.isEmpty != !fromKafka else {
+            throw ValidationError("name the delivered side: --from-ndjson PATH… or --from-kafka (with --kafka-brokers and --kafka-topic)")
+        }
+        if fromKafka, sinks.kafkaBrokers?.isEmpty != false || sinks.kafkaTopic?.isEmpty != false {
+            throw ValidationError("--from-kafka needs --kafka-brokers HOST:PORT and --kafka-topic NAME")
+        }
+    }
+
+    func run() async throws {
+        let (audit, export) = try configured { try runtimeConfiguration() }
+        let found = NIOLockedValueBox(true)
+        let status = await ServiceProcess.run(
+            label: "threatpipe.audit", operations: operations.configuration, stopping: "stopping the audit"
+        ) { [format, by, repair, repairFormat] logger, stop in
+            let report = try await ThreatpipeRuntime.audit(audit, logger: logger)
+            let text = format == .json ? report.json(bySite: by == .site) : report.text(bySite: by == .site)
+            printOutput(String(text.dropLast()))
+            guard repair, !report.isComplete else {
+                found.withLockedValue { $0 = report.isComplete }
+                return report.isComplete ? "threatpipe: audit: complete" : "threatpipe: audit: \(report.repairIDs.count) threats missing, stale or incomplete"
+            }
+            var export = export
+            if repairFormat == nil, let delivered = report.deliveredFormat.flatMap(OutputFormat.init(rawValue:)) {
+                export.sinks.format = delivered
+            }
+            let lines = try await ThreatpipeRuntime.repair(report.repairIDs, configuration: export, logger: logger, stop: stop)
+            for line in lines { printError(line) }
+            found.withLockedValue { $0 = !stop.isStopRequested }
+            return "threatpipe: repair sent \(report.repairIDs.count) threats again (\(report.count(.missing)) missing, "
+                + "\(report.count(.stale)) stale, \(report.count(.incomplete)) incomplete): \(report.repairIDs.joined(separator: " "))"
+        }
+        if status != .success { throw ExitCode(status.rawValue) }
+        if !found.withLockedValue({ $0 }) { throw ExitCode(1) }
+    }
+
+    /// The options as the runtime's audit configuration, and the export a repair runs.
+    func runtimeConfiguration() throws -> (AuditConfiguration, ExportConfiguration) {
+        let console = try source.configuration()
+        let delivered: AuditConfiguration.Delivered = fromKafka
+            ? .kafka(
+                properties: [("bootstrap.servers", sinks.kafkaBrokers ?? "")] + sinks.kafkaConfigurationProperties,
+                topic: sinks.kafkaTopic ?? "", readCommitted: !readUncommitted
+            )
+            : .ndjson(fromNDJSON)
+        var audit = AuditConfiguration(console: console, delivered: delivered)
+        let now = RFC3339Timestamp.now
+        audit.window.field = createdSince != nil || createdUntil != nil ? .createdAt : .updatedAt
+        audit.window.since = (since ?? createdSince).flatMap { TimeOptionParsing.instant($0, now: now) }
+        audit.window.until = (until ?? createdUntil).flatMap { TimeOptionParsing.instant($0, now: now) }
+        audit.window.settle = TimeOptionParsing.duration(settle)!
+        audit.bySite = by == .site
+        audit.showsProgress = ProgressLine.isWanted(stdoutSinkInUse: false)
+        return (audit, ExportConfiguration(console: console, sinks: sinks.configuration(format: repairFormat ?? .raw)))
+    }
+}
