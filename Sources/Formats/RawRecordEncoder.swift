@@ -50,7 +50,13 @@ public struct RawRecordEncoder: RecordEncoder {
             out.append(contentsOf: Self.truncatedKey)
             out.append(contentsOf: events.truncated ? Self.trueBytes : Self.falseBytes)
         }
-        out.append(contentsOf: Self.metaClose)
+        out.append(UInt8(ascii: "}"))
+        if let attempt = threat.reenrichmentAttempt {
+            out.append(contentsOf: Self.reenrichedKey)
+            out.append(contentsOf: String(attempt).utf8)
+            out.append(UInt8(ascii: "}"))
+        }
+        out.append(UInt8(ascii: "}"))
 
         out.append(contentsOf: Self.threatKey)
         out.append(contentsOf: threat.json)
@@ -94,7 +100,7 @@ public struct RawRecordEncoder: RecordEncoder {
     private static let countKey = Array(",\"count\":".utf8)
     private static let totalItemsKey = Array(",\"totalItems\":".utf8)
     private static let truncatedKey = Array(",\"truncated\":".utf8)
-    private static let metaClose = Array("}}".utf8)
+    private static let reenrichedKey = Array(",\"reenriched\":{\"attempt\":".utf8)
     private static let threatKey = Array(",\"threat\":".utf8)
     private static let analysisKey = Array(",\"analysis\":".utf8)
     private static let eventsKey = Array(",\"events\":".utf8)

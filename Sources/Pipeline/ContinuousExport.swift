@@ -20,13 +20,17 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
         /// checkpoint is read again each time the sinks are opened — opening fences any older producer of the same
         /// instance, so nothing can commit behind the checkpoint read.
         public var transactionCheckpoints: TransactionCheckpoints?
+        /// A source listing exactly these threats (by `ids`): how versions to enrich again are looked up.
+        public var makeLookupSource: (@Sendable (_ ids: [String]) throws -> Source)?
 
         public init(
             makeSource: @escaping @Sendable (_ since: String) throws -> Source,
             makeSinks: @escaping @Sendable () -> [any RecordSink],
             encoder: any RecordEncoder,
-            transactionCheckpoints: TransactionCheckpoints? = nil
+            transactionCheckpoints: TransactionCheckpoints? = nil,
+            makeLookupSource: (@Sendable (_ ids: [String]) throws -> Source)? = nil
         ) {
+            self.makeLookupSource = makeLookupSource
             self.makeSource = makeSource
             self.makeSinks = makeSinks
             self.encoder = encoder
@@ -35,7 +39,7 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
     }
 
     let parts: Parts
-    let pipelineConfiguration: ExportPipeline<VersionFilteringSource<Source>>.Configuration
+    let pipelineConfiguration: ExportPipeline<ReenrichingSource<VersionFilteringSource<Source>>>.Configuration
     let interval: Duration
     /// Where the first poll starts when there is no checkpoint.
     let initialSince: String
@@ -51,10 +55,12 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
     let logger: Logger
     /// Labels added to the poll and checkpoint-lag metrics (`shard` in a group).
     let metricDimensions: [(String, String)]
+    /// How many times a version delivered with a part that failed is enriched again (0: never).
+    let reenrichmentAttempts: Int
 
     public init(
         parts: Parts,
-        pipelineConfiguration: ExportPipeline<VersionFilteringSource<Source>>.Configuration,
+        pipelineConfiguration: ExportPipeline<ReenrichingSource<VersionFilteringSource<Source>>>.Configuration,
         interval: Duration,
         initialSince: String,
         store: any CheckpointStore,
@@ -63,9 +69,11 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
         maximumBackoff: Duration = .seconds(300),
         overlap: Duration = .zero,
         logger: Logger,
-        metricDimensions: [(String, String)] = []
+        metricDimensions: [(String, String)] = [],
+        reenrichmentAttempts: Int = 0
     ) {
         self.metricDimensions = metricDimensions
+        self.reenrichmentAttempts = reenrichmentAttempts
         self.parts = parts
         self.pipelineConfiguration = pipelineConfiguration
         self.interval = interval
@@ -155,15 +163,18 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
     }
 
     private func pollOnce(from checkpoint: Checkpoint?, sinks: OpenSinks) async throws -> (Checkpoint?, Result<ExportSummary, any Error>, Bool) {
-        let covered = CheckpointState(resumingFrom: checkpoint, overlap: overlap)
+        var covered = CheckpointState(resumingFrom: checkpoint, overlap: overlap, reenrichmentDelay: interval)
+        let reenriched = await reenrich(&covered)
         let state = NIOLockedValueBox(covered)
         let since = covered.pollStart ?? initialSince
-        let source = VersionFilteringSource(base: try parts.makeSource(since), covered: covered)
+        let source = ReenrichingSource(base: VersionFilteringSource(base: try parts.makeSource(since), covered: covered), reenriched: reenriched)
         var configuration = pipelineConfiguration
         configuration.stop = stop
         configuration.openSinks = sinks.router
         configuration.onFetched = { threat in
-            state.withLockedValue { $0.recordFetched(sequence: threat.sequence, id: threat.id, updatedAt: threat.updatedAt) }
+            state.withLockedValue {
+                $0.recordFetched(sequence: threat.sequence, id: threat.id, updatedAt: threat.updatedAt, reenrichment: threat.reenrichmentAttempt != nil)
+            }
         }
         configuration.onWatermarkAdvanced = { watermark in
             _ = state.withLockedValue { $0.fold(toWatermark: watermark) }
@@ -176,7 +187,10 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
             }
         }
         defer { parts.transactionCheckpoints?.use(nil) }
-        let pipeline = ExportPipeline(source: source, encoder: parts.encoder, sinks: sinks.sinks, configuration: configuration)
+        let encoder: any RecordEncoder = reenrichmentAttempts > 0
+            ? IncompleteNotingEncoder(base: parts.encoder) { sequence in state.withLockedValue { $0.markIncomplete(sequence: sequence) } }
+            : parts.encoder
+        let pipeline = ExportPipeline(source: source, encoder: encoder, sinks: sinks.sinks, configuration: configuration)
         // Saves the checkpoint as it moves during a long poll, at most once a second.
         let saver = Task {
             var saved = checkpoint

@@ -30,4 +30,11 @@ enum PipelineMetrics {
     static func poll(succeeded: Bool, _ dimensions: [(String, String)]) {
         Counter(label: "threatpipe_polls_total", dimensions: dimensions + [("outcome", succeeded ? "success" : "failure")]).increment()
     }
+
+    /// `threatpipe_reenrichment_total{outcome}` (run): incomplete versions scheduled for re-enrichment, and what
+    /// became of them — succeeded, failed (tried again later), gave_up, superseded (a newer version), deleted,
+    /// dropped (beyond the bound).
+    static func reenrichment(_ outcome: String) {
+        Counter(label: "threatpipe_reenrichment_total", dimensions: [("outcome", outcome)]).increment()
+    }
 }

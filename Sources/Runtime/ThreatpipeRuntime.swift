@@ -143,7 +143,10 @@ public enum ThreatpipeRuntime {
             },
             makeSinks: makeSinks,
             encoder: sinks.format.encoder(consoleURL: console.console.base),
-            transactionCheckpoints: transactions
+            transactionCheckpoints: transactions,
+            makeLookupSource: { ids in
+                try console.makeSource(filters: userFilters + [QueryFilter(name: "ids", value: ids.joined(separator: ","))], session: session, logger: logger)
+            }
         )
         let policy: EnrichmentErrorPolicy = configuration.failOnEnrichmentError ? .fail : .emit
         return try await ContinuousExport(
@@ -157,7 +160,8 @@ public enum ThreatpipeRuntime {
             maximumBackoff: configuration.maximumBackoff,
             overlap: configuration.overlap,
             logger: logger,
-            metricDimensions: metricDimensions
+            metricDimensions: metricDimensions,
+            reenrichmentAttempts: configuration.failOnEnrichmentError ? 0 : configuration.reenrichmentAttempts
         ).run(handling: runFailureHandling)
     }
 

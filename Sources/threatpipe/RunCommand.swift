@@ -32,6 +32,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "When a threat's analysis or events cannot be fetched: emit the record with that part null and the error recorded, or fail.")
     var onEnrichmentError: EnrichmentErrorPolicy = .emit
 
+    @Option(help: "A record whose analysis or events failed (after the retries; not a 404) is enriched again on later polls, with backoff, up to this many times; when it succeeds a complete record of the same version follows (meta.reenriched). 0 turns it off.")
+    var reEnrichAttempts = 5
+
     @Option(help: "Time between the starts of two polls: seconds, or a duration such as 30s or 5m.")
     var interval = "30s"
 
@@ -54,6 +57,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func validate() throws {
         try checkpoints.validate(with: sinks)
+        try TimeOptionParsing.check(reEnrichAttempts, in: 0...20, "re-enrich-attempts")
         guard let interval = TimeOptionParsing.duration(interval), interval >= .seconds(1) else {
             throw TimeOptionParsing.durationError("interval", example: "30s or 5m", minimum: "1s")
         }
@@ -111,6 +115,7 @@ struct RunCommand: AsyncParsableCommand {
             initialSince: TimeOptionParsing.instant(since, now: .now)!
         )
         configuration.failOnEnrichmentError = onEnrichmentError == .fail
+        configuration.reenrichmentAttempts = reEnrichAttempts
         configuration.interval = TimeOptionParsing.duration(interval)!
         configuration.maximumBackoff = TimeOptionParsing.duration(maxBackoff)!
         configuration.overlap = TimeOptionParsing.duration(overlap)!

@@ -17,7 +17,7 @@ enum EnrichmentStatus {
             members.append(JSONMember("truncated", .bool(value.truncated)))
             events = .object(members)
         }
-        return [
+        var object: JSONValue = [
             "schema": .string(schema),
             "format": .string(format),
             "threatId": .string(enriched.threat.id),
@@ -28,6 +28,11 @@ enum EnrichmentStatus {
             "analysis": status(of: enriched.analysis),
             "events": events,
         ]
+        if let attempt = enriched.threat.reenrichmentAttempt, case .object(var members) = object {
+            members.append(JSONMember("reenriched", ["attempt": .int(attempt)]))
+            object = .object(members)
+        }
+        return object
     }
 
     private static func status<Value>(of outcome: EnrichmentOutcome<Value>) -> JSONValue {

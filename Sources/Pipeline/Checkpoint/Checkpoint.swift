@@ -21,16 +21,37 @@ public struct Checkpoint: Codable, Equatable, Sendable {
         }
     }
 
+    /// A delivered version whose analysis or events failed for a transient reason (after the retries): it is
+    /// enriched again on later polls, with backoff, until a complete record of it is delivered.
+    public struct PendingEnrichment: Codable, Hashable, Sendable {
+        public var id: String
+        public var updatedAt: String
+        /// Re-enrichments tried so far.
+        public var attempts: Int
+        /// Not tried again before this instant (RFC 3339).
+        public var notBefore: String
+
+        public init(id: String, updatedAt: String, attempts: Int, notBefore: String) {
+            self.id = id
+            self.updatedAt = updatedAt
+            self.attempts = attempts
+            self.notBefore = notBefore
+        }
+    }
+
     /// `threatInfo.updatedAt` of the last delivered version, as the API wrote it.
     public var updatedAt: String
     /// The ids of the delivered versions at exactly `updatedAt`, sorted.
     public var idsAtUpdatedAt: [String]
     /// With an overlap: the versions delivered with an `updatedAt` in the overlap window below `updatedAt`, sorted.
     public var deliveredInOverlap: [Version]?
+    /// Delivered versions to enrich again (oldest first); nil when there are none.
+    public var pendingEnrichment: [PendingEnrichment]?
 
-    public init(updatedAt: String, idsAtUpdatedAt: [String], deliveredInOverlap: [Version]? = nil) {
+    public init(updatedAt: String, idsAtUpdatedAt: [String], deliveredInOverlap: [Version]? = nil, pendingEnrichment: [PendingEnrichment]? = nil) {
         self.updatedAt = updatedAt
         self.idsAtUpdatedAt = idsAtUpdatedAt.sorted()
         self.deliveredInOverlap = deliveredInOverlap?.sorted()
+        self.pendingEnrichment = pendingEnrichment
     }
 }

@@ -16,7 +16,11 @@ public struct CheckpointState: Sendable {
     /// The last checkpoint reached (nil before anything was delivered in this run and none was loaded), with the
     /// versions delivered in the overlap window.
     public var checkpoint: Checkpoint? {
-        guard overlapMicroseconds > 0, var reached, let boundary else { return reached }
+        guard var reached else { return nil }
+        if !reenrichment.isEmpty {
+            reached.pendingEnrichment = reenrichment.values.sorted { ($0.updatedAt, $0.id) < ($1.updatedAt, $1.id) }
+        }
+        guard overlapMicroseconds > 0, let boundary else { return reached }
         let start = boundary.time.microseconds - overlapMicroseconds
         reached.deliveredInOverlap = recent.filter { $0.value.microseconds >= start }.keys.sorted()
         return reached
@@ -26,8 +30,26 @@ public struct CheckpointState: Sendable {
     /// The size of `recent` after its last pruning: it is pruned again when it has doubled (amortised).
     private var prunedCount = 0
     private var boundary: (time: RFC3339Timestamp, ids: Set<String>)?
+    /// A registered record not yet below the watermark.
+    private struct Fetched: Sendable {
+        var id: String
+        var updatedAt: String?
+        /// A version enriched again (delivered before with a failed part).
+        var reenrichment: Bool
+        /// Its analysis or events failed for a transient reason: to be enriched again once delivered.
+        var incomplete = false
+    }
+
     /// Versions of registered records not yet below the watermark, by sequence number.
-    private var pending: [UInt64: (id: String, updatedAt: String?)] = [:]
+    private var pending: [UInt64: Fetched] = [:]
+    /// Delivered versions to enrich again, by threat id (see ``Checkpoint/PendingEnrichment``).
+    private var reenrichment: [String: Checkpoint.PendingEnrichment] = [:]
+    /// How long after its delivery an incomplete version is first enriched again.
+    private let reenrichmentDelay: Duration
+    /// Versions to enrich again kept at the most; beyond, the oldest are dropped (with a warning and a metric).
+    public static let maximumPendingEnrichments = 10_000
+    /// Pending re-enrichments dropped beyond ``maximumPendingEnrichments`` so far.
+    public private(set) var droppedEnrichments = 0
     /// Records below this sequence number are folded in.
     private var foldedUpTo: UInt64 = 0
     /// The overlap window, in microseconds.
@@ -35,9 +57,12 @@ public struct CheckpointState: Sendable {
     /// Delivered versions with an `updatedAt` in the overlap window below the boundary (and at it).
     private var recent: [Checkpoint.Version: RFC3339Timestamp] = [:]
 
-    public init(resumingFrom checkpoint: Checkpoint?, overlap: Duration = .zero) {
+    public init(resumingFrom checkpoint: Checkpoint?, overlap: Duration = .zero, reenrichmentDelay: Duration = .seconds(30)) {
         self.reached = checkpoint
         self.reached?.deliveredInOverlap = nil
+        self.reached?.pendingEnrichment = nil
+        self.reenrichmentDelay = reenrichmentDelay
+        for entry in checkpoint?.pendingEnrichment ?? [] { reenrichment[entry.id] = entry }
         self.overlapMicroseconds = overlap.saturatingMicroseconds
         if let checkpoint, let time = RFC3339Timestamp(checkpoint.updatedAt) {
             boundary = (time, Set(checkpoint.idsAtUpdatedAt))
@@ -57,8 +82,14 @@ public struct CheckpointState: Sendable {
     }
 
     /// Notes the version of the record with `sequence` (sequences come in fetch order, from 0).
-    public mutating func recordFetched(sequence: UInt64, id: String, updatedAt: String?) {
-        pending[sequence] = (id, updatedAt)
+    public mutating func recordFetched(sequence: UInt64, id: String, updatedAt: String?, reenrichment: Bool = false) {
+        pending[sequence] = Fetched(id: id, updatedAt: updatedAt, reenrichment: reenrichment)
+    }
+
+    /// Notes that the record with `sequence` goes out with a part that failed transiently: once delivered, it is
+    /// remembered for re-enrichment.
+    public mutating func markIncomplete(sequence: UInt64) {
+        pending[sequence]?.incomplete = true
     }
 
     /// Folds every record below `watermark` into the checkpoint; returns the new checkpoint when it changed.
@@ -76,6 +107,7 @@ public struct CheckpointState: Sendable {
             guard let version = pending.removeValue(forKey: foldedUpTo), let text = version.updatedAt,
                 let time = RFC3339Timestamp(text)
             else { continue }
+            if noteReenrichment(of: version, text: text, time: time) { changed = true }
             if overlapMicroseconds > 0 {
                 if recent.updateValue(time, forKey: Checkpoint.Version(id: version.id, updatedAt: text)) == nil { changed = true }
             }
@@ -95,6 +127,50 @@ public struct CheckpointState: Sendable {
             prunedCount = recent.count
         }
         return true
+    }
+
+    /// Keeps the re-enrichment list up to date with a delivered version: an incomplete one is added, a complete one
+    /// ends a pending re-enrichment of that version or an older one. Returns whether the list changed.
+    private mutating func noteReenrichment(of version: Fetched, text: String, time: RFC3339Timestamp) -> Bool {
+        if version.incomplete {
+            let attempts = reenrichment[version.id].map { $0.updatedAt == text ? $0.attempts : 0 } ?? 0
+            let notBefore = RFC3339Timestamp(microseconds: RFC3339Timestamp.now.microseconds + reenrichmentDelay.saturatingMicroseconds)
+            reenrichment[version.id] = .init(id: version.id, updatedAt: text, attempts: attempts, notBefore: notBefore.description)
+            PipelineMetrics.reenrichment("scheduled")
+            if reenrichment.count > Self.maximumPendingEnrichments, let oldest = reenrichment.values.min(by: { ($0.updatedAt, $0.id) < ($1.updatedAt, $1.id) }) {
+                reenrichment[oldest.id] = nil
+                droppedEnrichments += 1
+                PipelineMetrics.reenrichment("dropped")
+            }
+            return true
+        }
+        guard let waiting = reenrichment[version.id], let waitingTime = RFC3339Timestamp(waiting.updatedAt) else { return false }
+        if waitingTime == time, version.reenrichment {
+            PipelineMetrics.reenrichment("succeeded")
+        } else if waitingTime < time {
+            PipelineMetrics.reenrichment("superseded")
+        } else {
+            return false
+        }
+        reenrichment[version.id] = nil
+        return true
+    }
+
+    /// Up to `limit` pending re-enrichments due at `now`, oldest first.
+    public func dueEnrichments(now: RFC3339Timestamp, limit: Int) -> [Checkpoint.PendingEnrichment] {
+        Array(reenrichment.values.filter { (RFC3339Timestamp($0.notBefore) ?? now) <= now }
+            .sorted { ($0.updatedAt, $0.id) < ($1.updatedAt, $1.id) }.prefix(limit))
+    }
+
+    /// A re-enrichment failed again: tried again at `notBefore`.
+    public mutating func enrichmentFailedAgain(id: String, notBefore: RFC3339Timestamp) {
+        reenrichment[id]?.attempts += 1
+        reenrichment[id]?.notBefore = notBefore.description
+    }
+
+    /// A re-enrichment given up (attempts exhausted), or no longer needed (the threat deleted, or a newer version).
+    public mutating func dropEnrichment(id: String) {
+        reenrichment[id] = nil
     }
 
     /// Drops the versions that left the overlap window, and the oldest beyond ``maximumOverlapVersions``.

@@ -8,8 +8,12 @@ public struct ListedThreat: Sendable, Equatable {
     public var updatedAt: String?
     /// The list item's JSON, compact (see `JSONSplicer`), values exactly as served.
     public var json: [UInt8]
+    /// `run`: this version was delivered before with a part that failed, and is enriched again — the attempt's
+    /// number (from 1), said in the record's `meta.reenriched`.
+    public var reenrichmentAttempt: Int?
 
-    public init(sequence: UInt64 = 0, id: String, updatedAt: String?, json: [UInt8]) {
+    public init(sequence: UInt64 = 0, id: String, updatedAt: String?, json: [UInt8], reenrichmentAttempt: Int? = nil) {
+        self.reenrichmentAttempt = reenrichmentAttempt
         self.sequence = sequence
         self.id = id
         self.updatedAt = updatedAt

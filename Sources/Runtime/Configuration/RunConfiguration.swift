@@ -27,6 +27,9 @@ public struct RunConfiguration: Sendable {
     public var instanceID: String?
     /// At least once (any sinks), or exactly once (the Kafka sink alone, in transactions, with the Kafka store).
     public var delivery: Delivery = .atLeastOnce
+    /// How many times a record whose analysis or events failed (transiently, after the retries) is enriched again on
+    /// later polls, with backoff, until a complete record of the same version follows; 0 turns it off.
+    public var reenrichmentAttempts = 5
     /// How large one transaction may grow (exactly once).
     public var transactionLimits = KafkaTransactionalSink.Limits()
 
