@@ -46,3 +46,7 @@ print(json.dumps({"meta": record["meta"],
                                             ("threatName", "classification", "confidenceLevel", "updatedAt")}},
                   "analysis keys": sorted(record["analysis"] or {}),
                   "events": len(record["events"] or [])}, indent=2))' "$output" >&2
+
+echo >&2
+echo "demo: proving it — threatpipe audit compares the console with $output (every threat delivered, whole):" >&2
+S1_API_TOKEN=threatpipe-demo-token "$binary" audit --console-url "$url" --from-ndjson "$output" --rate-limit 0 --settle 0s >&2
