@@ -51,7 +51,9 @@ enum ConfigurationLayers {
         }
         let reader = ConfigReader(providers: providers)
         var added: [String] = []
-        for (name, shape) in options.sorted(by: { $0.key < $1.key }) where !given.contains(name) && name != "config" {
+        // `audit --format` is its report's format, not the records' `format` a shared file or variable sets.
+        let flagOnly: Set<String> = command == "audit" ? ["config", "format"] : ["config"]
+        for (name, shape) in options.sorted(by: { $0.key < $1.key }) where !given.contains(name) && !flagOnly.contains(name) {
             let key = ConfigKey([name])
             if shape.isFlag {
                 if reader.bool(forKey: key) == true { added.append("--\(name)") }
