@@ -90,6 +90,27 @@ extension EndToEnd {
             }
         }
 
+        /// The mock cluster, a live emulator of 300 threats, and three processes of one group that hold every shard
+        /// between them and have been at work for 300 requests.
+        static func threeProcessesHoldingEveryShard() async throws
+            -> (KafkaMockCluster, RunningEmulator, ThreatpipeCommand, String, [ChildProcess.Started])
+        {
+            let cluster = try Self.cluster()
+            let emulator = try await RunningEmulator.start(threats: 300, addedPerSecond: 3, updatedPerSecond: 6)
+            let command = try ThreatpipeCommand()
+            let config = try Self.shardsFile(command)
+            let environment = ["S1_API_TOKEN": emulator.token]
+            let processes = try (1...3).map { try command.start(Self.arguments(emulator, cluster, config: config), environment: environment, log: "p\($0).log") }
+            try await Self.waitForLogs(command, ["p1.log", "p2.log", "p3.log"]) { Self.held(in: $0).count == Self.sites.count }
+            await emulator.api.waitForRequests(atLeast: emulator.api.requestCounts.total + 300)
+            return (cluster, emulator, command, config, processes)
+        }
+
+        /// The shards the processes of these logs hold between them.
+        static func held(in logs: [String]) -> Set<String> {
+            logs.map { Self.shards(in: $0).held }.reduce(Set()) { $0.union($1) }
+        }
+
         /// Freezes the console, lets one process of the group (alone) finish every shard, and stops it.
         static func finish(_ emulator: RunningEmulator, _ cluster: KafkaMockCluster, _ command: ThreatpipeCommand, config: String) async throws {
             emulator.api.freeze()
@@ -102,26 +123,17 @@ extension EndToEnd {
         }
 
         @Test(.timeLimit(.minutes(5))) func aKilledProcessesShardsMoveAndEveryVersionArrivesOnce() async throws {
-            let cluster = try Self.cluster()
-            let emulator = try await RunningEmulator.start(threats: 300, addedPerSecond: 3, updatedPerSecond: 6)
-            let command = try ThreatpipeCommand()
+            let (cluster, emulator, command, config, started) = try await Self.threeProcessesHoldingEveryShard()
             defer { command.cleanUp() }
-            let config = try Self.shardsFile(command)
             let environment = ["S1_API_TOKEN": emulator.token]
-            var processes = try (1...3).map { try command.start(Self.arguments(emulator, cluster, config: config), environment: environment, log: "p\($0).log") }
-            try await Self.waitForLogs(command, ["p1.log", "p2.log", "p3.log"]) { logs in
-                logs.map { Self.shards(in: $0).held }.reduce(Set()) { $0.union($1) }.count == Self.sites.count
-            }
-            await emulator.api.waitForRequests(atLeast: emulator.api.requestCounts.total + 300)
+            var processes = started
             // SIGKILL the first process mid-run: its shards go to the others after the group's session timeout.
             let victim = Self.shards(in: try String(contentsOfFile: command.path("p1.log"), encoding: .utf8)).held
             let killedAt = ContinuousClock.now
             let killedAtWallClock = Int(Date().timeIntervalSince1970 * 1000)
             processes[0].send(SIGKILL)
             #expect(await processes[0].wait().status == 128 + SIGKILL)
-            try await Self.waitForLogs(command, ["p2.log", "p3.log"]) { logs in
-                victim.isSubset(of: logs.map { Self.shards(in: $0).held }.reduce(Set()) { $0.union($1) })
-            }
+            try await Self.waitForLogs(command, ["p2.log", "p3.log"]) { victim.isSubset(of: Self.held(in: $0)) }
             let failover = ContinuousClock.now - killedAt
             print("group failover: shards \(victim.sorted()) of the SIGKILLed process resumed elsewhere after \(failover)")
             #expect(failover < .seconds(45), "failover took \(failover)")
@@ -157,24 +169,13 @@ extension EndToEnd {
         }
 
         @Test(.timeLimit(.minutes(4))) func aGracefulScaleDownMovesShardsWithoutAbortOrDuplicate() async throws {
-            let cluster = try Self.cluster()
-            let emulator = try await RunningEmulator.start(threats: 300, addedPerSecond: 3, updatedPerSecond: 6)
-            let command = try ThreatpipeCommand()
+            let (cluster, emulator, command, config, processes) = try await Self.threeProcessesHoldingEveryShard()
             defer { command.cleanUp() }
-            let config = try Self.shardsFile(command)
-            let environment = ["S1_API_TOKEN": emulator.token]
-            let processes = try (1...3).map { try command.start(Self.arguments(emulator, cluster, config: config), environment: environment, log: "p\($0).log") }
-            try await Self.waitForLogs(command, ["p1.log", "p2.log", "p3.log"]) { logs in
-                logs.map { Self.shards(in: $0).held }.reduce(Set()) { $0.union($1) }.count == Self.sites.count
-            }
-            await emulator.api.waitForRequests(atLeast: emulator.api.requestCounts.total + 300)
             let leaving = Self.shards(in: try String(contentsOfFile: command.path("p1.log"), encoding: .utf8)).held
             let stoppedAt = ContinuousClock.now
             processes[0].send(SIGTERM)
             #expect(await processes[0].wait().status == 0, "\(command.stderrSoFar)")
-            try await Self.waitForLogs(command, ["p2.log", "p3.log"]) { logs in
-                leaving.isSubset(of: logs.map { Self.shards(in: $0).held }.reduce(Set()) { $0.union($1) })
-            }
+            try await Self.waitForLogs(command, ["p2.log", "p3.log"]) { leaving.isSubset(of: Self.held(in: $0)) }
             print("group scale-down: shards \(leaving.sorted()) of the stopped process resumed elsewhere after \(ContinuousClock.now - stoppedAt)")
             for process in processes.dropFirst() { process.send(SIGTERM) }
             for process in processes.dropFirst() { #expect(await process.wait().status == 0, "\(command.stderrSoFar)") }
