@@ -112,6 +112,11 @@ public final class EmulatorAPI: Sendable {
         count { $0.rejected += 1 }
     }
 
+    /// A request answered 429 by the `limit=R` fault (not counted among the endpoints' requests).
+    func recordThrottled() {
+        counters.withLockedValue { $0.throttled += 1 }
+    }
+
     /// `GET /web/api/v2.1/threats`.
     func threats(_ parameters: [(String, String)]) throws(EmulatorRequestError) -> [UInt8] {
         let isFirstPage = value("cursor", in: parameters) == nil
@@ -252,6 +257,8 @@ public struct RequestCounts: Sendable, Equatable {
     public var analysis = 0
     public var events = 0
     public var rejected = 0
+    /// Requests answered 429 by the `limit=R` fault.
+    public var throttled = 0
     /// List requests without a cursor: each starts a pass over the list (a poll, in `run`).
     public var firstPages = 0
 

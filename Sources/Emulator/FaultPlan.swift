@@ -47,12 +47,22 @@ public struct FaultPlan: Sendable {
     }
 
     var rules: [Rule] = []
+    /// `limit=R`: a token bucket of R requests a second (a burst of R); a request beyond it gets a 429 (without
+    /// `Retry-After`), as a console's rate limit does.
+    public var requestLimit: Double?
 
     public init() {}
 
-    /// Parses `KIND[@rate=R|@requests=N,M]`.
+    /// Parses `KIND[@rate=R|@requests=N,M]`, or `limit=R`.
     public init(_ specifications: [String]) throws {
         for specification in specifications {
+            if specification.hasPrefix("limit=") {
+                guard let limit = Double(specification.dropFirst(6)), limit >= 1, limit <= 100_000 else {
+                    throw FaultPlanError(specification: specification, reason: "limit=R takes requests per second, 1…100000")
+                }
+                requestLimit = limit
+                continue
+            }
             let parts = specification.split(separator: "@", maxSplits: 1).map(String.init)
             guard let kind = Kind(rawValue: parts[0]) else {
                 throw FaultPlanError(specification: specification, reason: "kinds are \(Kind.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -75,7 +85,7 @@ public struct FaultPlan: Sendable {
         }
     }
 
-    public var isEmpty: Bool { rules.isEmpty }
+    public var isEmpty: Bool { rules.isEmpty && requestLimit == nil }
 
     /// Whether the data-shape fault `kind` is planned.
     public func has(_ kind: Kind) -> Bool { rules.contains { $0.kind == kind } }

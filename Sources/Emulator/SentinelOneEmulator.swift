@@ -42,6 +42,7 @@ public struct SentinelOneEmulator: Sendable {
         let seed = configuration.seed
         let requestNumber = Atomic<Int>(0)
         let cursorRequestNumber = Atomic<Int>(0)
+        let window = faults.requestLimit.map { RequestWindow(limit: $0) }
 
         @Sendable func answer(
             _ request: Request,
@@ -51,6 +52,14 @@ public struct SentinelOneEmulator: Sendable {
             var headers = HTTPFields()
             headers[.contentType] = "application/json"
             headers[HTTPField.Name("X-RQID")!] = "emulator-\(number)"
+            if let window, !window.admit() {
+                api.recordThrottled()
+                headers[.contentType] = "application/json"
+                return Response(
+                    status: .init(code: 429), headers: headers,
+                    body: .init(byteBuffer: ByteBuffer(bytes: EmulatorAPI.errorBody(.init(status: 429, code: 4290010, title: "Too Many Requests", detail: "Rate limit exceeded"))))
+                )
+            }
             var status: Int
             var bytes: [UInt8]
             do throws(EmulatorRequestError) {

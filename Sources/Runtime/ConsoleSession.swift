@@ -48,7 +48,8 @@ public struct ConsoleSession: Sendable {
         }
         self.configuration = options
         self.httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        self.rateLimiter = RequestRateLimiter(requestsPerSecond: options.rateLimit)
+        self.rateLimiter = options.adaptiveRateLimit.map { RequestRateLimiter(adaptiveMaximum: $0) }
+            ?? RequestRateLimiter(requestsPerSecond: options.rateLimit)
     }
 
     /// Certificate verification on, plus the private CA of `--ca-file`; off only with `--insecure-skip-tls-verify`.
@@ -100,4 +101,7 @@ extension ConsoleSession {
     public func setRateLimit(_ requestsPerSecond: Double) {
         rateLimiter.setRate(requestsPerSecond)
     }
+
+    /// The adaptive limiter's rate now (nil for a fixed limit): for the summary line.
+    public var adaptiveRate: Double? { rateLimiter.isAdaptive ? rateLimiter.requestsPerSecond : nil }
 }

@@ -9,6 +9,8 @@ public struct ExportReport: Sendable {
     var requests: RequestStatistics.Snapshot
     var sinks: [String]
     var elapsed: Duration
+    /// `--rate-limit auto`: the rate reached at the end.
+    var adaptiveRate: Double? = nil
 
     public var line: String {
         let write = summary.write
@@ -16,7 +18,8 @@ public struct ExportReport: Sendable {
         return "threatpipe: \(stopped)exported \(write.records) threats with \(write.events) events "
             + "to \(sinks.joined(separator: ", ")) in \(Self.seconds(elapsed))s "
             + "(\(summary.fetch.pages) pages; \(requests.requests) requests, \(requests.retries) retries, "
-            + "rate-limit wait \(Self.seconds(requests.rateLimitWait))s; "
+            + "rate-limit wait \(Self.seconds(requests.rateLimitWait))s"
+            + (adaptiveRate.map { ", rate-limit auto at " + String(format: "%.1f", $0) + "/s" } ?? "") + "; "
             + "analysis not found \(write.analysisNotFound), failed \(write.analysisFailed); "
             + "events not found \(write.eventsNotFound), failed \(write.eventsFailed), truncated \(write.eventsTruncated))"
     }

@@ -38,7 +38,7 @@ public enum ThreatpipeRuntime {
         let summary = try result.get()
         let report = ExportReport(
             summary: summary, requests: session.statistics.snapshot, sinks: sinks.map(\.name),
-            elapsed: ContinuousClock.now - started
+            elapsed: ContinuousClock.now - started, adaptiveRate: session.adaptiveRate
         ).line
         guard !summary.fetch.stoppedEarly else {
             // What was delivered is said, and the exit status says it is not everything.

@@ -45,7 +45,7 @@ struct EmulatorCommand: AsyncParsableCommand {
     @Option(help: "Append every (id, updatedAt) version served in a list answer to this file, tab-separated.")
     var versionsLog: String?
 
-    @Option(name: .customLong("fault"), help: "Inject a fault: KIND[@rate=R|@requests=N,M|@every=N], KIND one of 429, 429-bare, 429-date, 503, slow, truncated, html, empty-200, duplicate-data, expired-cursor, or a hostile console's data: cursor-cycle, events-cursor-cycle, large-analysis@every=N; repeatable.")
+    @Option(name: .customLong("fault"), help: "Inject a fault: KIND[@rate=R|@requests=N,M|@every=N], KIND one of 429, 429-bare, 429-date, 503, slow, truncated, html, empty-200, duplicate-data, expired-cursor, or a hostile console's data: cursor-cycle, events-cursor-cycle, large-analysis@every=N; or limit=R: a token bucket of R requests/s (burst R), 429 beyond; repeatable.")
     var faults: [String] = []
 
     @Option(help: "Serve HTTPS with this PEM certificate (needs --tls-key).")

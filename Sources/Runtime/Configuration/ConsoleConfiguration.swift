@@ -32,6 +32,9 @@ public struct ConsoleConfiguration: Sendable {
     public var maximumResponseBytes = 64 * 1024 * 1024
     /// Requests per second, shared by every request to the console; 0: no limit.
     public var rateLimit: Double = 10
+    /// `--rate-limit auto:MAX`: the rate follows the console's answers (additive growth while 2xx, cut on 429/503,
+    /// `Retry-After` honoured), never above this; nil: the fixed ``rateLimit``.
+    public var adaptiveRateLimit: Double?
     /// A PEM file of extra CA certificates to trust.
     public var caFile: String?
     /// Do not verify the console's certificate (warned about at every start).

@@ -25,4 +25,7 @@ enum APIMetrics {
 
     /// `threatpipe_rate_limit_wait_seconds_total`: time requests spent waiting for the rate limiter.
     static let rateLimitWait = FloatingPointCounter(label: "threatpipe_rate_limit_wait_seconds_total")
+
+    /// `threatpipe_rate_limit_current`: the requests per second the adaptive limiter allows now.
+    static let currentRate = Gauge(label: "threatpipe_rate_limit_current")
 }

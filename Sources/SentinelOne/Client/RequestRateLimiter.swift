@@ -22,6 +22,8 @@ public final class RequestRateLimiter: Sendable {
     }
 
     private let state: NIOLockedValueBox<State>
+    /// `--rate-limit auto`: the rate the answers allow (nil: a fixed limit).
+    private let adaptive: NIOLockedValueBox<AdaptiveRate>?
 
     /// A limiter of `requestsPerSecond` (0 turns it off) with bursts of `burst` (default: one second's worth).
     public init(requestsPerSecond: Double, burst: Int? = nil) {
@@ -29,6 +31,44 @@ public final class RequestRateLimiter: Sendable {
         var state = State(rate: nil, burst: 1, emissionInterval: .zero, nextArrival: .now)
         state.set(rate: requestsPerSecond, burst: burst)
         self.state = NIOLockedValueBox(state)
+        self.adaptive = nil
+    }
+
+    /// An adaptive limiter (`--rate-limit auto:MAX`): starts at ``AdaptiveRate/initial`` and follows the answers
+    /// (see ``observe(status:retryAfter:)``), never above `maximum`; bursts of one request.
+    public init(adaptiveMaximum maximum: Double) {
+        let machine = AdaptiveRate(maximum: maximum, now: .now)
+        var state = State(rate: nil, burst: 1, emissionInterval: .zero, nextArrival: .now)
+        state.set(rate: machine.rate, burst: 1)
+        self.state = NIOLockedValueBox(state)
+        self.adaptive = NIOLockedValueBox(machine)
+        APIMetrics.currentRate.record(machine.rate)
+    }
+
+    /// Whether the rate follows the console's answers.
+    public var isAdaptive: Bool { adaptive != nil }
+
+    /// An answer's status, for the adaptive limiter: a 2xx lets the rate grow, a 429 or 503 cuts it (and its
+    /// `Retry-After` pauses every request); nothing for a fixed limit.
+    @discardableResult
+    public func observe(status: Int, retryAfter: Duration?) -> Double? {
+        guard let adaptive else { return nil }
+        let now = ContinuousClock.now
+        if (200..<300).contains(status) {
+            guard let rate = adaptive.withLockedValue({ $0.succeeded(now: now) }) else { return nil }
+            state.withLockedValue { $0.set(rate: rate, burst: 1) }
+            APIMetrics.currentRate.record(rate)
+            return rate
+        } else if status == 429 || status == 503 {
+            let (rate, pause) = adaptive.withLockedValue { $0.throttled(now: now, retryAfter: retryAfter) }
+            state.withLockedValue { state in
+                state.set(rate: rate, burst: 1)
+                if let pause { state.nextArrival = max(state.nextArrival, pause) }
+            }
+            APIMetrics.currentRate.record(rate)
+            return rate
+        }
+        return nil
     }
 
     /// A limiter that never waits.
@@ -41,15 +81,16 @@ public final class RequestRateLimiter: Sendable {
     public var burst: Int { state.withLockedValue { $0.burst } }
 
     /// Changes the rate (and the burst, one second's worth unless given) from the next request on; a positive rate
-    /// only (a limiter is turned off at its creation, never later).
+    /// only (a limiter is turned off at its creation, never later). An adaptive limiter keeps its own rate.
     public func setRate(_ requestsPerSecond: Double, burst: Int? = nil) {
-        guard requestsPerSecond > 0 else { return }
+        guard requestsPerSecond > 0, adaptive == nil else { return }
         state.withLockedValue { $0.set(rate: requestsPerSecond, burst: burst) }
     }
 
     /// Waits until a request may be sent; returns how long it waited. Cancellation ends the wait early.
     @discardableResult
     public func acquire() async -> Duration {
+        if adaptive != nil { return await acquireAtCurrentRate() }
         let now = ContinuousClock.now
         let allowedAt: ContinuousClock.Instant? = state.withLockedValue { state in
             guard state.rate != nil else { return nil }
@@ -60,5 +101,27 @@ public final class RequestRateLimiter: Sendable {
         guard let allowedAt, allowedAt > now else { return .zero }
         try? await Task.sleep(until: allowedAt, clock: .continuous)
         return allowedAt - now
+    }
+
+    /// The adaptive limiter's wait: no slot is reserved ahead — a waiter takes the next slot only when it is due, at
+    /// the rate of that moment — so a cut applies at once instead of after every reservation already handed out.
+    private func acquireAtCurrentRate() async -> Duration {
+        let began = ContinuousClock.now
+        while true {
+            let now = ContinuousClock.now
+            let due: ContinuousClock.Instant? = state.withLockedValue { state in
+                guard state.nextArrival > now else {
+                    state.nextArrival = now + state.emissionInterval
+                    return nil
+                }
+                return state.nextArrival
+            }
+            guard let due else { return now - began }
+            do {
+                try await Task.sleep(until: due, clock: .continuous)
+            } catch {
+                return ContinuousClock.now - began
+            }
+        }
     }
 }

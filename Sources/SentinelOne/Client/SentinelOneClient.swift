@@ -156,10 +156,14 @@ public struct SentinelOneClient: Sendable {
         let requestID = headers.first(name: "X-RQID")
         let status = Int(response.head.status.code)
         APIMetrics.request(path: path, status: status)
+        let retryAfter = headers.first(name: "Retry-After").flatMap { Self.parseRetryAfter($0) }
+        if let rate = rateLimiter.observe(status: status, retryAfter: retryAfter), status == 429 || status == 503 {
+            logger.debug("adaptive rate limit cut", metadata: ["status": "\(status)", "rate": "\(rate)"])
+        }
         guard (200..<300).contains(status) else {
             throw AttemptFailure(
                 error: Self.statusError(status: status, path: path, body: response.body, requestID: requestID),
-                retryAfter: headers.first(name: "Retry-After").flatMap { Self.parseRetryAfter($0) }
+                retryAfter: retryAfter
             )
         }
         return APIResponse(status: status, body: response.body, requestID: requestID)
