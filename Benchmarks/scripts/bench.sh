@@ -9,13 +9,23 @@
 #   5. peak RSS of exports of 10,000 and 100,000 threats
 #   6. Kafka sink: records/s into librdkafka's mock cluster vs a raw librdkafka C producer, same bytes and settings
 #   7. exactly once: the transactional sink vs the at-least-once sink, and a raw C transactional producer (anchor)
+#   8. rate limits: --rate-limit auto against a console answering 429 beyond R requests/s (R = 25 and 8), and a fixed
+#      limit below R: threats/s against R/2 (or the fixed rate/2) and the share of requests answered 429
+#   9. freshness: `run --interval 5s` against a live console, time from a version appearing to its record (p50/p99/max);
+#      and a burst of 500 new threats at once (--rate-limit 50), against the budget's bound 500 × 2 / 50
+#  10. end to end with real sinks: the 20,000-threat export into the Kafka mock cluster and an NDJSON file at once
+#  11. CPU anchor: the same requests made by a C program with libcurl's multi interface (keep-alive, concurrency 32)
 # BENCH_QUICK=1 shrinks the sizes (for a smoke run).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 quick=${BENCH_QUICK:-0}
 threats_e2e=20000; threats_small=10000; threats_large=100000; transform_seconds=5; threats_kafka=10000
-if [ "$quick" = 1 ]; then threats_e2e=2000; threats_small=1000; threats_large=4000; transform_seconds=1; threats_kafka=1000; fi
+rate_threats_25=300; rate_threats_8=100; fresh_seconds=60; burst_threats=500
+if [ "$quick" = 1 ]; then
+    threats_e2e=2000; threats_small=1000; threats_large=4000; transform_seconds=1; threats_kafka=1000
+    rate_threats_25=60; rate_threats_8=20; fresh_seconds=15; burst_threats=100
+fi
 
 work=$(mktemp -d)
 emulator_pid=""
@@ -32,6 +42,12 @@ swift build -c release --product threatpipe >&2
 swift build -c release --product TransformBenchmark >&2
 swift build -c release --product KafkaSinkBenchmark >&2
 cc -O2 Benchmarks/scripts/raw_producer.c -o "$work/raw_producer" $(pkg-config --cflags --libs rdkafka)
+if ! dpkg -s libcurl4-openssl-dev >/dev/null 2>&1; then
+    echo "bench: installing libcurl4-openssl-dev (the CPU anchor)" >&2
+    run_as_root=(); [ "$(id -u)" -ne 0 ] && run_as_root=(sudo)
+    DEBIAN_FRONTEND=noninteractive "${run_as_root[@]}" apt-get install -y -qq libcurl4-openssl-dev >/dev/null
+fi
+cc -O2 Benchmarks/scripts/curl_fetch.c -o "$work/curl_fetch" $(pkg-config --cflags --libs libcurl)
 bin=.build/release
 
 venv=.build/bench-venv  # kept between runs
@@ -51,9 +67,10 @@ for _ in 1 2 3; do
 done
 echo "bench: transform threatpipe $swift_best/s, orjson $orjson_best/s" >&2
 
-start_emulator() { # threats latency_ms
+start_emulator() { # threats latency_ms [emulator options…]
     [ -n "$emulator_pid" ] && kill "$emulator_pid" 2>/dev/null && wait "$emulator_pid" 2>/dev/null || true
-    "$bin/threatpipe" emulator --threats "$1" --latency-ms "$2" --port 0 >"$work/emulator.out" 2>"$work/emulator.err" &
+    local threats=$1 latency=$2; shift 2
+    "$bin/threatpipe" emulator --threats "$threats" --latency-ms "$latency" --port 0 "$@" >"$work/emulator.out" 2>"$work/emulator.err" &
     emulator_pid=$!
     url=""
     for _ in $(seq 1 300); do
@@ -84,6 +101,11 @@ for round in 1 2 3; do
 done
 start_emulator "$threats_e2e" 0
 read -r cpu_seconds cpu_used _ < <(export_run cpu --concurrency 32)
+# 11. The CPU anchor: the same requests by libcurl (list pages, then each threat's analysis and events).
+python3 Benchmarks/scripts/export_urls.py "$url" threatpipe-demo-token >"$work/urls.txt"
+/usr/bin/time -f "%U %S" -o "$work/curl.time" "$work/curl_fetch" "$work/urls.txt" 32 threatpipe-demo-token >"$work/curl.out"
+curl_used=$(awk '{printf "%.2f", $1 + $2}' "$work/curl.time")
+curl_requests=$(awk '{print $2}' "$work/curl.out")
 
 # 5. Memory, 10x the threats.
 start_emulator "$threats_small" 0
@@ -127,6 +149,40 @@ for round in 1 2 3 4 5; do
     eos_ratios="$eos_ratios $e/$a"
 done
 
+# 10. End to end with real sinks: the same export into the Kafka mock cluster and an NDJSON file at once (two rounds).
+start_emulator "$threats_e2e" 20
+sinks_rounds=""
+for round in 1 2; do
+    read -r seconds _ _ < <(export_run "sinks-$round" --concurrency 32 --sink kafka --kafka-brokers "$brokers" --kafka-topic "e2e-$round" \
+        --sink ndjson --output "$work/e2e-$round.ndjson")
+    sinks_rounds="$sinks_rounds $seconds"
+    rm -f "$work/e2e-$round.ndjson"
+done
+
+# 8. Rate limits: a console (50 ms latency) answering 429 beyond R requests/s.
+rate_run() { # label R threats rate-limit → "threats_per_second requests retries"
+    start_emulator "$3" 50 --fault "limit=$2"
+    local began ended
+    began=$(date +%s.%N)
+    S1_API_TOKEN=threatpipe-demo-token "$bin/threatpipe" export --console-url "$url" --rate-limit "$4" --sink ndjson \
+        --output /dev/null 2>"$work/rate-$1.err" >/dev/null
+    ended=$(date +%s.%N)
+    local requests retries
+    requests=$(grep -o '[0-9]* requests' "$work/rate-$1.err" | awk '{print $1}')
+    retries=$(grep -o '[0-9]* retries' "$work/rate-$1.err" | awk '{print $1}')
+    python3 -c "print(f'{$3 / ($ended - $began):.3f} $requests $retries')"
+}
+read -r auto25 auto25_requests auto25_retries < <(rate_run auto25 25 "$rate_threats_25" auto)
+read -r fixed25 fixed25_requests fixed25_retries < <(rate_run fixed25 25 $((rate_threats_25 / 2)) 10)
+read -r auto8 auto8_requests auto8_retries < <(rate_run auto8 8 "$rate_threats_8" auto)
+read -r fixed8 fixed8_requests fixed8_retries < <(rate_run fixed8 8 "$rate_threats_8" 6)
+
+# 9. Freshness, steady and in a burst.
+[ -n "$emulator_pid" ] && kill "$emulator_pid" 2>/dev/null && wait "$emulator_pid" 2>/dev/null || true
+emulator_pid=""
+read -r _ fresh_p50 _ fresh_p99 _ fresh_max _ fresh_count _ < <(python3 Benchmarks/scripts/freshness.py "$bin/threatpipe" steady "$fresh_seconds")
+read -r _ burst_p50 _ burst_p99 _ burst_max _ burst_count _ < <(python3 Benchmarks/scripts/freshness.py "$bin/threatpipe" burst "$burst_threats")
+
 python3 - "$work" <<PY
 import math, statistics, sys
 kafka_median = statistics.median(int(sink) / int(raw) for sink, raw in (pair.split("/") for pair in "$kafka_ratios".split()))
@@ -153,6 +209,21 @@ rows = [
     ("Kafka sink: records/s", f"KafkaSink {$sink_best:,} vs raw C producer {$raw_best:,} ({$threats_kafka:,} records of {$record_bytes:,} B; best of 5 each)", f"{$sink_best / $raw_best:.2f}x (median of rounds {kafka_median:.2f}x)", ">= 0.9x"),
     ("exactly once: records/s", f"transactional sink {$eos_best:,} vs at-least-once sink {$alo_best:,}; raw C transactional producer {$rawtx_best:,} ({$threats_kafka:,} records, transactions of 1,000; best of 5 each)", f"{$eos_best / $alo_best:.2f}x (median of rounds {eos_median:.2f}x); {$eos_best / $rawtx_best:.2f}x of raw C", ">= 0.8x"),
     ("peak RSS", f"{$small_kib / 1024:.0f} MB at {$threats_small:,} vs {$large_kib / 1024:.0f} MB at {$threats_large:,} ({$large_seconds} s)", f"{$large_kib / $small_kib:.2f}x", "<= 1.2x, <= 100 MB"),
+]
+sinks_seconds = sorted(float(x) for x in "$sinks_rounds".split())
+rows.insert(2, ("end to end into Kafka + NDJSON: L=20 ms, C=32", f"{threats / sinks_seconds[0]:,.0f} threats/s vs bound {bound:,.0f} (best of 2, rounds {' / '.join(str(x) for x in sinks_seconds)} s; mock cluster and file at once)", f"{threats / sinks_seconds[0] / bound:.0%}", ">= 85%"))
+curl_cost = $curl_used / threats
+rows.insert(4, ("CPU per threat vs libcurl", f"threatpipe {cpu_cost * 1e6:.0f} us vs libcurl multi {curl_cost * 1e6:.0f} us ($curl_requests requests, bodies dropped, no JSON)", f"{cpu_cost / curl_cost:.2f}x", "(a figure to watch)"))
+rows[3] = (rows[3][0], rows[3][1], rows[3][2], "(a figure to watch)")
+def rate_row(name, achieved, bound, requests, retries, target):
+    return (name, f"{achieved:.2f} threats/s vs {bound:g}; {retries} of {requests} requests answered 429 ({retries / requests:.1%})", f"{achieved / bound:.2f} of the bound, {retries / requests:.1%} 429", target)
+rows += [
+    rate_row("rate limit auto vs console limit R=25", $auto25, 12.5, $auto25_requests, $auto25_retries, ">= 0.9, <= 2 % 429"),
+    rate_row("rate limit fixed 10 vs R=25", $fixed25, 5, $fixed25_requests, $fixed25_retries, ">= 0.97"),
+    rate_row("rate limit auto vs console limit R=8", $auto8, 4, $auto8_requests, $auto8_retries, ">= 0.9, <= 2 % 429"),
+    rate_row("rate limit fixed 6 vs R=8", $fixed8, 3, $fixed8_requests, $fixed8_retries, ">= 0.97"),
+    ("freshness: run --interval 5s, live console", f"p50 {$fresh_p50} s, p99 {$fresh_p99} s, max {$fresh_max} s ({$fresh_count} versions in {$fresh_seconds} s)", f"p99 {$fresh_p99} s", "p99 <= 6 s"),
+    ("freshness: burst of $burst_threats new threats, --rate-limit 50", f"p50 {$burst_p50} s, p99 {$burst_p99} s, max {$burst_max} s ({$burst_count} versions); budget bound {$burst_threats * 2 / 50:g} s", f"p99 {$burst_p99 / ($burst_threats * 2 / 50):.2f}x the bound", "(bound + up to one interval)"),
 ]
 lines = ["| benchmark | measured | ratio | target |", "|---|---|---|---|"]
 lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]

@@ -140,12 +140,12 @@ public final class EmulatorAPI: Sendable {
         }
         let end = min(start + limit, selected.count)
         var body = Array("{\"data\":[".utf8)
-        var served: [ServedVersion] = []
+        var served: [(version: ServedVersion, created: RFC3339Timestamp?)] = []
         for position in start..<end {
             if position > start { body.append(UInt8(ascii: ",")) }
             let index = selected[position].index
             applyingLiveVersion(to: dataset.listItem(at: index), version: snapshot.overrides[index]).write(to: &body)
-            served.append(ServedVersion(id: dataset.id(at: index), updatedAt: updatedAt(index).description))
+            served.append((ServedVersion(id: dataset.id(at: index), updatedAt: updatedAt(index).description), snapshot.created[index]))
         }
         live.recordServed(served)
         var nextCursor: String?

@@ -29,7 +29,11 @@ public struct EmulatorConfiguration: Sendable {
     /// Faults to inject.
     public var faults = FaultPlan()
 
-    var isLive: Bool { addedPerSecond > 0 || updatedPerSecond > 0 || lateUpdatedPerSecond > 0 }
+    /// Live mode: this many threats added at once, `burstAfter` after the start (a burst of new threats).
+    public var burstThreats = 0
+    public var burstAfter: Duration = .seconds(10)
+
+    var isLive: Bool { addedPerSecond > 0 || updatedPerSecond > 0 || lateUpdatedPerSecond > 0 || burstThreats > 0 }
 
     public init() {}
 }

@@ -15,6 +15,8 @@ final class LiveChanges: Sendable {
         var frozen = false
         /// Threats deleted from the console: no longer listed, their analysis and events 404.
         var removed: Set<Int> = []
+        /// When each live version became visible (wall clock): the versions log says it, for freshness.
+        var created: [Int: RFC3339Timestamp] = [:]
         var served: Set<Version> = []
         var tick: UInt64 = 0
     }
@@ -44,10 +46,11 @@ final class LiveChanges: Sendable {
         var count: Int
         var overrides: [Int: (number: Int, updatedAt: RFC3339Timestamp)]
         var removed: Set<Int>
+        var created: [Int: RFC3339Timestamp]
     }
 
     func snapshot() -> Snapshot {
-        state.withLockedValue { Snapshot(count: $0.count, overrides: $0.overrides, removed: $0.removed) }
+        state.withLockedValue { Snapshot(count: $0.count, overrides: $0.overrides, removed: $0.removed, created: $0.created) }
     }
 
     /// Deletes threats from the console.
@@ -73,6 +76,7 @@ final class LiveChanges: Sendable {
             }
             for _ in 0..<added {
                 state.overrides[state.count] = (1, stamp())
+                state.created[state.count] = now
                 state.count += 1
             }
             guard state.count > 0 else { return }
@@ -80,6 +84,7 @@ final class LiveChanges: Sendable {
                 let index = Int(random.next() % UInt64(state.count))
                 let number = (state.overrides[index]?.number ?? 0) + 1
                 state.overrides[index] = (number, stamp())
+                state.created[index] = now
             }
             let lateMicroseconds = lateBy.saturatingMicroseconds
             for offset in 0..<late {
@@ -87,6 +92,7 @@ final class LiveChanges: Sendable {
                 let index = Int(random.next() % UInt64(initialCount))
                 guard state.overrides[index] == nil else { continue }
                 state.overrides[index] = (1, RFC3339Timestamp(microseconds: now.microseconds - lateMicroseconds + Int64(offset)))
+                state.created[index] = now
             }
         }
     }
@@ -94,11 +100,13 @@ final class LiveChanges: Sendable {
     /// Stops all changes from now on.
     func freeze() { state.withLockedValue { $0.frozen = true } }
 
-    func recordServed(_ versions: [Version]) {
-        let new = state.withLockedValue { state in versions.filter { state.served.insert($0).inserted } }
+    /// Notes versions served in a list answer; the versions log gets each new one as `id <TAB> updatedAt <TAB>
+    /// visible since` — the wall-clock time the live version appeared (`-` for the console's initial versions).
+    func recordServed(_ versions: [(version: Version, created: RFC3339Timestamp?)]) {
+        let new = state.withLockedValue { state in versions.filter { state.served.insert($0.version).inserted } }
         guard !new.isEmpty else { return }
         log.withLockedValue { handle in
-            handle?.write(Data(new.map { "\($0.id)\t\($0.updatedAt)\n" }.joined().utf8))
+            handle?.write(Data(new.map { "\($0.version.id)\t\($0.version.updatedAt)\t\($0.created?.description ?? "-")\n" }.joined().utf8))
         }
     }
 

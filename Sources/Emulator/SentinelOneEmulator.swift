@@ -174,6 +174,7 @@ public struct SentinelOneEmulator: Sendable {
         var addedOwed = 0.0
         var updatedOwed = 0.0
         var lateOwed = 0.0
+        var burstOwed = configuration.burstThreats
         while !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(100))
             if let duration = configuration.liveDuration, ContinuousClock.now - started >= duration {
@@ -182,6 +183,10 @@ public struct SentinelOneEmulator: Sendable {
             }
             addedOwed += configuration.addedPerSecond / 10
             updatedOwed += configuration.updatedPerSecond / 10
+            if burstOwed > 0, ContinuousClock.now - started >= configuration.burstAfter {
+                addedOwed += Double(burstOwed)
+                burstOwed = 0
+            }
             let added = Int(addedOwed)
             let updated = Int(updatedOwed)
             addedOwed -= Double(added)

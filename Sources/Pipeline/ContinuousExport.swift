@@ -120,9 +120,12 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
             }
             var wait = interval
             switch outcome {
-            case .success:
+            case .success(let summary):
                 health.recordSuccess()
                 PipelineMetrics.poll(succeeded: true, metricDimensions)
+                // A poll that brought a backlog (a burst of new threats) may have left more behind it: the next one
+                // starts at once rather than an interval after this one began.
+                if summary.write.records >= Self.backlogRecords { wait = .zero }
             case .failure(let error):
                 let action = handling(error)
                 if action == .stop {
@@ -146,6 +149,9 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
         await sinks?.close(logger: logger)
         return checkpoint
     }
+
+    /// A poll that delivered at least this many records is followed by the next at once.
+    public static var backlogRecords: Int { 100 }
 
     /// The wait before the next poll after `failures` failed polls in a row.
     func backoff(afterFailures failures: Int) -> Duration {

@@ -42,7 +42,13 @@ struct EmulatorCommand: AsyncParsableCommand {
     @Option(help: "Live mode: stop changing the console after this many seconds.")
     var liveSeconds: Int?
 
-    @Option(help: "Append every (id, updatedAt) version served in a list answer to this file, tab-separated.")
+    @Option(help: "Live mode: add this many threats at once, --burst-after seconds after the start (a burst of new threats).")
+    var burstThreats = 0
+
+    @Option(help: "Seconds after the start at which the --burst-threats are added.")
+    var burstAfter = 10
+
+    @Option(help: "Append every (id, updatedAt) version served in a list answer to this file, tab-separated, with the wall-clock time a live version appeared (- for the initial ones).")
     var versionsLog: String?
 
     @Option(name: .customLong("fault"), help: "Inject a fault: KIND[@rate=R|@requests=N,M|@every=N], KIND one of 429, 429-bare, 429-date, 503, slow, truncated, html, empty-200, duplicate-data, expired-cursor, or a hostile console's data: cursor-cycle, events-cursor-cycle, large-analysis@every=N; or limit=R: a token bucket of R requests/s (burst R), 429 beyond; repeatable.")
@@ -66,6 +72,8 @@ struct EmulatorCommand: AsyncParsableCommand {
         try TimeOptionParsing.check(updatePerSecond, in: 0...100_000, "update-per-second")
         try TimeOptionParsing.check(lateUpdatePerSecond, in: 0...100_000, "late-update-per-second")
         if let liveSeconds { try TimeOptionParsing.check(liveSeconds, in: 0...31_536_000, "live-seconds") }
+        try TimeOptionParsing.check(burstThreats, in: 0...1_000_000, "burst-threats")
+        try TimeOptionParsing.check(burstAfter, in: 0...86_400, "burst-after", unit: "seconds")
         guard (tlsCertificate == nil) == (tlsKey == nil) else {
             throw ValidationError("--tls-certificate and --tls-key go together")
         }
@@ -83,6 +91,8 @@ struct EmulatorCommand: AsyncParsableCommand {
         configuration.updatedPerSecond = updatePerSecond
         configuration.lateUpdatedPerSecond = lateUpdatePerSecond
         configuration.liveDuration = liveSeconds.map { .seconds($0) }
+        configuration.burstThreats = burstThreats
+        configuration.burstAfter = .seconds(burstAfter)
         configuration.versionsLogPath = versionsLog
         configuration.tlsCertificatePath = tlsCertificate
         configuration.tlsKeyPath = tlsKey
