@@ -2,8 +2,8 @@
 // delivery report, flush on close), with its default settings, to compare with raw_producer.c sending the same
 // bytes with the same settings.
 //
-// Usage: KafkaSinkBenchmark BROKERS TOPIC RECORDS.ndjson [exactly-once]
-// Prints `records_per_second N`. With `exactly-once`, through KafkaTransactionalSink (transactions of 1000 records,
+// Usage: KafkaSinkBenchmark BROKERS TOPIC RECORDS.ndjson [exactly-once [RECORDS_PER_TRANSACTION]]
+// Prints `records_per_second N`. With `exactly-once`, through KafkaTransactionalSink (transactions of 1000 records or the given count,
 // each with a checkpoint record to TOPIC.checkpoints), committed before it closes.
 import Durations
 import Foundation
@@ -12,11 +12,12 @@ import Pipeline
 import Sinks
 
 let arguments = CommandLine.arguments
-guard arguments.count == 4 || arguments.count == 5 else {
-    FileHandle.standardError.write(Data("usage: KafkaSinkBenchmark BROKERS TOPIC RECORDS.ndjson [exactly-once]\n".utf8))
+guard (4...6).contains(arguments.count) else {
+    FileHandle.standardError.write(Data("usage: KafkaSinkBenchmark BROKERS TOPIC RECORDS.ndjson [exactly-once [RECORDS_PER_TRANSACTION]]\n".utf8))
     exit(64)
 }
-let exactlyOnce = arguments.count == 5 && arguments[4] == "exactly-once"
+let exactlyOnce = arguments.count >= 5 && arguments[4] == "exactly-once"
+let transactionRecords = arguments.count == 6 ? Int(arguments[5]) ?? 1000 : 1000
 let lines = try Data(contentsOf: URL(fileURLWithPath: arguments[3])).split(separator: UInt8(ascii: "\n"))
 let records = lines.enumerated().map { index, line in
     EncodedRecord(sequence: UInt64(index), key: String(index), bytes: Array(line))
@@ -35,7 +36,7 @@ if exactlyOnce {
     checkpoints.use { _ in checkpoint }
     let document = Array(#"{"version":1,"consoleUrl":"bench","filters":[],"checkpoint":{"updatedAt":"2026-01-01T00:00:00.000000Z","idsAtUpdatedAt":["bench"]},"savedAt":"2026-01-01T00:00:00.000Z"}"#.utf8)
     sink = KafkaTransactionalSink(
-        configuration: configuration, transactionalID: "bench-\(arguments[2])", limits: .init(records: 1000, interval: .seconds(1)),
+        configuration: configuration, transactionalID: "bench-\(arguments[2])", limits: .init(records: transactionRecords, interval: .seconds(1)),
         checkpointRecords: .init(topic: "\(arguments[2]).checkpoints", checkpoints: checkpoints, record: { _ in ("bench", document) }),
         logger: Logger(label: "bench")
     )

@@ -20,7 +20,7 @@ public actor KafkaTransactionalSink: RecordSink {
         public var records: Int
         public var interval: Duration
 
-        public init(records: Int = 1000, interval: Duration = .seconds(1)) {
+        public init(records: Int = 5000, interval: Duration = .seconds(1)) {
             self.records = records
             self.interval = interval
         }

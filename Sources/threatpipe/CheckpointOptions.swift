@@ -21,7 +21,7 @@ struct CheckpointOptions: ParsableArguments {
     var delivery: RunConfiguration.Delivery = .atLeastOnce
 
     @Option(help: "Exactly once: at most this many records per transaction.")
-    var transactionRecords = 1000
+    var transactionRecords = 5000
 
     @Option(help: "Exactly once: a transaction is committed at the latest this long after it began: a duration such as 1s or 500ms.")
     var transactionInterval = "1s"
