@@ -54,7 +54,7 @@ extension ThreatpipeRuntime {
                 onError: { error in logger.warning("consumer group", metadata: ["error": "\(error)"]) }
             )
             try member.start()
-            while !stop.isStopRequested {
+            while !stop.isStopRequested, !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(100))
             }
             // Drain every shard while still a member (the partitions stay here, so nobody starts them meanwhile),
