@@ -64,7 +64,7 @@ let package = Package(
         // zlib (Debian's zlib1g-dev), as C: `audit` reads rotated `.gz` NDJSON files.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // `audit`: the console's current versions against what reached the sinks — missing, stale, incomplete, deleted.
-        .target(name: "Audit", dependencies: ["RawJSON", "Pipeline", "SentinelOne", "CZlib"]),
+        .target(name: "Audit", dependencies: ["RawJSON", "Pipeline", "SentinelOne", "Durations", "CZlib"]),
         // The one way off Swift's cooperative pool for calls that block (fsync, librdkafka flushes, probes).
         .target(name: "Blocking", dependencies: [.product(name: "NIOPosix", package: "swift-nio")]),
         // librdkafka (Debian's librdkafka-dev), as C.

@@ -1,3 +1,4 @@
+import Durations
 import RawJSON
 import SentinelOne
 
@@ -25,9 +26,7 @@ public struct AuditWindow: Sendable {
 
     /// Threats updated after this instant are left out.
     public func settleCutoff(now: RFC3339Timestamp) -> RFC3339Timestamp {
-        let seconds = settle.components.seconds
-        let micros = seconds * 1_000_000 + settle.components.attoseconds / 1_000_000_000_000
-        return RFC3339Timestamp(microseconds: now.microseconds - micros)
+        RFC3339Timestamp(microseconds: now.microseconds - settle.saturatingMicroseconds)
     }
 
     /// Whether a delivered version falls in the window (the threats the console should still list).

@@ -1,3 +1,4 @@
+import Durations
 import NIOConcurrencyHelpers
 
 /// The `limit=R` fault's rate limit, as consoles keep one: a token bucket of R requests a second holding at most R
@@ -19,9 +20,7 @@ final class RequestWindow: Sendable {
     /// Whether a request arriving now may be answered (and takes its token when it may).
     func admit(now: ContinuousClock.Instant = .now) -> Bool {
         bucket.withLockedValue { bucket in
-            let elapsed = now - bucket.refilled
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            bucket.tokens = min(limit, bucket.tokens + seconds * limit)
+            bucket.tokens = min(limit, bucket.tokens + (now - bucket.refilled).inSeconds * limit)
             bucket.refilled = now
             guard bucket.tokens >= 1 else { return false }
             bucket.tokens -= 1

@@ -245,10 +245,7 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
     }
 
     private func waitForNextPoll(after began: ContinuousClock.Instant, wait: Duration) async {
-        let deadline = began + wait
-        while !stop.isStopRequested, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: min(.milliseconds(100), deadline - ContinuousClock.now))
-        }
+        await stop.wait(until: began + wait)
     }
 }
 

@@ -10,4 +10,14 @@ public final class StopSignal: Sendable {
     public func requestStop() { requested.store(true, ordering: .releasing) }
 
     public var isStopRequested: Bool { requested.load(ordering: .acquiring) }
+
+    /// Returns once a stop is requested, `deadline` passes (nil: none) or the task is cancelled; it looks every
+    /// 100 ms, so a stop is noticed within that.
+    public func wait(until deadline: ContinuousClock.Instant? = nil) async {
+        while !isStopRequested, !Task.isCancelled {
+            let left = deadline.map { $0 - .now } ?? .milliseconds(100)
+            guard left > .zero else { return }
+            try? await Task.sleep(for: min(.milliseconds(100), left))
+        }
+    }
 }

@@ -18,14 +18,9 @@ extension ContinuousExport {
         var listed: [String: ListedThreat] = [:]
         do {
             source = try lookup(due.map(\.id))
-            var cursor: String?
-            var pages = 0
-            repeat {
-                let page = try await source.fetchPage(cursor: cursor)
+            try await source.forEachPage(maximumPages: 10) { page, _ in
                 for threat in page.threats { listed[threat.id] = threat }
-                cursor = page.nextCursor
-                pages += 1
-            } while cursor != nil && pages < 10
+            }
         } catch {
             logger.warning("re-enrichment: the threats could not be looked up; tried again at the next poll", metadata: ["error": "\(error)"])
             return []

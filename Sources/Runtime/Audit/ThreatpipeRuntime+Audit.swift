@@ -35,7 +35,7 @@ extension ThreatpipeRuntime {
         let drawing = progress.map { progress in Task { await progress.draw() } }
         defer { drawing?.cancel() }
         var listedSoFar = 0
-        try await forEachPage(of: source) { page, first in
+        try await source.forEachPage { page, first in
             if first { progress?.setTotal(page.totalItems) }
             for threat in page.threats {
                 guard let updated = threat.updatedAt.flatMap({ RFC3339Timestamp($0) }) else { continue }
@@ -47,23 +47,6 @@ extension ThreatpipeRuntime {
         }
         drawing?.cancel()
         await drawing?.value
-    }
-
-    /// Calls `body` with each page of the source's list, following the cursors.
-    static func forEachPage(of source: SentinelOneThreatSource, _ body: (ThreatPage, Bool) throws -> Void) async throws {
-        var cursor: String?
-        var seen = Set<String>()
-        var emptyInARow = 0
-        repeat {
-            let page = try await source.fetchPage(cursor: cursor)
-            try body(page, cursor == nil)
-            emptyInARow = page.threats.isEmpty ? emptyInARow + 1 : 0
-            guard let next = page.nextCursor else { return }
-            guard seen.insert(next).inserted, emptyInARow < 10 else {
-                throw AuditError(description: "the threat list's cursors go round in a cycle or give empty pages without end", kind: .protocolViolation)
-            }
-            cursor = next
-        } while true
     }
 
     static func siteID(of threat: ListedThreat) -> String? {
@@ -114,7 +97,7 @@ extension ThreatpipeRuntime {
             let source = try console.makeSource(
                 filters: console.filters + [QueryFilter(name: "ids", value: batch.joined(separator: ","))], session: session, logger: logger
             )
-            try await forEachPage(of: source) { page, _ in found.formUnion(page.threats.map(\.id)) }
+            try await source.forEachPage { page, _ in found.formUnion(page.threats.map(\.id)) }
         }
         return found
     }

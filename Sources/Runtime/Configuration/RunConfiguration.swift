@@ -87,11 +87,7 @@ public struct RunConfiguration: Sendable {
     /// filters (`usea1.sentinelone.net-3f2a9c1b`). The same configuration always gets the same id.
     public static func defaultInstanceID(console: ConsoleURL, filters: [QueryFilter]) -> String {
         let text = ([console.base] + filters.map { "\($0.name)=\($0.value)" }.sorted()).joined(separator: "\n")
-        var hash: UInt32 = 2_166_136_261
-        for byte in text.utf8 {
-            hash ^= UInt32(byte)
-            hash = hash &* 16_777_619
-        }
+        let hash = ShardPlacement.fnv1a(text)
         let host = console.host.map { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" ? $0 : "-" }
         return String(host) + "-" + String(hash, radix: 16).leftPadded(to: 8)
     }

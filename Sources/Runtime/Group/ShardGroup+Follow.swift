@@ -37,10 +37,7 @@ extension ShardGroup {
             logger.critical("shard stopped by a failure; starting it again after a backoff", metadata: [
                 "error": "\(error)", "next_start_in": "\(configuration.maximumBackoff)",
             ])
-            let deadline = ContinuousClock.now + configuration.maximumBackoff
-            while !stop.isStopRequested, ContinuousClock.now < deadline {
-                try? await Task.sleep(for: min(.milliseconds(100), deadline - .now))
-            }
+            await stop.wait(until: .now + configuration.maximumBackoff)
         }
     }
 }

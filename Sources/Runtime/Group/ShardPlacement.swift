@@ -6,12 +6,17 @@ public enum ShardPlacement {
     /// there — the shard's state travels with it, as a Kafka Streams task's does.
     public static func partition(of name: String, partitions: Int) -> Int32 {
         precondition(partitions > 0, "a topic has at least one partition")
+        return Int32(fnv1a(name) % UInt32(partitions))
+    }
+
+    /// FNV-1a, 32 bits, of `text`'s UTF-8 bytes: the same in every process and every release (unlike `hashValue`).
+    static func fnv1a(_ text: String) -> UInt32 {
         var hash: UInt32 = 2_166_136_261
-        for byte in name.utf8 {
+        for byte in text.utf8 {
             hash ^= UInt32(byte)
             hash = hash &* 16_777_619
         }
-        return Int32(hash % UInt32(partitions))
+        return hash
     }
 
     /// The request rate a process may use for one console: the console's budget times the share of its shards

@@ -54,9 +54,7 @@ extension ThreatpipeRuntime {
                 onError: { error in logger.warning("consumer group", metadata: ["error": "\(error)"]) }
             )
             try member.start()
-            while !stop.isStopRequested, !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(100))
-            }
+            await stop.wait()
             // Drain every shard while still a member (the partitions stay here, so nobody starts them meanwhile),
             // then leave: the group hands them out at once instead of after the session timeout.
             await shards.stopAll()

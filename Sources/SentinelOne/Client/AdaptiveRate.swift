@@ -1,3 +1,5 @@
+import Durations
+
 /// `--rate-limit auto[:MAX]`: the request rate found by probing the console, as a value-type state machine (time is
 /// passed in, so tests drive it without sleeping). Each answer is an event; the machine returns the new rate, and
 /// after a throttle the instant before which nothing may be sent (`Retry-After`).
@@ -36,7 +38,7 @@ public struct AdaptiveRate: Sendable, Equatable {
     public mutating func succeeded(now: ContinuousClock.Instant) -> Double? {
         recentSuccesses.append(now)
         forget(before: now - .seconds(1))
-        let elapsed = (now - lastGrowth).seconds
+        let elapsed = (now - lastGrowth).inSeconds
         guard elapsed >= 0.1 else { return nil }
         lastGrowth = now
         let perSecond: Double
@@ -77,11 +79,5 @@ extension AdaptiveRate {
         } else {
             recentSuccesses.removeAll(keepingCapacity: true)
         }
-    }
-}
-
-extension Duration {
-    fileprivate var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }
