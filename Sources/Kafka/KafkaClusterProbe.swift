@@ -18,12 +18,12 @@ public enum KafkaClusterProbe {
         properties: [(key: String, value: String)],
         timeout: Duration
     ) throws(KafkaError) -> Metadata {
-        let kafka = try probeHandle(properties + [("allow.auto.create.topics", "false")])
-        defer { rd_kafka_destroy(kafka.pointer) }
+        let (kafka, callbacks) = try probeHandle(properties + [("allow.auto.create.topics", "false")])
+        defer { destroy(kafka, callbacks) }
         let milliseconds = timeout.clampedMilliseconds
         var pointer: UnsafePointer<rd_kafka_metadata>?
         let result = rd_kafka_metadata(kafka.pointer, 1, nil, &pointer, milliseconds)
-        guard result == RD_KAFKA_RESP_ERR_NO_ERROR, let pointer else { throw KafkaError(result) }
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR, let pointer else { throw KafkaError(result).explained(by: callbacks.watch) }
         defer { rd_kafka_metadata_destroy(pointer) }
         let metadata = pointer.pointee
         let brokers = (0..<Int(metadata.broker_cnt)).map { index in
@@ -38,16 +38,26 @@ public enum KafkaClusterProbe {
 }
 
 extension KafkaClusterProbe {
-    /// One configuration value of a topic (`cleanup.policy`…) from a DescribeConfigs request; nil when the cluster
-    /// does not answer within `timeout` or does not say. Blocks: call it off the cooperative pool.
+    /// What a DescribeConfigs request said of one key of a topic's configuration.
+    public enum ConfigurationAnswer: Sendable, Equatable {
+        /// The topic has this value.
+        case value(String)
+        /// The cluster answered without the key: the broker's default applies.
+        case notSet
+        /// No answer within the timeout, or an error (the mock cluster answers no DescribeConfigs).
+        case noAnswer
+    }
+
+    /// One configuration value of a topic (`cleanup.policy`…) from a DescribeConfigs request. Blocks up to
+    /// `timeout`: call it off the cooperative pool.
     public static func topicConfiguration(
         topic: String,
         key: String,
         properties: [(key: String, value: String)],
         timeout: Duration
-    ) throws(KafkaError) -> String? {
-        let kafka = try probeHandle(properties)
-        defer { rd_kafka_destroy(kafka.pointer) }
+    ) throws(KafkaError) -> ConfigurationAnswer {
+        let (kafka, callbacks) = try probeHandle(properties)
+        defer { destroy(kafka, callbacks) }
         let queue = rd_kafka_queue_new(kafka.pointer)
         defer { rd_kafka_queue_destroy(queue) }
         let options = rd_kafka_AdminOptions_new(kafka.pointer, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS)
@@ -57,22 +67,22 @@ extension KafkaClusterProbe {
         var resource = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic)
         defer { rd_kafka_ConfigResource_destroy(resource) }
         rd_kafka_DescribeConfigs(kafka.pointer, &resource, 1, options, queue)
-        guard let event = rd_kafka_queue_poll(queue, timeout.clampedMilliseconds) else { return nil }
+        guard let event = rd_kafka_queue_poll(queue, timeout.clampedMilliseconds) else { return .noAnswer }
         defer { rd_kafka_event_destroy(event) }
         guard rd_kafka_event_error(event) == RD_KAFKA_RESP_ERR_NO_ERROR,
             let result = rd_kafka_event_DescribeConfigs_result(event)
-        else { return nil }
+        else { return .noAnswer }
         var count = 0
         guard let resources = rd_kafka_DescribeConfigs_result_resources(result, &count), count > 0,
             let described = resources[0], rd_kafka_ConfigResource_error(described) == RD_KAFKA_RESP_ERR_NO_ERROR
-        else { return nil }
+        else { return .noAnswer }
         var entryCount = 0
-        guard let entries = rd_kafka_ConfigResource_configs(described, &entryCount) else { return nil }
+        guard let entries = rd_kafka_ConfigResource_configs(described, &entryCount) else { return .notSet }
         for index in 0..<entryCount {
             guard let entry = entries[index], String(cString: rd_kafka_ConfigEntry_name(entry)) == key else { continue }
-            return rd_kafka_ConfigEntry_value(entry).map { String(cString: $0) }
+            return rd_kafka_ConfigEntry_value(entry).map { .value(String(cString: $0)) } ?? .notSet
         }
-        return nil
+        return .notSet
     }
 
     /// Whether the cluster registers `transactionalID` (InitProducerId): what exactly-once needs of it (ACLs, a
@@ -82,18 +92,26 @@ extension KafkaClusterProbe {
         properties: [(key: String, value: String)],
         timeout: Duration
     ) throws(KafkaError) {
-        let kafka = try probeHandle(properties + [("transactional.id", transactionalID)])
-        defer { rd_kafka_destroy(kafka.pointer) }
+        let (kafka, callbacks) = try probeHandle(properties + [("transactional.id", transactionalID)])
+        defer { destroy(kafka, callbacks) }
         if let failure = rd_kafka_init_transactions(kafka.pointer, timeout.clampedMilliseconds) {
-            throw KafkaError(consuming: failure)
+            throw KafkaError(consuming: failure).explained(by: callbacks.watch)
         }
     }
 }
 
 extension KafkaClusterProbe {
-    /// A producer handle for one question; the caller destroys it. Its own log is off: the caller reports what failed,
-    /// and librdkafka's connection lines would only repeat it.
-    static func probeHandle(_ properties: [(key: String, value: String)]) throws(KafkaError) -> RDKafkaHandle {
-        try RDKafkaHandle.make(RD_KAFKA_PRODUCER, RDKafkaConfiguration(properties + [("log_level", "0")]))
+    /// A producer handle for one question, with callbacks that print nothing but keep librdkafka's last complaint for
+    /// the failure's message (the caller reports what failed); the caller destroys both with ``destroy(_:_:)``.
+    static func probeHandle(_ properties: [(key: String, value: String)]) throws(KafkaError) -> (RDKafkaHandle, RDKafkaCallbacks) {
+        let configuration = try RDKafkaConfiguration(properties)
+        let callbacks = RDKafkaCallbacks()
+        callbacks.install(on: configuration)
+        return (try RDKafkaHandle.make(RD_KAFKA_PRODUCER, configuration), callbacks)
+    }
+
+    static func destroy(_ kafka: RDKafkaHandle, _ callbacks: RDKafkaCallbacks) {
+        rd_kafka_destroy(kafka.pointer)
+        withExtendedLifetime(callbacks) {}
     }
 }

@@ -106,4 +106,12 @@ public struct KafkaError: Error, Sendable, Equatable, CustomStringConvertible {
     public var isFenced: Bool { [.fenced, .producerFenced, .invalidProducerEpoch].contains(code) }
 
     public var description: String { "\(name): \(message)" }
+
+    /// This error with `watch`'s cause added to its message while no broker was ever reached.
+    public func explained(by watch: KafkaConnectionWatch) -> KafkaError {
+        guard let cause = watch.unreachableCause, !message.contains(cause) else { return self }
+        var explained = self
+        explained.message += " (\(cause))"
+        return explained
+    }
 }

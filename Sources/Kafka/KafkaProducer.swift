@@ -161,6 +161,9 @@ public final class KafkaProducer: Sendable {
         throw error
     }
 
+    /// What librdkafka said about reaching the cluster: add its cause to a failure while no broker was reached.
+    public var connection: KafkaConnectionWatch { callbacks.watch }
+
     /// Messages enqueued or in flight, not yet reported; throws once the producer is closing or closed.
     public func outstandingCount() throws(KafkaError) -> Int {
         try whileOpen { Int(rd_kafka_outq_len(kafka.pointer)) }
@@ -185,7 +188,12 @@ public final class KafkaProducer: Sendable {
     /// Registers the `transactional.id` with the cluster: fences every older producer with the same id and aborts
     /// its open transaction. Once, before the first transaction; blocks up to `timeout` off the cooperative pool.
     public func initTransactions(timeout: Duration) async throws(KafkaError) {
-        try await transactionCall { kafka in rd_kafka_init_transactions(kafka, timeout.clampedMilliseconds) }
+        do {
+            try await transactionCall { kafka in rd_kafka_init_transactions(kafka, timeout.clampedMilliseconds) }
+        } catch {
+            throw error.explained(by: connection)
+        }
+        connection.noteReached()
     }
 
     /// Starts a transaction: every message produced until it is committed or aborted belongs to it.

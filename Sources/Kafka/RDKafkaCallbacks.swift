@@ -6,11 +6,13 @@ final class RDKafkaCallbacks: Sendable {
     let onDelivery: @Sendable (KafkaDeliveryReport) -> Void
     let onError: @Sendable (KafkaError) -> Void
     let onLog: @Sendable (Int32, String) -> Void
+    /// What librdkafka said about reaching the cluster (every callback below feeds it).
+    let watch = KafkaConnectionWatch()
 
     init(
-        onDelivery: @escaping @Sendable (KafkaDeliveryReport) -> Void,
-        onError: @escaping @Sendable (KafkaError) -> Void,
-        onLog: @escaping @Sendable (Int32, String) -> Void
+        onDelivery: @escaping @Sendable (KafkaDeliveryReport) -> Void = { _ in },
+        onError: @escaping @Sendable (KafkaError) -> Void = { _ in },
+        onLog: @escaping @Sendable (Int32, String) -> Void = { _, _ in }
     ) {
         self.onDelivery = onDelivery
         self.onError = onError
@@ -38,6 +40,7 @@ final class RDKafkaCallbacks: Sendable {
             let fields = message.pointee
             let tag = UInt64(UInt(bitPattern: fields._private)) &- 1
             let error = fields.err == RD_KAFKA_RESP_ERR_NO_ERROR ? nil : KafkaError(fields.err)
+            if error == nil { callbacks.watch.noteReached() }
             let microseconds = rd_kafka_message_latency(message)
             var report = KafkaDeliveryReport(
                 tag: tag, error: error, partition: fields.partition, offset: fields.offset,
@@ -60,13 +63,17 @@ final class RDKafkaCallbacks: Sendable {
                 let fatal = rd_kafka_fatal_error(kafka, &text.buffer, text.buffer.count)
                 callbacks.onError(KafkaError(fatal, message: text.text, isFatal: true))
             } else {
-                callbacks.onError(KafkaError(error, message: reason.map { String(cString: $0) }))
+                let error = KafkaError(error, message: reason.map { String(cString: $0) })
+                callbacks.watch.noteLog(level: 3, error.message)
+                callbacks.onError(error)
             }
         }
         rd_kafka_conf_set_log_cb(handle) { kafka, level, facility, text in
             guard let kafka, let opaque = rd_kafka_opaque(kafka) else { return }
             let callbacks = Unmanaged<RDKafkaCallbacks>.fromOpaque(opaque).takeUnretainedValue()
-            callbacks.onLog(level, "\(facility.map { String(cString: $0) } ?? ""): \(text.map { String(cString: $0) } ?? "")")
+            let line = "\(facility.map { String(cString: $0) } ?? ""): \(text.map { String(cString: $0) } ?? "")"
+            callbacks.watch.noteLog(level: level, line)
+            callbacks.onLog(level, line)
         }
     }
 }

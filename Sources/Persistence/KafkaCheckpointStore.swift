@@ -42,6 +42,7 @@ public final class KafkaCheckpointStore: CheckpointStore {
     public let savedByTransactions: Bool
     private let producer = NIOLockedValueBox<KafkaProducer?>(nil)
     private let deliveryError = NIOLockedValueBox<KafkaError?>(nil)
+    private let loadReading = NIOLockedValueBox<(records: Int, partitions: Int, elapsed: Duration)?>(nil)
 
     public init(
         settings: Settings, checkpointID: String, consoleURL: String, filters: [String], partition: Int32? = nil,
@@ -58,7 +59,14 @@ public final class KafkaCheckpointStore: CheckpointStore {
 
     public var location: String { "kafka:\(settings.topic)/\(checkpointID)" }
 
+    public var lastLoadDescription: String? {
+        loadReading.withLockedValue { $0 }.map { reading in
+            "\(reading.records) records in \(reading.partitions) partitions in \(Int(reading.elapsed / .milliseconds(1))) ms"
+        }
+    }
+
     public func load() async throws -> Checkpoint? {
+        loadReading.withLockedValue { $0 = (0, 0, .zero) }
         var values = try await lastValues(in: partition.map { [$0] })
         if values.isEmpty, partition != nil {
             // Not in its partition: the topic's partition count changed since it was written (a shard's partition
@@ -84,13 +92,22 @@ public final class KafkaCheckpointStore: CheckpointStore {
     private func lastValues(in partitions: Set<Int32>?) async throws -> [Int32: [UInt8]?] {
         let settings = self.settings
         let key = Array(checkpointID.utf8)
+        let loadReading = self.loadReading
         return try await performBlockingCall {
             var last: [Int32: [UInt8]?] = [:]
+            var read = 0
+            let began = ContinuousClock.now
             do {
-                _ = try KafkaTopicReader.readToEnd(
+                let count = try KafkaTopicReader.readToEnd(
                     topic: settings.topic, properties: settings.properties, partitions: partitions, timeout: settings.timeout
                 ) { record in
+                    read += 1
                     if record.key == key { last[record.partition] = .some(record.value) }
+                }
+                let elapsed = ContinuousClock.now - began
+                loadReading.withLockedValue { reading in
+                    let before = reading ?? (0, 0, .zero)
+                    reading = (before.records + read, before.partitions + (partitions?.count ?? count), before.elapsed + elapsed)
                 }
             } catch let error as KafkaError {
                 throw KafkaCheckpointStoreError(topic: settings.topic, underlying: error)

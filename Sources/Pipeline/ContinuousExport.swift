@@ -86,12 +86,21 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
         self.logger = logger
     }
 
+    /// The stored checkpoint, and a line that says what reading it took.
+    private func loadCheckpoint() async throws -> Checkpoint? {
+        let checkpoint = try await store.load()
+        if let read = store.lastLoadDescription {
+            logger.notice("checkpoint loaded", metadata: ["from": "\(store.location)", "read": "\(read)", "updatedAt": "\(checkpoint.map { "\($0.updatedAt)" } ?? "none")"])
+        }
+        return checkpoint
+    }
+
     /// Loads the stored checkpoint, then polls until a stop is requested; returns the last checkpoint. A poll that
     /// fails is logged and tried again from the checkpoint it reached, after a backoff that doubles from `interval`
     /// up to `maximumBackoff`; `handling` says which failures stop the run and which need a person.
     public func run(handling: @Sendable (any Error) -> PollFailureHandling) async throws -> Checkpoint? {
         // Exactly once, the checkpoint is read once the sinks are open (opening fences older producers), not before.
-        var checkpoint = parts.transactionCheckpoints == nil ? try await store.load() : nil
+        var checkpoint = parts.transactionCheckpoints == nil ? try await loadCheckpoint() : nil
         var sinks: OpenSinks?
         while !stop.isStopRequested, !Task.isCancelled {
             let began = ContinuousClock.now
@@ -104,7 +113,7 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
                     open = try await OpenSinks.open(parts.makeSinks())
                     if parts.transactionCheckpoints != nil {
                         sinks = open
-                        checkpoint = try await store.load()
+                        checkpoint = try await loadCheckpoint()
                     }
                 }
                 sinks = open
@@ -275,6 +284,9 @@ struct OpenSinks: Sendable {
         for sink in sinks {
             do {
                 try await sink.flush()
+            } catch where FailureKind.of(error) == .fenced {
+                // Not replaced: the run stops, and its one line says why.
+                flushed = false
             } catch {
                 logger.warning("a sink could not flush after a failed poll; it is replaced", metadata: ["sink": "\(sink.name)", "error": "\(error)"])
                 flushed = false

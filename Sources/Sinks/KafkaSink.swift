@@ -114,26 +114,50 @@ public actor KafkaSink: RecordSink {
         acknowledger?.acknowledge(record.sequence)
     }
 
+    /// Waits up to the flush timeout for every record to be delivered.
     public func flush() async throws {
         guard let producer else { throw SinkError(sink: name, message: "flushed before open or after close") }
-        let outstanding = try await producer.flush(timeout: configuration.flushTimeout)
-        try throwIfFailed()
+        let outstanding = try await waitForDeliveries(producer)
         if outstanding > 0 {
-            throw SinkError(sink: name, message: "\(outstanding) records not delivered within \(configuration.flushTimeout)")
+            throw SinkError(sink: name, message: "\(outstanding) records not delivered within \(configuration.flushTimeout)\(Self.cause(producer))")
         }
     }
 
     public func close() async throws {
         guard let producer else { return }
         self.producer = nil
-        let outstanding = await producer.close(flushTimeout: configuration.flushTimeout)
+        // Wait (saying what for) first; the close then only destroys, or gives up at once if that wait did.
+        let waited = try? await waitForDeliveries(producer)
+        let outstanding = await producer.close(flushTimeout: waited == 0 ? configuration.flushTimeout : .zero)
         try throwIfFailed()
         if outstanding > 0 {
             throw SinkError(
                 sink: name,
-                message: "\(outstanding) records not delivered within \(configuration.flushTimeout) of closing"
+                message: "\(outstanding) records not delivered within \(configuration.flushTimeout) of closing\(Self.cause(producer))"
             )
         }
+    }
+
+    /// Waits up to the flush timeout for every record enqueued so far to be reported; returns how many are still
+    /// outstanding. While no broker has answered it says every 5 s what it waits for and librdkafka's last complaint,
+    /// rather than sitting silent for the whole timeout.
+    private func waitForDeliveries(_ producer: KafkaProducer) async throws -> Int {
+        let deadline = ContinuousClock.now + configuration.flushTimeout
+        while true {
+            let outstanding = try await producer.flush(timeout: min(deadline - ContinuousClock.now, .seconds(5)))
+            try throwIfFailed()
+            guard outstanding > 0, ContinuousClock.now < deadline else { return outstanding }
+            if !producer.connection.reached {
+                let cause = producer.connection.unreachableCause ?? "no broker has answered yet"
+                let left = Int(((deadline - ContinuousClock.now) / .seconds(1)).rounded())
+                logger.warning("waiting for Kafka to take \(outstanding) records, \(left) s more at most: \(cause)")
+            }
+        }
+    }
+
+    /// `: <cause>` while no broker was ever reached, else nothing.
+    static func cause(_ producer: KafkaProducer) -> String {
+        producer.connection.unreachableCause.map { ": \($0)" } ?? ""
     }
 
     private func throwIfFailed() throws {

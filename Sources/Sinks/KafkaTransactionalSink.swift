@@ -229,7 +229,9 @@ public actor KafkaTransactionalSink: RecordSink {
             return KafkaFencedError(transactionalID: transactionalID, underlying: kafka)
         }
         if let kafka = error as? KafkaError, kafka.code == .invalidConfiguration { return kafka }
-        return SinkError(sink: name, message: "\(what): \(error)")
+        // While no broker was ever reached, librdkafka's own complaint says why (refused, TLS, SASL, protocol).
+        let text = (error as? KafkaError).flatMap { kafka in producer.map { "\(kafka.explained(by: $0.connection))" } } ?? "\(error)"
+        return SinkError(sink: name, message: "\(what): \(text)")
     }
 }
 

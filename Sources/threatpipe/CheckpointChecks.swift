@@ -19,12 +19,14 @@ extension CheckCommand {
         switch metadata {
         case .success(let metadata) where metadata.partitions != nil:
             let policy = await performBlockingCall {
-                try? KafkaClusterProbe.topicConfiguration(topic: topic, key: "cleanup.policy", properties: properties, timeout: .seconds(5))
+                (try? KafkaClusterProbe.topicConfiguration(topic: topic, key: "cleanup.policy", properties: properties, timeout: .seconds(5)))
+                    ?? .noAnswer
             }
             let compaction = switch policy {
-            case .some(let value) where value.contains("compact"): "compacted (cleanup.policy=\(value))"
-            case .some(let value): "NOT compacted (cleanup.policy=\(value)): old checkpoints are deleted by age only; set cleanup.policy=compact"
-            case .none: "compaction unknown (the cluster did not answer DescribeConfigs)"
+            case .value(let value) where value.contains("compact"): "compacted (cleanup.policy=\(value))"
+            case .value(let value): "NOT compacted (cleanup.policy=\(value)): old checkpoints are deleted by age only; set cleanup.policy=compact"
+            case .notSet: "cleanup.policy is not set on this topic (so: delete): old checkpoints are deleted by age only; set cleanup.policy=compact"
+            case .noAnswer: "compaction unknown (the cluster did not answer DescribeConfigs)"
             }
             lines.append(Line(name: "checkpoint topic \(topic)", detail: "present, \(metadata.partitions!) partitions, \(compaction)"))
             lines += groupLines(partitions: metadata.partitions!)

@@ -12,8 +12,12 @@ public protocol CheckpointStore: Sendable {
     var location: String { get }
     /// Releases what the store holds (a producer); called once, when the run ends.
     func close() async
+    /// What the last ``load()`` read, for the log: a store that reads a topic says how many records (a topic that is
+    /// not compacted grows by one a save). Nil when there is nothing worth saying.
+    var lastLoadDescription: String? { get }
 }
 
 extension CheckpointStore {
     public func close() async {}
+    public var lastLoadDescription: String? { nil }
 }
