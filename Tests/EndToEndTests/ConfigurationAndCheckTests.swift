@@ -104,6 +104,22 @@ extension EndToEnd {
             }
         }
 
+        /// `check` of the Kafka checkpoint store with exactly-once on Tansu, which answers DescribeConfigs (the mock
+        /// cluster does not): a topic without `cleanup.policy` is named as such, and the transactional id registers.
+        @Test(.timeLimit(.minutes(2))) func checkOfTheKafkaCheckpointStoreOnTansu() async throws {
+            try await withEmulatorAndBroker(.tansu, threats: 5, topics: [("threats", 3), ("threatpipe.checkpoints", 3)]) { emulator, broker, command in
+                let outcome = try await command.run(
+                    ["check", "--console-url", emulator.url, "--sink", "kafka", "--kafka-brokers", broker.bootstrapServers,
+                     "--kafka-topic", "threats", "--checkpoint-store", "kafka", "--delivery", "exactly-once"],
+                    environment: ["S1_API_TOKEN": emulator.token]
+                )
+                let text = outcome.stdoutText
+                #expect(outcome.status == 0, "\(text)\(outcome.stderr)")
+                #expect(text.contains("ok    checkpoint topic threatpipe.checkpoints: present, 3 partitions, cleanup.policy is not set on this topic (so: delete)"), "\(text)")
+                #expect(text.contains("ok    transactions: the cluster registered transactional id"), "\(text)")
+            }
+        }
+
         @Test(.timeLimit(.minutes(2))) func checkPassesWithEverythingUpAndNamesEachBrokenDependency() async throws {
             try await withEmulator(threats: 25) { emulator, command in
                 let cluster = try KafkaMockCluster(brokers: 1)

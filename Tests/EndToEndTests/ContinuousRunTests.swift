@@ -134,10 +134,10 @@ extension EndToEnd {
 
         /// The same with the Kafka sink: the broker goes away for a while, the run is killed once in the outage,
         /// and every threat still reaches the topic in its final version.
-        @Test(.timeLimit(.minutes(4))) func kafkaSinkThroughABrokerOutageAndACrashLosesNothing() async throws {
+        @Test(.timeLimit(.minutes(4)), arguments: Broker.allCases)
+        func kafkaSinkThroughABrokerOutageAndACrashLosesNothing(_ kind: Broker) async throws {
             let emulator = try await RunningEmulator.start(threats: 100, addedPerSecond: 6, updatedPerSecond: 10)
-            let cluster = try KafkaMockCluster(brokers: 1)
-            try cluster.createTopic("threats", partitions: 3, replicationFactor: 1)
+            let cluster = try kind.start(topics: [("threats", 3)])
             let command = try ThreatpipeCommand()
             defer { command.cleanUp() }
             let arguments = ["run", "--console-url", emulator.url, "--interval", "1s", "--since", "2020-01-01T00:00:00Z",
@@ -145,13 +145,13 @@ extension EndToEnd {
                              "--kafka-flush-timeout", "3", "--state", command.path("state.json")]
             var run = try command.start(arguments, environment: ["S1_API_TOKEN": emulator.token])
             await emulator.api.waitForListPasses(atLeast: 3)
-            cluster.setBroker(1, up: false)
+            try cluster.setReachable(false)
             await emulator.api.waitForListPasses(atLeast: emulator.api.requestCounts.firstPages + 2)
             run.send(SIGKILL)
             _ = await run.wait()
             run = try command.start(arguments, environment: ["S1_API_TOKEN": emulator.token])
             await emulator.api.waitForListPasses(atLeast: emulator.api.requestCounts.firstPages + 2)
-            cluster.setBroker(1, up: true)
+            try cluster.setReachable(true)
             await emulator.api.waitForListPasses(atLeast: emulator.api.requestCounts.firstPages + 2)
             let result = await finish(run, emulator)
             await emulator.stop()

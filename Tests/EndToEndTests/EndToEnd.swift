@@ -42,4 +42,20 @@ extension EndToEnd {
         }
         withExtendedLifetime(cluster) {}
     }
+
+    /// ``withEmulator(threats:faults:_:)`` plus a single broker of `kind` with `topics` (name, partitions), kept until
+    /// `body` is done.
+    static func withEmulatorAndBroker(
+        _ kind: Broker,
+        threats: Int,
+        faults: [String] = [],
+        topics: [(String, Int)] = [("threats", 3)],
+        _ body: (RunningEmulator, any TestBroker, ThreatpipeCommand) async throws -> Void
+    ) async throws {
+        let broker = try kind.start(topics: topics)
+        try await withEmulator(threats: threats, faults: faults) { emulator, command in
+            try await body(emulator, broker, command)
+        }
+        withExtendedLifetime(broker) {}
+    }
 }

@@ -8,39 +8,39 @@ import TestSupport
 import Testing
 
 extension EndToEnd {
-    /// `run --delivery exactly-once` through the binary into librdkafka's mock cluster: records and the checkpoint
-    /// committed in one transaction; a restart resumes exactly after the last committed record.
+    /// `run --delivery exactly-once` through the binary, on librdkafka's mock cluster and on Tansu: records and the
+    /// checkpoint committed in one transaction; a restart resumes exactly after the last committed record.
     ///
-    /// What the mock cluster of librdkafka 2.0.2 cannot show: it writes no transaction markers and reports no
-    /// aborted transactions, so its `read_committed` consumers also see aborted and open transactions' records; and
-    /// its InitProducerId hands a new producer id to every producer, so it never fences an older one. The tests
-    /// therefore check threatpipe's side of the protocol — the checkpoint in the transaction, resuming after it, the
-    /// reaction to being fenced (the broker's answer injected) — and not the broker's.
+    /// The mock cluster of librdkafka 2.0.2 writes no transaction markers and reports no aborted transactions, so its
+    /// `read_committed` consumers also see aborted and open transactions' records; and its InitProducerId hands a new
+    /// producer id to every producer, so it never fences an older one. There the tests check threatpipe's side of the
+    /// protocol (the checkpoint in the transaction, resuming after it, the reaction to an injected fenced answer).
+    /// Tansu writes the markers and fences: there the records count as delivered only where a commit marker says so
+    /// (``KafkaBatches``), and the broker's side is shown too (``TansuExactlyOnceTests``).
     @Suite(.serialized) struct ExactlyOnceTests {
         static let instance = "eos-test"
 
-        private func arguments(_ emulator: RunningEmulator, _ cluster: KafkaMockCluster, extra: [String] = []) -> [String] {
+        static func arguments(_ emulator: RunningEmulator, _ cluster: any TestBroker, extra: [String] = []) -> [String] {
             ["run", "--console-url", emulator.url, "--interval", "1s", "--since", "2020-01-01T00:00:00Z", "--page-size", "7",
              "--sink", "kafka", "--kafka-brokers", cluster.bootstrapServers, "--kafka-topic", "threats",
              "--checkpoint-store", "kafka", "--delivery", "exactly-once", "--instance-id", Self.instance,
              "--transaction-records", "20", "--transaction-interval", "200ms"] + extra
         }
 
-        /// Every record of the topic: partition, offset and the version its `meta.versionId` names.
-        private func records(_ cluster: KafkaMockCluster, _ command: ThreatpipeCommand) async throws -> [(partition: Int, offset: Int, version: ServedVersion)] {
-            let data = try await Kcat.consume(brokers: cluster.bootstrapServers, topic: "threats", format: "%p %o %s\n", in: command)
-            return try RecordExpectations.lines(data).map { line in
-                let parts = line.split(separator: UInt8(ascii: " "), maxSplits: 2)
-                let record = try JSONValue.parse(Array(parts[2]))
+        /// Every delivered record of the topic (see ``Broker/deliveredRecords(_:topic:partitions:in:)``): partition,
+        /// offset and the version its `meta.versionId` names.
+        static func records(_ kind: Broker, _ cluster: any TestBroker, _ command: ThreatpipeCommand) async throws -> [(partition: Int, offset: Int, version: ServedVersion)] {
+            try await kind.deliveredRecords(cluster, topic: "threats", partitions: 3, in: command).map { delivered in
+                let record = try JSONValue.parse(delivered.value)
                 let id = try #require(record["threat"]?["id"]?.stringValue)
                 let updatedAt = try #require(record["threat"]?["threatInfo"]?["updatedAt"]?.stringValue)
                 #expect(record["meta"]?["versionId"]?.stringValue == "\(id):\(updatedAt)")
-                return (Int(String(decoding: parts[0], as: UTF8.self))!, Int(String(decoding: parts[1], as: UTF8.self))!, ServedVersion(id: id, updatedAt: updatedAt))
+                return (delivered.partition, delivered.offset, ServedVersion(id: id, updatedAt: updatedAt))
             }
         }
 
         /// The last checkpoint committed for the instance, read as a restarted process reads it.
-        private func committedCheckpoint(_ cluster: KafkaMockCluster, _ emulator: RunningEmulator) async throws -> Checkpoint? {
+        static func committedCheckpoint(_ cluster: any TestBroker, _ emulator: RunningEmulator) async throws -> Checkpoint? {
             let store = KafkaCheckpointStore(
                 settings: .init(properties: [("bootstrap.servers", cluster.bootstrapServers)], topic: "threatpipe.checkpoints"),
                 checkpointID: Self.instance, consoleURL: emulator.url, filters: []
@@ -48,24 +48,24 @@ extension EndToEnd {
             return try await store.load()
         }
 
-        @Test(.timeLimit(.minutes(4))) func restartsResumeExactlyAfterTheLastCommittedCheckpoint() async throws {
-            let cluster = try KafkaMockCluster(brokers: 1)
-            for topic in ["threats", "threatpipe.checkpoints"] { try cluster.createTopic(topic, partitions: 3, replicationFactor: 1) }
+        @Test(.timeLimit(.minutes(4)), arguments: Broker.allCases)
+        func restartsResumeExactlyAfterTheLastCommittedCheckpoint(_ kind: Broker) async throws {
+            let cluster = try kind.start(topics: [("threats", 3), ("threatpipe.checkpoints", 3)])
             let emulator = try await RunningEmulator.start(threats: 120, addedPerSecond: 5, updatedPerSecond: 10)
             let command = try ThreatpipeCommand()
             defer { command.cleanUp() }
             var generator = SystemRandomNumberGenerator()
             // Killed twice, once while a broker is down, then stopped gracefully and started again.
             for round in 0..<3 {
-                let run = try command.start(arguments(emulator, cluster), environment: ["S1_API_TOKEN": emulator.token])
+                let run = try command.start(Self.arguments(emulator, cluster), environment: ["S1_API_TOKEN": emulator.token])
                 await emulator.api.waitForRequests(atLeast: emulator.api.requestCounts.total + Int.random(in: 100...400, using: &generator))
                 if round == 1 {
-                    cluster.setBroker(1, up: false)
+                    try cluster.setReachable(false)
                     try await Task.sleep(for: .seconds(2))
-                    cluster.setBroker(1, up: true)
+                    try cluster.setReachable(true)
                     await emulator.api.waitForListPasses(atLeast: emulator.api.requestCounts.firstPages + 1)
                 }
-                let committed = try await committedCheckpoint(cluster, emulator)
+                let committed = try await Self.committedCheckpoint(cluster, emulator)
                 if round < 2 {
                     run.send(SIGKILL)
                     #expect(await run.wait().status == 128 + SIGKILL)
@@ -74,16 +74,16 @@ extension EndToEnd {
                     #expect(await run.wait().status == 0, "\(command.stderrSoFar)")
                 }
                 // What the process committed before it died; its restart must send nothing that checkpoint covers.
-                let before = try await records(cluster, command)
+                let before = try await Self.records(kind, cluster, command)
                 let ends = Dictionary(before.map { ($0.partition, $0.offset + 1) }, uniquingKeysWith: max)
-                let checkpointAtStop = try await committedCheckpoint(cluster, emulator)
+                let checkpointAtStop = try await Self.committedCheckpoint(cluster, emulator)
                 // (A process killed before its first commit leaves none; a committed checkpoint never goes back.)
                 #expect(committed == nil || (checkpointAtStop.map { $0.updatedAt >= committed!.updatedAt } ?? false))
-                let next = try command.start(arguments(emulator, cluster), environment: ["S1_API_TOKEN": emulator.token])
+                let next = try command.start(Self.arguments(emulator, cluster), environment: ["S1_API_TOKEN": emulator.token])
                 await emulator.api.waitForListPasses(atLeast: emulator.api.requestCounts.firstPages + 2)
                 next.send(SIGTERM)
                 #expect(await next.wait().status == 0, "\(command.stderrSoFar)")
-                let resent = try await records(cluster, command).filter { $0.offset >= ends[$0.partition, default: 0] }
+                let resent = try await Self.records(kind, cluster, command).filter { $0.offset >= ends[$0.partition, default: 0] }
                 if let checkpoint = checkpointAtStop {
                     let covered = resent.filter { Self.covers(checkpoint, $0.version) }
                     #expect(covered.isEmpty, "round \(round): \(covered.count) records re-sent that the committed checkpoint covers, e.g. \(covered.prefix(3).map(\.version))")
@@ -98,26 +98,26 @@ extension EndToEnd {
             }
             // Then every threat's final version is in the topic, and a stop at rest duplicated nothing.
             emulator.api.freeze()
-            let final = try command.start(arguments(emulator, cluster), environment: ["S1_API_TOKEN": emulator.token])
+            let final = try command.start(Self.arguments(emulator, cluster), environment: ["S1_API_TOKEN": emulator.token])
             await emulator.api.waitForListPasses(atLeast: emulator.api.requestCounts.firstPages + 2)
             final.send(SIGTERM)
             #expect(await final.wait().status == 0, "\(command.stderrSoFar)")
             // A stop at rest committed everything: started again on the unchanged console, nothing goes out again.
-            let atRest = try await records(cluster, command).count
-            let again = try command.start(arguments(emulator, cluster), environment: ["S1_API_TOKEN": emulator.token])
+            let atRest = try await Self.records(kind, cluster, command).count
+            let again = try command.start(Self.arguments(emulator, cluster), environment: ["S1_API_TOKEN": emulator.token])
             await emulator.api.waitForListPasses(atLeast: emulator.api.requestCounts.firstPages + 2)
             again.send(SIGTERM)
             #expect(await again.wait().status == 0, "\(command.stderrSoFar)")
-            #expect(try await records(cluster, command).count == atRest, "records sent again after a graceful stop")
+            #expect(try await Self.records(kind, cluster, command).count == atRest, "records sent again after a graceful stop")
             await emulator.stop()
-            let delivered = Set(try await records(cluster, command).map(\.version))
+            let delivered = Set(try await Self.records(kind, cluster, command).map(\.version))
             let dataset = emulator.api.dataset
             let missing = (0..<dataset.count).filter {
                 !delivered.contains(ServedVersion(id: dataset.id(at: $0), updatedAt: emulator.api.updatedAt(at: $0).description))
             }
             #expect(missing.isEmpty, "\(missing.count) threats lack their final version")
-            let checkpoints = try await Kcat.consume(brokers: cluster.bootstrapServers, topic: "threatpipe.checkpoints", format: "%k\n", in: command)
-            #expect(Set(RecordExpectations.lines(checkpoints).map { String(decoding: $0, as: UTF8.self) }) == [Self.instance])
+            let checkpoints = try await kind.deliveredRecords(cluster, topic: "threatpipe.checkpoints", partitions: 3, in: command)
+            #expect(Set(checkpoints.map(\.key)) == [Self.instance])
         }
 
         /// Whether the checkpoint says `version` was delivered.
@@ -128,9 +128,10 @@ extension EndToEnd {
                 || (version.updatedAt == checkpoint.updatedAt && checkpoint.idsAtUpdatedAt.contains(version.id))
         }
 
+        /// The broker's answer injected (the mock cluster never fences); ``TansuExactlyOnceTests`` has a real zombie.
         @Test(.timeLimit(.minutes(2))) func aFencedProcessStopsAtOnceWithOneLine() async throws {
             try await withEmulatorAndCluster(threats: 40, brokers: 1, topics: ["threats", "threatpipe.checkpoints"]) { emulator, cluster, command in
-                let run = try command.start(arguments(emulator, cluster), environment: ["S1_API_TOKEN": emulator.token])
+                let run = try command.start(Self.arguments(emulator, cluster), environment: ["S1_API_TOKEN": emulator.token])
                 await emulator.api.waitForListPasses(atLeast: 2)
                 // What a broker answers a producer whose transactional id another process registered since.
                 cluster.failNextRequests(apiKey: 26, with: Array(repeating: KafkaMockCluster.ErrorCode.producerFenced, count: 5))

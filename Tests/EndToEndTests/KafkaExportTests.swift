@@ -6,7 +6,8 @@ import TestSupport
 import Testing
 
 extension EndToEnd {
-    /// `threatpipe export --sink kafka` against librdkafka's mock cluster over TCP on loopback, read back with kcat.
+    /// `threatpipe export --sink kafka` over TCP on loopback, read back with kcat: against librdkafka's mock cluster and
+    /// against Tansu wherever both can show a thing (injected produce errors only the mock can make).
     @Suite(.serialized) struct KafkaExportTests {
         private func withSetup(
             threats: Int,
@@ -16,13 +17,13 @@ extension EndToEnd {
             try await withEmulatorAndCluster(threats: threats, brokers: brokers, body)
         }
 
-        private func exportArguments(_ emulator: RunningEmulator, _ cluster: KafkaMockCluster, _ extra: [String] = []) -> [String] {
+        private func exportArguments(_ emulator: RunningEmulator, _ cluster: any TestBroker, _ extra: [String] = []) -> [String] {
             ["export", "--console-url", emulator.url, "--sink", "kafka", "--kafka-brokers", cluster.bootstrapServers,
              "--kafka-topic", "threats", "--events-page-size", "50"] + extra
         }
 
         /// The consumed messages as (key, value) pairs.
-        private func consume(_ cluster: KafkaMockCluster, _ command: ThreatpipeCommand) async throws -> [(key: String, value: [UInt8])] {
+        private func consume(_ cluster: any TestBroker, _ command: ThreatpipeCommand) async throws -> [(key: String, value: [UInt8])] {
             let data = try await Kcat.consume(brokers: cluster.bootstrapServers, topic: "threats", format: "%k\t%s\n", in: command)
             return RecordExpectations.lines(data).map { line in
                 let tab = line.firstIndex(of: 0x09)!
@@ -30,8 +31,8 @@ extension EndToEnd {
             }
         }
 
-        @Test func recordsInKafkaEqualTheNDJSONExportByteForByteKeyedByThreatID() async throws {
-            try await withSetup(threats: 600) { emulator, cluster, command in
+        @Test(arguments: Broker.allCases) func recordsInKafkaEqualTheNDJSONExportByteForByteKeyedByThreatID(_ kind: Broker) async throws {
+            try await withEmulatorAndBroker(kind, threats: 600) { emulator, cluster, command in
                 let output = command.path("threats.ndjson")
                 let outcome = try await command.run(
                     exportArguments(emulator, cluster, ["--sink", "ndjson", "--output", output]),
@@ -64,17 +65,17 @@ extension EndToEnd {
 
         /// The only broker goes down after the 300th API request and comes back 400 requests later: librdkafka retries,
         /// the sink waits, and every record arrives exactly once.
-        @Test(.timeLimit(.minutes(3))) func brokerDownMidExportLosesNothing() async throws {
+        @Test(.timeLimit(.minutes(3)), arguments: Broker.allCases) func brokerDownMidExportLosesNothing(_ kind: Broker) async throws {
             let threats = 1500
-            try await withSetup(threats: threats, brokers: 1) { emulator, cluster, command in
+            try await withEmulatorAndBroker(kind, threats: threats) { emulator, cluster, command in
                 async let outcome = command.run(
                     exportArguments(emulator, cluster, ["--concurrency", "4"]), environment: ["S1_API_TOKEN": emulator.token],
                     discardStdout: true
                 )
                 await emulator.api.waitForRequests(atLeast: 300)
-                cluster.setBroker(1, up: false)
+                try cluster.setReachable(false)
                 await emulator.api.waitForRequests(atLeast: 700)
-                cluster.setBroker(1, up: true)
+                try cluster.setReachable(true)
                 let result = try await outcome
                 #expect(result.status == 0, "\(result.stderr)")
                 let messages = try await consume(cluster, command)
@@ -83,6 +84,7 @@ extension EndToEnd {
             }
         }
 
+        /// The mock cluster only: Tansu cannot be made to answer a produce request with an error.
         @Test func injectedProduceErrorsAreRetriedWithoutLossOrDuplicates() async throws {
             try await withSetup(threats: 400) { emulator, cluster, command in
                 cluster.failNextProduceRequests(with: [
@@ -98,8 +100,8 @@ extension EndToEnd {
             }
         }
 
-        @Test func recordLargerThanTheMessageLimitStopsTheExportClearly() async throws {
-            try await withSetup(threats: 30) { emulator, cluster, command in
+        @Test(arguments: Broker.allCases) func recordLargerThanTheMessageLimitStopsTheExportClearly(_ kind: Broker) async throws {
+            try await withEmulatorAndBroker(kind, threats: 30) { emulator, cluster, command in
                 let outcome = try await command.run(
                     exportArguments(emulator, cluster, ["--kafka-property", "message.max.bytes=4000"]),
                     environment: ["S1_API_TOKEN": emulator.token]
@@ -108,6 +110,33 @@ extension EndToEnd {
                 #expect(outcome.stderr.contains("MSG_SIZE_TOO_LARGE"), "\(outcome.stderr)")
                 #expect(outcome.stderr.hasPrefix("threatpipe: error: kafka:threats:"), "\(outcome.stderr)")
             }
+        }
+
+        /// A broker that cannot be spoken to: Tansu's own listener, whose ApiVersions answer librdkafka 2.0.2 cannot
+        /// read, and a closed port. The export says what it waits for while it waits, its error carries librdkafka's
+        /// own cause (and, for the ApiVersions answer, the librdkafka version that reads it), and `check` says the same.
+        @Test(.timeLimit(.minutes(2))) func aBrokerThatCannotBeSpokenToIsNamedWithLibrdkafkasCause() async throws {
+            let broker = try TansuBroker(topics: [("threats", 3)])
+            try await withEmulator(threats: 5) { emulator, command in
+                let environment = ["S1_API_TOKEN": emulator.token]
+                for (servers, cause) in [(broker.directServers, "ApiVersionRequest failed"), ("127.0.0.1:1", "Connection refused")] {
+                    let kafka = ["--sink", "kafka", "--kafka-brokers", servers, "--kafka-topic", "threats"]
+                    let outcome = try await command.run(
+                        ["export", "--console-url", emulator.url, "--kafka-flush-timeout", "7"] + kafka, environment: environment
+                    )
+                    #expect(outcome.status == 74, "\(outcome.stderr)")
+                    let errors = outcome.stderr.split(separator: "\n").filter { $0.hasPrefix("threatpipe: error:") }
+                    #expect(errors.count == 1 && errors[0].contains("no broker was reached") && errors[0].contains(cause), "\(outcome.stderr)")
+                    #expect(outcome.stderr.contains("waiting for Kafka to take 5 records"), "\(outcome.stderr)")
+                    if cause.hasPrefix("ApiVersion") {
+                        #expect(errors.first?.contains("librdkafka 2.1.2 and later read it") == true, "\(outcome.stderr)")
+                    }
+                    let check = try await command.run(["check", "--console-url", emulator.url] + kafka, environment: environment)
+                    let failed = check.stdoutText.split(separator: "\n").first { $0.hasPrefix("FAIL  kafka broker") } ?? ""
+                    #expect(failed.contains(cause), "\(check.stdoutText)")
+                }
+            }
+            withExtendedLifetime(broker) {}
         }
 
         @Test func unknownKafkaPropertyIsAUsageErrorWithLibrdkafkasText() async throws {

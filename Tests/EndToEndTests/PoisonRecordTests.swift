@@ -25,14 +25,14 @@ extension EndToEnd {
             return Set(large)
         }
 
-        private func withSetup(_ body: (RunningEmulator, KafkaMockCluster, ThreatpipeCommand) async throws -> Void) async throws {
-            try await withEmulatorAndCluster(
-                threats: Self.threats, faults: ["large-analysis@every=10"], brokers: 1,
-                topics: ["threats", "threats-dl", "threats-run"], body
+        private func withSetup(_ kind: Broker, _ body: (RunningEmulator, any TestBroker, ThreatpipeCommand) async throws -> Void) async throws {
+            try await withEmulatorAndBroker(
+                kind, threats: Self.threats, faults: ["large-analysis@every=10"],
+                topics: [("threats", 3), ("threats-dl", 3), ("threats-run", 3)], body
             )
         }
 
-        private func kafka(_ cluster: KafkaMockCluster, topic: String) -> [String] {
+        private func kafka(_ cluster: any TestBroker, topic: String) -> [String] {
             ["--sink", "kafka", "--kafka-brokers", cluster.bootstrapServers, "--kafka-topic", topic,
              "--kafka-property", "message.max.bytes=\(Self.maximumBytes)", "--concurrency", "2"]
         }
@@ -41,8 +41,8 @@ extension EndToEnd {
             try RecordExpectations.lines(Data(contentsOf: URL(fileURLWithPath: path))).map { try JSONValue.parse($0) }
         }
 
-        @Test(.timeLimit(.minutes(3))) func exportSetsPoisonRecordsAsideOrFailsNamingThem() async throws {
-            try await withSetup { emulator, cluster, command in
+        @Test(.timeLimit(.minutes(3)), arguments: Broker.allCases) func exportSetsPoisonRecordsAsideOrFailsNamingThem(_ kind: Broker) async throws {
+            try await withSetup(kind) { emulator, cluster, command in
                 let expectedIDs = try await poisoned(emulator, command)
                 let failing = try await command.run(
                     ["export", "--console-url", emulator.url] + kafka(cluster, topic: "threats"),
@@ -78,8 +78,8 @@ extension EndToEnd {
         /// The reported bug: `run` retried the poll with the poison record for ever, re-producing what came before it.
         /// Now: without a dead-letter file it stops at once with exit 74 and one line naming the threat; with one, the
         /// checkpoint moves past the poison records, each set aside once.
-        @Test(.timeLimit(.minutes(3))) func runNeverWedgesOnAPoisonRecord() async throws {
-            try await withSetup { emulator, cluster, command in
+        @Test(.timeLimit(.minutes(3)), arguments: Broker.allCases) func runNeverWedgesOnAPoisonRecord(_ kind: Broker) async throws {
+            try await withSetup(kind) { emulator, cluster, command in
                 let expectedIDs = try await poisoned(emulator, command)
                 let passesBefore = emulator.api.requestCounts.firstPages
                 let base = ["run", "--console-url", emulator.url, "--interval", "1s", "--max-backoff", "1s",

@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""Starts Tansu (an independent Kafka broker, in memory) on loopback behind a small Kafka-aware proxy, for the tests.
+
+Usage: tansu_broker.py TANSU_BINARY [NAME:PARTITIONS ...]
+
+The proxy changes one thing: ApiVersions answers of version 3 and later lose their tagged fields. Debian's
+librdkafka 2.0.2 skips tagged fields one byte short (librdkafka #4278, fixed in 2.1.2) and cannot read Tansu's
+ApiVersions answer, which carries default-valued tagged fields; without them it reads the answer as Apache Kafka's.
+Every other byte passes through unchanged, so everything else the tests see is Tansu's own.
+
+Prints "bootstrap 127.0.0.1:PORT direct 127.0.0.1:PORT" once the broker answers and the topics exist: the proxy's
+address, then Tansu's own (what an unpatched client cannot read). Then reads commands, one a line, on
+standard input and answers each on standard output once done:
+  cut              close every connection and refuse new ones (an outage: Tansu in memory loses its data when
+                   restarted, so an outage is a cut, not a restart) -> "cut"
+  restore          accept connections again -> "restored"
+  topic NAME N     create a topic of N partitions -> "created NAME"
+End of standard input stops the broker and the proxy.
+"""
+import os
+import select
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+API_VERSIONS = 18
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def read_exact(sock, count):
+    data = bytearray()
+    while len(data) < count:
+        chunk = sock.recv(count - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return bytes(data)
+
+
+def read_uvarint(data, at):
+    value, shift = 0, 0
+    while True:
+        byte = data[at]
+        at += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, at
+        shift += 7
+
+
+def skip_tagged_fields(data, at):
+    count, at = read_uvarint(data, at)
+    for _ in range(count):
+        _, at = read_uvarint(data, at)
+        size, at = read_uvarint(data, at)
+        at += size
+    return at
+
+
+def without_tagged_fields(body):
+    """An ApiVersions v3+ response body (after the correlation id) with every tagged-field section emptied."""
+    error_code = struct.unpack_from(">h", body, 0)[0]
+    if error_code != 0:
+        return body
+    at = 2
+    count, at = read_uvarint(body, at)
+    out = bytearray(body[:at])
+    for _ in range(max(count - 1, 0)):
+        out += body[at:at + 6]  # api key, min and max version
+        at = skip_tagged_fields(body, at + 6)
+        out += b"\x00"
+    out += body[at:at + 4]  # throttle time
+    skip_tagged_fields(body, at + 4)
+    out += b"\x00"
+    return bytes(out)
+
+
+class Proxy:
+    def __init__(self, upstream_port):
+        self.upstream_port = upstream_port
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(128)
+        self.port = self.listener.getsockname()[1]
+        self.lock = threading.Lock()
+        self.connections = set()
+        self.cut = False
+
+    def serve(self):
+        while True:
+            client, _ = self.listener.accept()
+            with self.lock:
+                if self.cut:
+                    client.close()
+                    continue
+                try:
+                    upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+                except OSError:
+                    client.close()
+                    continue
+                pair = (client, upstream)
+                self.connections.add(pair)
+            versions = {}
+            threading.Thread(target=self.requests, args=(pair, versions), daemon=True).start()
+            threading.Thread(target=self.responses, args=(pair, versions), daemon=True).start()
+
+    def close(self, pair):
+        with self.lock:
+            self.connections.discard(pair)
+        for sock in pair:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+
+    def requests(self, pair, versions):
+        client, upstream = pair
+        try:
+            while True:
+                size = read_exact(client, 4)
+                frame = size and read_exact(client, struct.unpack(">i", size)[0])
+                if not frame:
+                    break
+                api_key, api_version, correlation = struct.unpack_from(">hhi", frame, 0)
+                if api_key == API_VERSIONS and api_version >= 3:
+                    versions[correlation] = api_version
+                upstream.sendall(size + frame)
+        except OSError:
+            pass
+        self.close(pair)
+
+    def responses(self, pair, versions):
+        client, upstream = pair
+        try:
+            while True:
+                size = read_exact(upstream, 4)
+                frame = size and read_exact(upstream, struct.unpack(">i", size)[0])
+                if not frame:
+                    break
+                correlation = struct.unpack_from(">i", frame, 0)[0]
+                if versions.pop(correlation, None) is not None:
+                    frame = frame[:4] + without_tagged_fields(frame[4:])
+                client.sendall(struct.pack(">i", len(frame)) + frame)
+        except OSError:
+            pass
+        self.close(pair)
+
+    def set_cut(self, cut):
+        with self.lock:
+            self.cut = cut
+            pairs = list(self.connections) if cut else []
+        for pair in pairs:
+            self.close(pair)
+
+
+def wait_until_listening(port, broker, seconds=30):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if broker.poll() is not None:
+            sys.exit(f"tansu exited {broker.returncode} before listening")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    sys.exit("tansu did not listen within 30 s")
+
+
+def create_topic(tansu, port, name, partitions):
+    subprocess.run(
+        [tansu, "topic", "create", "--broker", f"tcp://127.0.0.1:{port}", "--partitions", str(partitions), name],
+        check=True, stdout=subprocess.DEVNULL, timeout=60,
+    )
+
+
+def main():
+    tansu, topics = sys.argv[1], sys.argv[2:]
+    broker_port = free_port()
+    proxy = Proxy(broker_port)
+    broker = subprocess.Popen(
+        [tansu, "broker", "--listener-url", f"tcp://127.0.0.1:{broker_port}",
+         "--advertised-listener-url", f"tcp://127.0.0.1:{proxy.port}", "--storage-engine", "memory://tansu/"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until_listening(broker_port, broker)
+        for topic in topics:
+            name, partitions = topic.rsplit(":", 1)
+            create_topic(tansu, broker_port, name, int(partitions))
+        threading.Thread(target=proxy.serve, daemon=True).start()
+        print(f"bootstrap 127.0.0.1:{proxy.port} direct 127.0.0.1:{broker_port}", flush=True)
+        for line in sys.stdin:
+            words = line.split()
+            if words == ["cut"]:
+                proxy.set_cut(True)
+                print("cut", flush=True)
+            elif words == ["restore"]:
+                proxy.set_cut(False)
+                print("restored", flush=True)
+            elif len(words) == 3 and words[0] == "topic":
+                create_topic(tansu, broker_port, words[1], int(words[2]))
+                print(f"created {words[1]}", flush=True)
+            else:
+                print(f"unknown command: {line.strip()}", flush=True)
+    finally:
+        broker.send_signal(signal.SIGTERM)
+        try:
+            broker.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            broker.kill()
+
+
+if __name__ == "__main__":
+    main()
