@@ -9,33 +9,17 @@ binary=${THREATPIPE:-.build/release/threatpipe}
 threats=${DEMO_THREATS:-200}
 topic=threats
 workdir=$(mktemp -d)
-# start runs in a command substitution (a subshell): each service notes its pid in a file, for the cleanup.
-cleanup() {
-    for file in "$workdir"/*.pid; do
-        [ -f "$file" ] || continue
-        pid=$(cat "$file")
-        kill "$pid" 2>/dev/null || true
-        while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
-    done
-    rm -rf "$workdir"
-}
-trap cleanup EXIT
+# start runs in a command substitution (a subshell): the shared helper notes each service in a file, for the exit.
+source scripts/lib/background.sh
+background_init
+background_on_exit rm -rf "$workdir"
 
 # Starts a long-running threatpipe command and prints the first match of PATTERN in what it says.
 start() {
     local name=$1 pattern=$2
     shift 2
-    "$binary" "$@" >"$workdir/$name.out" 2>"$workdir/$name.err" &
-    local pid=$!
-    echo "$pid" >"$workdir/$name.pid"
-    for _ in $(seq 1 100); do
-        found=$(grep -o "$pattern" "$workdir/$name.out" | head -n 1 || true)
-        [ -n "$found" ] && { echo "$found"; return; }
-        kill -0 "$pid" 2>/dev/null || { cat "$workdir/$name.err" >&2; exit 1; }
-        sleep 0.1
-    done
-    echo "demo-kafka: $name did not start" >&2
-    exit 1
+    background_start "$name" "$workdir/$name.out" "$workdir/$name.err" "$binary" "$@"
+    background_wait_for "$name" "$pattern" "$workdir/$name.out" || { cat "$workdir/$name.err" >&2; echo "demo-kafka: $name did not start" >&2; exit 1; }
 }
 
 url=$(start emulator 'http://[0-9.:]*' emulator --threats "$threats" --port 0)
@@ -60,15 +44,12 @@ fi
 kcat -b "$brokers" -C -t "$topic" -o beginning -e -q -c 3 -f 'key=%k partition=%p offset=%o headers=%h bytes=%S\n'
 
 # Exactly once: `run` commits the records and its checkpoint in Kafka transactions; stopped after its first poll.
-S1_API_TOKEN=threatpipe-demo-token "$binary" run --console-url "$url" --since 3650d --rate-limit 0 --interval 2s \
+export S1_API_TOKEN=threatpipe-demo-token
+background_start run /dev/null "$workdir/run.err" "$binary" run --console-url "$url" --since 3650d --rate-limit 0 --interval 2s \
     --sink kafka --kafka-brokers "$brokers" --kafka-topic threats-exactly-once \
-    --checkpoint-store kafka --delivery exactly-once --instance-id demo 2>"$workdir/run.err" &
-run=$!
-for _ in $(seq 1 300); do
-    grep -q 'poll done' "$workdir/run.err" && break
-    kill -0 "$run" 2>/dev/null || { cat "$workdir/run.err" >&2; exit 1; }
-    sleep 0.1
-done
+    --checkpoint-store kafka --delivery exactly-once --instance-id demo
+run=$BACKGROUND_PID
+background_wait_for run 'poll done' "$workdir/run.err" >/dev/null || { cat "$workdir/run.err" >&2; exit 1; }
 kill -TERM "$run"
 wait "$run"
 committed=$(kcat -b "$brokers" -C -t threats-exactly-once -o beginning -e -q -X isolation.level=read_committed \

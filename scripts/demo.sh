@@ -8,23 +8,14 @@ binary=${THREATPIPE:-.build/release/threatpipe}
 threats=${DEMO_THREATS:-30}
 output=${DEMO_OUTPUT:-out/demo.ndjson}
 workdir=$(mktemp -d)
-emulator_pid=""
-cleanup() {
-    [ -n "$emulator_pid" ] && kill "$emulator_pid" 2>/dev/null && wait "$emulator_pid" 2>/dev/null
-    rm -rf "$workdir"
-}
-trap cleanup EXIT
+source scripts/lib/background.sh
+background_init
+background_on_exit rm -rf "$workdir"
 
-"$binary" emulator --threats "$threats" --port 0 >"$workdir/emulator.out" 2>"$workdir/emulator.err" &
-emulator_pid=$!
+background_start emulator "$workdir/emulator.out" "$workdir/emulator.err" "$binary" emulator --threats "$threats" --port 0
 # The emulator prints "… listening on http://HOST:PORT" once it accepts connections.
-for _ in $(seq 1 100); do
-    url=$(grep -o 'http://[0-9.:]*' "$workdir/emulator.out" || true)
-    [ -n "$url" ] && break
-    kill -0 "$emulator_pid" 2>/dev/null || { cat "$workdir/emulator.err" >&2; exit 1; }
-    sleep 0.1
-done
-[ -n "$url" ] || { echo "demo: the emulator did not start" >&2; exit 1; }
+url=$(background_wait_for emulator 'http://[0-9.:]*' "$workdir/emulator.out") \
+    || { cat "$workdir/emulator.err" >&2; echo "demo: the emulator did not start" >&2; exit 1; }
 echo "demo: emulator with $threats threats at $url" >&2
 
 rm -f "$output"

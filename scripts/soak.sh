@@ -10,22 +10,15 @@ binary=${THREATPIPE:-.build/release/threatpipe}
 seconds=${SOAK_SECONDS:-600}
 kill_every=${SOAK_KILL_EVERY:-40}
 workdir=${SOAK_DIR:-$(mktemp -d)}
-# Background processes note their pid in $workdir/*.pid (start runs in a command substitution, a subshell).
-cleanup() { for file in "$workdir"/*.pid; do kill -9 "$(cat "$file" 2>/dev/null)" 2>/dev/null || true; done; }
-trap cleanup EXIT
+source scripts/lib/background.sh
+background_init
 
+# Starts a long-running threatpipe command and prints the first match of PATTERN in what it says.
 start() {
     local name=$1 pattern=$2
     shift 2
-    "$binary" "$@" >"$workdir/$name.out" 2>"$workdir/$name.err" &
-    echo $! >"$workdir/$name.pid"
-    for _ in $(seq 1 100); do
-        found=$(grep -o "$pattern" "$workdir/$name.out" | head -n 1 || true)
-        [ -n "$found" ] && { echo "$found"; return; }
-        sleep 0.1
-    done
-    echo "soak: $name did not start" >&2
-    exit 1
+    background_start "$name" "$workdir/$name.out" "$workdir/$name.err" "$binary" "$@"
+    background_wait_for "$name" "$pattern" "$workdir/$name.out" || { echo "soak: $name did not start" >&2; exit 1; }
 }
 
 live=$((seconds - 45))
@@ -37,8 +30,8 @@ echo "soak: ${seconds}s in $workdir; emulator $url, kafka $brokers; SIGKILL ever
 
 # The mock cluster keeps only the last few MB of each partition: a consumer reads the topic as it is written, as a
 # SIEM would, and the check below reads what it received.
-kcat -b "$brokers" -C -t threats -o beginning -q -u -f '%s\n' -X fetch.message.max.bytes=67108864 >"$workdir/kafka.ndjson" 2>"$workdir/kcat.err" &
-echo $! >"$workdir/kcat.pid"
+background_start kcat "$workdir/kafka.ndjson" "$workdir/kcat.err" \
+    kcat -b "$brokers" -C -t threats -o beginning -q -u -f '%s\n' -X fetch.message.max.bytes=67108864
 
 samples="$workdir/samples.tsv"
 : >"$samples"
@@ -52,6 +45,7 @@ while true; do
         --sink ndjson --output "$workdir/out.ndjson" --sink kafka --kafka-brokers "$brokers" --kafka-topic threats \
         >>"$workdir/run.out" 2>>"$workdir/run.err" &
     run=$!
+    background_adopt run "$run" threatpipe-run
     life=$(( kill_every - 10 + RANDOM % 21 ))
     remaining=$(( seconds - elapsed ))
     final=0
@@ -71,7 +65,7 @@ while true; do
 done
 
 sleep 5  # the consumer reads the last records
-kill "$(cat "$workdir/kcat.pid")" 2>/dev/null || true
+background_stop kcat
 python3 - "$workdir" "$brokers" "$kills" <<'PY'
 import collections, json, sys
 workdir, brokers, kills = sys.argv[1], sys.argv[2], int(sys.argv[3])

@@ -28,14 +28,11 @@ if [ "$quick" = 1 ]; then
 fi
 
 work=$(mktemp -d)
-emulator_pid=""
-cluster_pid=""
-cleanup() {
-    [ -n "$emulator_pid" ] && kill "$emulator_pid" 2>/dev/null && wait "$emulator_pid" 2>/dev/null
-    [ -n "$cluster_pid" ] && kill "$cluster_pid" 2>/dev/null && wait "$cluster_pid" 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
+# Every emulator and cluster is stopped on every way out, also those started in a subshell (rate_run runs in a
+# process substitution); the exit checks that none is left.
+source scripts/lib/background.sh
+background_init
+background_on_exit rm -rf "$work"
 
 echo "bench: building (release)" >&2
 swift build -c release --product threatpipe >&2
@@ -67,18 +64,11 @@ for _ in 1 2 3; do
 done
 echo "bench: transform threatpipe $swift_best/s, orjson $orjson_best/s" >&2
 
-start_emulator() { # threats latency_ms [emulator options…]
-    [ -n "$emulator_pid" ] && kill "$emulator_pid" 2>/dev/null && wait "$emulator_pid" 2>/dev/null || true
+start_emulator() { # threats latency_ms [emulator options…] → $url (the one emulator running: the last one started)
     local threats=$1 latency=$2; shift 2
-    "$bin/threatpipe" emulator --threats "$threats" --latency-ms "$latency" --port 0 "$@" >"$work/emulator.out" 2>"$work/emulator.err" &
-    emulator_pid=$!
-    url=""
-    for _ in $(seq 1 300); do
-        url=$(grep -o 'http://[0-9.:]*' "$work/emulator.out" || true)
-        [ -n "$url" ] && break
-        sleep 0.1
-    done
-    [ -n "$url" ] || { echo "bench: the emulator did not start" >&2; exit 1; }
+    background_start emulator "$work/emulator.out" "$work/emulator.err" \
+        "$bin/threatpipe" emulator --threats "$threats" --latency-ms "$latency" --port 0 "$@"
+    url=$(background_wait_for emulator 'http://[0-9.:]*' "$work/emulator.out") || { echo "bench: the emulator did not start" >&2; exit 1; }
 }
 
 export_run() { # label extra-args… → $work/label.{time,err}; prints "seconds cpu_seconds peak_kib"
@@ -116,15 +106,8 @@ read -r large_seconds _ large_kib < <(export_run large --concurrency 16)
 # 6. Kafka sink vs raw producer: the same records (an export of the emulator's threats), alternating three times.
 start_emulator "$threats_kafka" 0
 export_run records --output "$work/records.ndjson" >/dev/null
-"$bin/threatpipe" kafka-mock-cluster --brokers 1 >"$work/cluster.out" 2>"$work/cluster.err" &
-cluster_pid=$!
-brokers=""
-for _ in $(seq 1 100); do
-    brokers=$(sed -n 's/.*bootstrap servers //p' "$work/cluster.out")
-    [ -n "$brokers" ] && break
-    sleep 0.1
-done
-[ -n "$brokers" ] || { echo "bench: the mock cluster did not start" >&2; exit 1; }
+background_start cluster "$work/cluster.out" "$work/cluster.err" "$bin/threatpipe" kafka-mock-cluster --brokers 1
+brokers=$(background_wait_for cluster '127\.0\.0\.1:[0-9]*' "$work/cluster.out") || { echo "bench: the mock cluster did not start" >&2; exit 1; }
 # Five rounds: runs of a tenth of a second on a shared machine swing by 2x, so besides the best of each the table
 # gives the median of the per-round ratios (each round's two runs are next to each other in time).
 sink_best=0; raw_best=0; kafka_ratios=""
@@ -181,8 +164,7 @@ read -r auto8 auto8_requests auto8_retries < <(rate_run auto8 8 "$rate_threats_8
 read -r fixed8 fixed8_requests fixed8_retries < <(rate_run fixed8 8 "$rate_threats_8" 6)
 
 # 9. Freshness, steady and in a burst.
-[ -n "$emulator_pid" ] && kill "$emulator_pid" 2>/dev/null && wait "$emulator_pid" 2>/dev/null || true
-emulator_pid=""
+background_stop emulator
 read -r _ fresh_p50 _ fresh_p99 _ fresh_max _ fresh_count _ < <(python3 Benchmarks/scripts/freshness.py "$bin/threatpipe" steady "$fresh_seconds")
 read -r _ burst_p50 _ burst_p99 _ burst_max _ burst_count _ < <(python3 Benchmarks/scripts/freshness.py "$bin/threatpipe" burst "$burst_threats")
 

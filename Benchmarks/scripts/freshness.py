@@ -24,21 +24,34 @@ def main():
     else:
         emulator_args += ["--burst-threats", str(size), "--burst-after", "8"]
         run_args += ["--rate-limit", "50"]
-    emulator = subprocess.Popen(emulator_args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    url = emulator.stdout.readline().strip().split()[-1]
-    env = dict(os.environ, S1_API_TOKEN="threatpipe-demo-token")
-    run = subprocess.Popen([binary, "run", "--console-url", url, "--output", output, "--state", os.path.join(work, "state.json"),
-                            "--since", "0s"] + run_args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    if mode == "steady":
-        time.sleep(size)
-    else:
-        deadline = time.time() + 180
-        while time.time() < deadline:
-            time.sleep(0.5)
-            if os.path.exists(output) and sum(1 for _ in open(output)) >= size:
-                break
-    run.send_signal(signal.SIGTERM); run.wait()
-    emulator.send_signal(signal.SIGTERM); emulator.wait()
+    # Both children are stopped on every way out: a normal end, an exception, SIGTERM or Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    children = []
+    try:
+        emulator = subprocess.Popen(emulator_args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        children.append(emulator)
+        url = emulator.stdout.readline().strip().split()[-1]
+        env = dict(os.environ, S1_API_TOKEN="threatpipe-demo-token")
+        run = subprocess.Popen([binary, "run", "--console-url", url, "--output", output, "--state", os.path.join(work, "state.json"),
+                                "--since", "0s"] + run_args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        children.insert(0, run)
+        if mode == "steady":
+            time.sleep(size)
+        else:
+            deadline = time.time() + 180
+            while time.time() < deadline:
+                time.sleep(0.5)
+                if os.path.exists(output) and sum(1 for _ in open(output)) >= size:
+                    break
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
     appeared = {}
     for line in open(versions):
         parts = line.rstrip("\n").split("\t")
