@@ -15,7 +15,7 @@ standard input and answers each on standard output once done:
                    restarted, so an outage is a cut, not a restart) -> "cut"
   restore          accept connections again -> "restored"
   topic NAME N     create a topic of N partitions -> "created NAME"
-End of standard input stops the broker and the proxy.
+End of standard input stops the broker and the proxy, and so does the end of the process that started it.
 """
 import os
 import select
@@ -184,8 +184,17 @@ def create_topic(tansu, port, name, partitions):
     )
 
 
+def stop_when_orphaned():
+    parent = os.getppid()
+    while os.getppid() == parent:
+        time.sleep(1)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
 def main():
     tansu, topics = sys.argv[1], sys.argv[2:]
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    threading.Thread(target=stop_when_orphaned, daemon=True).start()
     broker_port = free_port()
     proxy = Proxy(broker_port)
     broker = subprocess.Popen(

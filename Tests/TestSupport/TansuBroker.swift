@@ -45,6 +45,9 @@ public final class TansuBroker: @unchecked Sendable {
         self.process = process
         commands = input.fileHandleForWriting
         answers = output.fileHandleForReading
+        // Not inherited by the processes a test starts: the broker stops when this end of its input closes.
+        _ = fcntl(commands.fileDescriptor, F_SETFD, FD_CLOEXEC)
+        _ = fcntl(answers.fileDescriptor, F_SETFD, FD_CLOEXEC)
         let first = Self.readLine(answers)
         guard let line = first, line.hasPrefix("bootstrap ") else {
             process.terminate()
