@@ -83,6 +83,14 @@ struct AuditCommand: AsyncParsableCommand {
         if (since != nil || until != nil) && (createdSince != nil || createdUntil != nil) {
             throw ValidationError("give the window on updatedAt (--since/--until) or on createdAt (--created-since/--created-until), not both")
         }
+        // An empty window would say "complete" about nothing.
+        for (start, end, names) in [(since, until, ("since", "until")), (createdSince, createdUntil, ("created-since", "created-until"))] {
+            if let start = start.flatMap({ TimeOptionParsing.instant($0, now: now) }),
+                let end = end.flatMap({ TimeOptionParsing.instant($0, now: now) }), start >= end
+            {
+                throw ValidationError("--\(names.0) (\(start)) is not before --\(names.1) (\(end)): the window is empty")
+            }
+        }
         guard let settle = TimeOptionParsing.duration(settle), settle <= .seconds(86_400 * 30) else {
             throw ValidationError("--settle takes a duration such as 5m or 0s, at most 30d")
         }
@@ -101,7 +109,7 @@ struct AuditCommand: AsyncParsableCommand {
         let status = await ServiceProcess.run(
             label: "threatpipe.audit", operations: operations.configuration, stopping: "stopping the audit"
         ) { [format, by, repair, repairFormat] logger, stop in
-            let report = try await ThreatpipeRuntime.audit(audit, logger: logger)
+            let report = try await ThreatpipeRuntime.audit(audit, logger: logger, stop: stop)
             let text = format == .json ? report.json(bySite: by == .site) : report.text(bySite: by == .site)
             printOutput(String(text.dropLast()))
             guard repair, !report.isComplete else {

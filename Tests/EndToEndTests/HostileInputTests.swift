@@ -132,5 +132,70 @@ extension EndToEnd {
             #expect(fromEnvironment.status == 64, "\(fromEnvironment.stderr)")
             #expect(!fromEnvironment.stderr.contains("hunter2"), "\(fromEnvironment.stderr)")
         }
+
+        /// A token an HTTP header cannot carry (a control byte, DEL), from a file or the environment: refused before
+        /// any request with exit 64, never retried, never printed. A token file that is huge, a FIFO or a device is
+        /// refused before it is read.
+        @Test(.timeLimit(.minutes(2))) func aTokenAHeaderCannotCarryIsRefusedUnreadAndUnprinted() async throws {
+            try await withEmulator(threats: 3) { emulator, command in
+                let withControl = command.path("token-control")
+                try Data("Secret-Token-42\u{01}\n".utf8).write(to: URL(fileURLWithPath: withControl))
+                let huge = command.path("token-huge")
+                FileManager.default.createFile(atPath: huge, contents: nil)
+                try FileHandle(forWritingAtPath: huge)!.truncate(atOffset: 200 << 20)
+                let fifo = command.path("token-fifo")
+                #expect(mkfifo(fifo, 0o600) == 0)
+                let cases: [(arguments: [String], environment: [String: String], message: String)] = [
+                    (["--api-token-file", withControl], [:], "the token contains characters an HTTP header cannot carry"),
+                    ([], ["S1_API_TOKEN": "Secret-Token-42\u{7f}"], "S1_API_TOKEN: the token contains characters an HTTP header cannot carry"),
+                    (["--api-token-file", huge], [:], "a token file is at most 16384"),
+                    (["--api-token-file", fifo], [:], "is not a regular file"),
+                ]
+                for (arguments, environment, message) in cases {
+                    for verb in ["export", "run", "check"] {
+                        let outcome = try await command.run(
+                            [verb, "--console-url", emulator.url] + arguments + (verb == "run" ? ["--state", command.path("state.json")] : []),
+                            environment: environment
+                        )
+                        #expect(outcome.status == 64, "\(verb) \(arguments): \(outcome.stderr)")
+                        #expect(outcome.stderr.contains(message) || outcome.stdoutText.contains(message), "\(verb): \(outcome.stderr)\(outcome.stdoutText)")
+                        #expect(!outcome.stderr.contains("Secret-Token") && !outcome.stdoutText.contains("Secret-Token"), "\(outcome.stderr)")
+                        #expect(outcome.elapsed < .seconds(10), "\(verb) took \(outcome.elapsed)")
+                    }
+                }
+                #expect(emulator.api.requestCounts.total == 0, "no request was made")
+            }
+        }
+    
+        /// `audit` under hostile input: an inverted window is a usage error, never "complete"; `/dev/zero` is a line
+        /// too long (exit 64, naming the file and the offset) in bounded memory; a FIFO no one writes is stopped by
+        /// one SIGTERM at once (exit 75).
+        @Test(.timeLimit(.minutes(2))) func auditRefusesAnEmptyWindowAnEndlessLineAndStopsOnASignal() async throws {
+            try await withEmulator(threats: 5) { emulator, command in
+                let environment = ["S1_API_TOKEN": emulator.token]
+                let base = ["audit", "--console-url", emulator.url, "--settle", "0s"]
+                for window in [["--since", "2026-01-02T00:00:00Z", "--until", "2026-01-01T00:00:00Z"], ["--created-since", "1h", "--created-until", "2h"]] {
+                    let outcome = try await command.run(base + window + ["--from-ndjson", "/dev/null"], environment: environment)
+                    #expect(outcome.status == 64, "\(window): \(outcome.stderr)")
+                    #expect(outcome.stderr.contains("the window is empty"), "\(outcome.stderr)")
+                }
+                #expect(emulator.api.requestCounts.total == 0)
+                let zero = try await command.run(base + ["--from-ndjson", "/dev/zero"], environment: environment)
+                #expect(zero.status == 64, "\(zero.stderr)")
+                #expect(zero.stderr.contains("/dev/zero: the line at offset 0 is longer than 67108864 bytes"), "\(zero.stderr)")
+                // Bounded: one line of at most 64 MiB, growing (it took 16.8 GB before the bound).
+                #expect(zero.peakMemoryKiB < 700_000, "peak \(zero.peakMemoryKiB) KiB")
+                let fifo = command.path("records.fifo")
+                #expect(mkfifo(fifo, 0o600) == 0)
+                let passes = emulator.api.requestCounts.firstPages
+                let audit = try command.start(base + ["--from-ndjson", fifo], environment: environment)
+                await emulator.api.waitForListPasses(atLeast: passes + 1)
+                let signalled = ContinuousClock.now
+                audit.send(SIGTERM)
+                let result = await audit.wait()
+                #expect(result.status == 75, "\(command.stderrSoFar)")
+                #expect(ContinuousClock.now - signalled < .seconds(3), "stopped after \(ContinuousClock.now - signalled)")
+            }
+        }
     }
 }

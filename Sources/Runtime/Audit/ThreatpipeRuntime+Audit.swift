@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import Audit
 import Blocking
 import Kafka
@@ -10,14 +11,39 @@ extension ThreatpipeRuntime {
     /// Lists the console's threats in the window (list requests only, 1000 a page), reads every delivered record,
     /// looks up by id the delivered threats the console no longer lists, and returns what is missing, stale,
     /// incomplete or deleted upstream.
-    public static func audit(_ configuration: AuditConfiguration, logger: Logger) async throws -> AuditReport {
+    ///
+    /// A stop (SIGTERM, SIGINT) ends it at once with ``AuditStopped`` (exit 75), whatever it waits for: a read of a
+    /// FIFO no one writes or a device that never ends runs on a thread of its own and is left behind.
+    public static func audit(_ configuration: AuditConfiguration, logger: Logger, stop: StopSignal) async throws -> AuditReport {
+        let finished = NIOLockedValueBox<CheckedContinuation<AuditReport, any Error>?>(nil)
+        @Sendable func finish(_ result: Result<AuditReport, any Error>) {
+            finished.withLockedValue { continuation in
+                continuation?.resume(with: result)
+                continuation = nil
+            }
+        }
+        return try await withCheckedThrowingContinuation { continuation in
+            finished.withLockedValue { $0 = continuation }
+            let work = Task { finish(await Result { try await audit(configuration, logger: logger, shouldStop: { stop.isStopRequested }) }) }
+            Task {
+                while !stop.isStopRequested, finished.withLockedValue({ $0 != nil }) {
+                    try? await Task.sleep(for: .milliseconds(100))
+                }
+                guard stop.isStopRequested else { return }
+                work.cancel()
+                finish(.failure(AuditStopped()))
+            }
+        }
+    }
+
+    static func audit(_ configuration: AuditConfiguration, logger: Logger, shouldStop: @escaping @Sendable () -> Bool) async throws -> AuditReport {
         let console = configuration.console
         _ = try console.token()
         let session = try ConsoleSession(configuration: console, logger: logger)
         let result = await Result {
             var ledger = AuditLedger(window: configuration.window)
             try await listWindow(configuration, console: console, session: session, into: &ledger, logger: logger)
-            try await readDelivered(configuration.delivered, timeout: configuration.kafkaTimeout, into: &ledger)
+            try await readDelivered(configuration.delivered, timeout: configuration.kafkaTimeout, shouldStop: shouldStop, into: &ledger)
             let stillListed = try await listedIDs(ledger.unlistedIDs, console: console, session: session, logger: logger)
             return ledger.report(stillListed: stillListed)
         }
@@ -54,13 +80,15 @@ extension ThreatpipeRuntime {
     }
 
     /// Reads every delivered record into the ledger; a line that is not a threatpipe record is an error.
-    static func readDelivered(_ delivered: AuditConfiguration.Delivered, timeout: Duration, into ledger: inout AuditLedger) async throws {
+    static func readDelivered(
+        _ delivered: AuditConfiguration.Delivered, timeout: Duration, shouldStop: @escaping @Sendable () -> Bool, into ledger: inout AuditLedger
+    ) async throws {
         let box = LedgerBox(ledger)
         switch delivered {
         case .ndjson(let paths):
             try await performBlockingCall {
                 var line = 0
-                try RecordLines.forEach(inFiles: paths) { bytes in
+                try RecordLines.forEach(inFiles: paths, shouldStop: shouldStop) { bytes in
                     line += 1
                     do {
                         box.ledger.deliver(try DeliveredVersion(record: bytes))
@@ -126,4 +154,10 @@ extension ThreatpipeRuntime {
         }
         return lines
     }
+}
+
+/// `audit` stopped by a signal before it finished: it says nothing about completeness (exit 75).
+public struct AuditStopped: ClassifiedError, CustomStringConvertible {
+    public var kind: FailureKind { .interrupted }
+    public var description: String { "audit stopped before it finished: no verdict" }
 }

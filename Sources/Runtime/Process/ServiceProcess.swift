@@ -24,6 +24,7 @@ public enum ServiceProcess {
         MemoryTuning.apply()
         let logger = LogSetup.logger(label: label, level: operations.logLevel, format: operations.logFormat)
         let stop = StopSignal()
+        let signals = await StopOnSignals.watch(logger: logger, meaning: stopping, stop: stop)
         let work = WorkService(stop: stop) { stop in try await body(logger, stop) }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let (host, port) = operations.metricsListen {
@@ -42,7 +43,7 @@ public enum ServiceProcess {
         let group = ServiceGroup(configuration: .init(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: groupLogger
         ))
-        let signals = StopOnSignals.watch(logger: logger, meaning: stopping)
+
         let hangups = ReopenOnHangup.watch(logger: logger)
         defer {
             signals.cancel()

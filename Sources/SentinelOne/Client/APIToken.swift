@@ -9,6 +9,9 @@ public struct APIToken: Sendable, CustomStringConvertible, CustomDebugStringConv
         self.secret = trimmed
     }
 
+    /// Whether every byte is visible ASCII (0x21…0x7E), the only bytes a header value carries safely.
+    public var isHeaderSafe: Bool { secret.utf8.allSatisfy { (0x21...0x7E).contains($0) } }
+
     /// The `Authorization` header value.
     var authorization: String { "ApiToken " + secret }
 
