@@ -65,7 +65,11 @@ extension EndToEnd {
                 if condition(texts) { return }
                 try await Task.sleep(for: .milliseconds(50))
             }
-            Issue.record("the logs did not reach the expected state within \(limit): \(logs.map { command.path($0) })")
+            let tails = logs.map { log in
+                let text = (try? String(contentsOfFile: command.path(log), encoding: .utf8)) ?? ""
+                return "\(log):\n" + text.split(separator: "\n").filter { $0.contains("shards") || $0.contains("error") || $0.contains("group") }.suffix(8).joined(separator: "\n")
+            }
+            Issue.record("the logs did not reach the expected state within \(limit):\n\(tails.joined(separator: "\n"))")
             throw CancellationError()
         }
 
@@ -206,6 +210,34 @@ extension EndToEnd {
             #expect(duplicated.isEmpty, "\(duplicated.count) versions delivered more than once, e.g. \(duplicated.keys.prefix(3))")
             let missing = Self.missingFinalVersions(emulator, Set(records.map(\.version)))
             #expect(missing.isEmpty, "\(missing.count) threats lack their final version")
+        }
+
+        /// Two groups with the same shard names on one checkpoint topic, delivering to different topics: each keeps
+        /// its own checkpoints (`<group>/<shard>`), so the second delivers every threat instead of taking the
+        /// first's checkpoints and delivering nothing.
+        @Test(.timeLimit(.minutes(3))) func twoGroupsWithTheSameShardNamesKeepTheirOwnCheckpoints() async throws {
+            let cluster = try Broker.mock.start(topics: [("threats", 4), ("threats-other", 4), ("threatpipe.checkpoints", 6)])
+            let emulator = try await RunningEmulator.start(threats: 60)
+            let command = try ThreatpipeCommand()
+            defer { command.cleanUp() }
+            let config = try Self.shardsFile(command)
+            for (group, topic) in [("soc2", "threats"), ("soc3", "threats-other")] {
+                let process = try command.start(
+                    ["run", "--config", config, "--console-url", emulator.url, "--interval", "1s", "--since", "2020-01-01T00:00:00Z",
+                     "--sink", "kafka", "--kafka-brokers", cluster.bootstrapServers, "--kafka-topic", topic,
+                     "--checkpoint-store", "kafka", "--group", group, "--log-level", "info"],
+                    environment: ["S1_API_TOKEN": emulator.token], log: "\(group).log"
+                )
+                try await Self.waitForLogs(command, ["\(group).log"]) { Self.shards(in: $0[0]).held.count == Self.sites.count }
+                await emulator.api.waitForListPasses(atLeast: emulator.api.requestCounts.firstPages + 2 * Self.sites.count)
+                process.send(SIGTERM)
+                #expect(await process.wait().status == 0, "\(command.stderrSoFar)")
+                let data = try await Kcat.consume(brokers: cluster.bootstrapServers, topic: topic, format: "%k\n", in: command)
+                let ids = Set(RecordExpectations.lines(data).map { String(decoding: $0, as: UTF8.self) })
+                #expect(ids.count == 60, "group \(group) delivered \(ids.count) of 60 threats to \(topic)")
+            }
+            await emulator.stop()
+            withExtendedLifetime(cluster) {}
         }
 
         /// The mock cluster only: what it shows is threatpipe's own health reporting, not the broker's.

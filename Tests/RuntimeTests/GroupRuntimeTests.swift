@@ -60,7 +60,7 @@ import Testing
         for shard in shards {
             let partition = ShardPlacement.partition(of: shard.name, partitions: 4)
             let store = KafkaCheckpointStore(
-                settings: settings, checkpointID: shard.name, consoleURL: emulator.url,
+                settings: settings, checkpointID: "inproc/\(shard.name)", consoleURL: emulator.url,
                 filters: shard.console.filters.map { "\($0.name)=\($0.value)" }, partition: partition
             )
             #expect(try await store.load() != nil, "\(shard.name): no checkpoint in partition \(partition)")

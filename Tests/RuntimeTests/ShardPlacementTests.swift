@@ -39,7 +39,10 @@ struct ShardPlacementTests {
         let console = ConsoleConfiguration(console: try ConsoleURL("https://usea1.sentinelone.net"))
         var group = GroupConfiguration(name: "soc", shards: [.init(name: "a", console: console), .init(name: "b", console: console)])
         try group.check()
-        #expect(group.transactionalID(of: "a") == "threatpipe-soc-a")
+        #expect(group.transactionalID(of: "a") == "threatpipe-soc/a")
+        #expect(group.checkpointKey(of: "a") == "soc/a")
+        // Names with '-' never make the same id for two (group, shard) pairs.
+        #expect(GroupConfiguration(name: "a-b", shards: []).transactionalID(of: "c") != GroupConfiguration(name: "a", shards: []).transactionalID(of: "b-c"))
         #expect(group.consumerGroupID == "threatpipe-soc")
         group.shards.append(.init(name: "a", console: console))
         #expect(throws: ConfigurationError.self) { try group.check() }

@@ -15,7 +15,7 @@ extension ShardGroup {
         while !stop.isStopRequested, !Task.isCancelled {
             guard let session = sessions[shard.console.console.base] else { return }
             let store = KafkaCheckpointStore(
-                settings: store, checkpointID: shard.name, consoleURL: shard.console.console.base,
+                settings: store, checkpointID: group.checkpointKey(of: shard.name), consoleURL: shard.console.console.base,
                 filters: shard.console.filters.map { "\($0.name)=\($0.value)" }, partition: partition,
                 startAfresh: configuration.resetState, savedByTransactions: configuration.delivery == .exactlyOnce
             )
