@@ -135,13 +135,25 @@ public final class KafkaCheckpointStore: CheckpointStore {
                 throw KafkaError(code: .threatpipe, name: "TIMED_OUT", message: "the checkpoint was not delivered within \(settings.timeout)")
             }
         } catch let error as KafkaError {
-            throw KafkaCheckpointStoreError(topic: settings.topic, underlying: error)
+            throw KafkaCheckpointStoreError(topic: settings.topic, underlying: Self.explained(error, bytes: record.value.count))
         }
         if let error = deliveryError.withLockedValue({ $0 }) {
-            throw KafkaCheckpointStoreError(topic: settings.topic, underlying: error)
+            throw KafkaCheckpointStoreError(topic: settings.topic, underlying: Self.explained(error, bytes: record.value.count))
         }
         Counter(label: "threatpipe_checkpoint_saves_total", dimensions: [("store", "kafka")]).increment()
     }
+
+    /// `error`, saying how large the checkpoint was when it is too large.
+    static func explained(_ error: KafkaError, bytes: Int) -> KafkaError {
+        guard error.code == .messageSizeTooLarge else { return error }
+        return KafkaError(
+            code: error.code, name: error.name,
+            message: "the checkpoint record is \(bytes) bytes, more than the producer's message.max.bytes allows: \(error.message)"
+        )
+    }
+
+    /// The producer's message limits, before the user's properties (which may change them).
+    static let messageLimits: [(key: String, value: String)] = [("message.max.bytes", "16777216"), ("compression.codec", "lz4")]
 
     public func close() async {
         if let producer = producer.withLockedValue({ current -> KafkaProducer? in defer { current = nil }; return current }) {
@@ -155,7 +167,10 @@ public final class KafkaCheckpointStore: CheckpointStore {
             let deliveryError = self.deliveryError
             let made = try KafkaProducer(
                 topic: settings.topic,
-                properties: settings.properties + [("enable.idempotence", "true"), ("acks", "all"), ("linger.ms", "0")],
+                // A checkpoint may hold 100,000 overlap entries (about 7 MB): librdkafka's default of 1 MB would refuse
+                // it on every save. The sink's limit, compressed; the topic's max.message.bytes must allow it too.
+                properties: Self.messageLimits + settings.properties
+                    + [("enable.idempotence", "true"), ("acks", "all"), ("linger.ms", "0")],
                 onDelivery: { report in
                     if let error = report.error { deliveryError.withLockedValue { $0 = error } }
                 },
@@ -179,11 +194,13 @@ public struct KafkaCheckpointStoreError: Error, Sendable, CustomStringConvertibl
         self.underlying = underlying
     }
 
-    /// A topic that does not exist or a refused property is configuration; the rest is the store being unavailable
-    /// (retried by `run`).
+    /// A topic that does not exist or a refused property is configuration; a checkpoint the cluster will never take
+    /// (too large for the topic or the producer) stops the run as state it cannot save (exit 65) — retrying would
+    /// deliver the same versions again for ever; the rest is the store being unavailable (retried by `run`).
     public var kind: FailureKind {
         switch underlying.code {
         case .unknownTopicOrPartition, .invalidConfiguration: .configuration
+        case .messageSizeTooLarge: .state
         default: underlying.isFenced ? .fenced : .unavailable
         }
     }

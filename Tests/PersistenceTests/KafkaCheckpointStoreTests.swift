@@ -111,4 +111,26 @@ import Testing
         let down = KafkaCheckpointStoreError(topic: "t", underlying: KafkaError(code: .threatpipe, name: "TIMED_OUT", message: "x"))
         #expect(down.kind == .unavailable)
     }
+
+    /// The largest checkpoint a run keeps (100,000 overlap entries, about 7 MB) is saved and loaded again; one larger
+    /// than the producer allows is a state error (the run stops, exit 65), not a save retried for ever.
+    @Test func aCheckpointOfAHundredThousandOverlapEntriesIsSavedAndOneTooLargeStops() async throws {
+        var large = checkpoint
+        large.deliveredInOverlap = (0..<100_000).map { .init(id: "1311011474\(100_000_000 + $0)", updatedAt: "2026-01-01T00:00:01.\(String(format: "%06d", $0 % 1_000_000))Z") }
+        let saving = store()
+        try await saving.save(large)
+        await saving.close()
+        #expect(saving.record(for: large).value.count > 4_000_000)
+        #expect(try await store().load() == large)
+
+        var settings = KafkaCheckpointStore.Settings(
+            properties: [("bootstrap.servers", cluster.bootstrapServers), ("message.max.bytes", "1000000")], topic: topic
+        )
+        settings.timeout = .seconds(10)
+        let limited = KafkaCheckpointStore(settings: settings, checkpointID: "instance-a", consoleURL: "https://console.example", filters: ["siteIds=2"])
+        let failure = await #expect(throws: KafkaCheckpointStoreError.self) { try await limited.save(large) }
+        #expect(failure?.kind == .state)
+        #expect(failure?.description.contains("more than the producer's message.max.bytes allows") == true, "\(String(describing: failure))")
+        await limited.close()
+    }
 }
