@@ -34,9 +34,19 @@ enum ConfigurationLayers {
         guard let command = arguments.first, let type = commands[command] else { return arguments }
         let options = try Self.options(of: type)
         let given = Set(arguments.compactMap(optionName))
+        var layered = environment.filter { $0.key.hasPrefix("THREATPIPE_") }
+        // S1_CONSOLE_URL is the environment's console URL too: it wins over the file, as every variable does.
+        if layered["THREATPIPE_CONSOLE_URL"] == nil, let console = environment["S1_CONSOLE_URL"], options["console-url"] != nil {
+            layered["THREATPIPE_CONSOLE_URL"] = console
+        }
+        for (name, shape) in options where shape.isFlag && !given.contains(name) {
+            if let value = layered[environmentName(name)], Self.flagValue(value) == nil {
+                throw ConfigurationError(description: "\(environmentName(name)) takes true or false, not '\(value)'")
+            }
+        }
         var providers: [any ConfigProvider] = [
             EnvironmentVariablesProvider(
-                environmentVariables: environment.filter { $0.key.hasPrefix("THREATPIPE_") },
+                environmentVariables: layered,
                 secretsSpecifier: .dynamic { key, _ in isSecretName(key) },
                 arraySeparator: ";"
             ).prefixKeys(with: "threatpipe")
@@ -56,7 +66,9 @@ enum ConfigurationLayers {
         for (name, shape) in options.sorted(by: { $0.key < $1.key }) where !given.contains(name) && !flagOnly.contains(name) {
             let key = ConfigKey([name])
             if shape.isFlag {
-                if reader.bool(forKey: key) == true { added.append("--\(name)") }
+                // A variable's word is read here (checked above), the file's by the reader.
+                let on = layered[environmentName(name)].flatMap(Self.flagValue) ?? reader.bool(forKey: key) ?? false
+                if on { added.append("--\(name)") }
             } else if shape.isRepeating {
                 let values = reader.stringArray(forKey: key) ?? reader.string(forKey: key).map { [$0] } ?? []
                 added += values.flatMap { $0.split(separator: "\n") }.filter { !$0.isEmpty }.flatMap { ["--\(name)", String($0)] }
@@ -65,6 +77,15 @@ enum ConfigurationLayers {
             }
         }
         return arguments + added
+    }
+
+    /// A flag's value as a variable or a file's scalar (quoted or not) gives it; nil when it is neither.
+    static func flagValue(_ text: String) -> Bool? {
+        switch text.lowercased() {
+        case "true", "1", "yes", "on": true
+        case "false", "0", "no", "off": false
+        default: nil
+        }
     }
 
     /// `THREATPIPE_CONSOLE_URL` for `console-url`.
@@ -146,12 +167,20 @@ enum ConfigurationLayers {
         }
         var values: [AbsoluteConfigKey: ConfigValue] = [:]
         for (keyNode, valueNode) in mapping {
-            let key = keyNode.string ?? "\(keyNode)"
+            guard case .scalar = keyNode, let key = keyNode.string else {
+                throw ConfigurationError(description: "the configuration file \(path) has a key that is a list or a mapping: keys are option names")
+            }
             if key == "shards" {
                 _ = try ShardsFile.entries(valueNode, path: path)
                 continue
             }
-            guard let shape = known[key], key != "config" else {
+            if key == "config" {
+                throw ConfigurationError(description: "'config' in \(path): a configuration file cannot name another one (pass --config)")
+            }
+            if key.isEmpty {
+                throw ConfigurationError(description: "the configuration file \(path) has an empty key: keys are option names")
+            }
+            guard let shape = known[key] else {
                 let hint = EditDistance.closest(to: key, among: Set(known.keys)).map { "; did you mean '\($0)'?" } ?? ""
                 let secret = ["api-token", "token", "kafka-sasl-password"].contains(key)
                     ? "; secrets are read from files (api-token-file, kafka-sasl-password-file) or S1_API_TOKEN" : ""
@@ -160,7 +189,8 @@ enum ConfigurationLayers {
             let content: ConfigContent
             switch valueNode {
             case .scalar(let scalar) where shape.isFlag:
-                guard let flag = valueNode.bool else {
+                // `true`, `'false'`, `"yes"`: quoted or not, the same answer.
+                guard let flag = valueNode.bool ?? Self.flagValue(scalar.string) else {
                     throw ConfigurationError(description: "key '\(key)' in \(path) takes true or false, not '\(scalar.string)'")
                 }
                 content = .bool(flag)

@@ -45,6 +45,9 @@ extension EndToEnd {
             ("shards: site-1\n", "'shards' in", "takes a list of shards"),
             ("shards:\n  - filter: [siteIds=1]\n", "shard 1 in", "has no name"),
             ("shards:\n  - name: a\n    colour: red\n", "shard 1 in", "'colour' is not a shard key"),
+            ("config: other.yaml\n", "a configuration file cannot name another one", ""),
+            ("\"\": 1\n", "has an empty key", ""),
+            ("? [a, b]\n: 1\n", "has a key that is a list or a mapping", ""),
         ])
         func badConfigurationFilesExit64NamingTheProblem(_ text: String, _ message: String, _ hint: String) async throws {
             let command = try ThreatpipeCommand()
@@ -54,6 +57,25 @@ extension EndToEnd {
             let outcome = try await command.run(["export", "--config", file], environment: ["S1_API_TOKEN": "t"])
             #expect(outcome.status == 64)
             #expect(outcome.stderr.contains(message) && (hint.isEmpty || outcome.stderr.contains(hint)), "\(outcome.stderr)")
+        }
+
+        /// S1_CONSOLE_URL is the environment's layer too (it wins over the file); a flag's variable that is not true or
+        /// false is an error, not a silent false; a quoted `'false'` in the file is false.
+        @Test func theConsoleVariableWinsOverTheFileAndFlagWordsAreChecked() async throws {
+            try await withEmulator(threats: 4) { emulator, command in
+                let file = command.path("threatpipe.yaml")
+                try "console-url: http://127.0.0.1:9\ninsecure-skip-tls-verify: 'false'\n".write(toFile: file, atomically: true, encoding: .utf8)
+                let outcome = try await command.run(
+                    ["export", "--config", file], environment: ["S1_API_TOKEN": emulator.token, "S1_CONSOLE_URL": emulator.url]
+                )
+                #expect(outcome.status == 0, "\(outcome.stderr)")
+                #expect(RecordExpectations.lines(outcome.stdout).count == 4)
+                let refused = try await command.run(
+                    ["export", "--console-url", emulator.url], environment: ["S1_API_TOKEN": emulator.token, "THREATPIPE_INSECURE_SKIP_TLS_VERIFY": "nope"]
+                )
+                #expect(refused.status == 64, "\(refused.stderr)")
+                #expect(refused.stderr.contains("THREATPIPE_INSECURE_SKIP_TLS_VERIFY takes true or false, not 'nope'"), "\(refused.stderr)")
+            }
         }
 
         /// Every key of the commented example is one threatpipe knows (the example is what new users copy).
