@@ -47,16 +47,35 @@ public enum KafkaTopicReader {
             rd_kafka_topic_partition_list_add(assignment, topic, partition)?.pointee.offset = Int64(RD_KAFKA_OFFSET_BEGINNING)
         }
         if let error = rd_kafka_assign(kafka.pointer, assignment).nilIfNoError { throw KafkaError(error) }
-        var ended = Set<Int32>()
+        // The end is the high watermark as the read starts, not the first end-of-partition: read_committed stops at
+        // the last stable offset, and a transaction open at the start (another producer's, or one an InitProducerId
+        // is aborting) would hide every record after its first one, our own latest checkpoint among them. Such a
+        // transaction ends (committed, aborted, timed out) and the read goes on to the snapshot.
+        var end: [Int32: Int64] = [:]
+        for partition in read {
+            var low: Int64 = 0, high: Int64 = 0
+            let answer = rd_kafka_query_watermark_offsets(
+                kafka.pointer, topic, partition, &low, &high, max(deadline - .now, .milliseconds(1)).clampedMilliseconds
+            )
+            if let error = answer.nilIfNoError { throw KafkaError(error) }
+            end[partition] = high
+        }
+        var ended = Set<Int32>(), atEOF = Set<Int32>()
         while ended.count < read.count {
             guard ContinuousClock.now < deadline else {
                 throw KafkaError(code: .threatpipe, name: "TIMED_OUT", message: "reading \(topic) to its end took longer than \(timeout)")
             }
-            guard let message = rd_kafka_consumer_poll(kafka.pointer, 100) else { continue }
+            guard let message = rd_kafka_consumer_poll(kafka.pointer, 100) else {
+                for partition in atEOF.subtracting(ended) where position(kafka, topic, partition) >= end[partition, default: 0] {
+                    ended.insert(partition)
+                }
+                continue
+            }
             defer { rd_kafka_message_destroy(message) }
             let record = message.pointee
             if record.err == RD_KAFKA_RESP_ERR__PARTITION_EOF {
-                ended.insert(record.partition)
+                atEOF.insert(record.partition)
+                if record.offset >= end[record.partition, default: 0] { ended.insert(record.partition) }
                 continue
             }
             if record.err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(record.err) }
@@ -68,6 +87,15 @@ public enum KafkaTopicReader {
             ))
         }
         return Int(partitions)
+    }
+
+    /// The consumer's next offset in `partition` (past aborted records and transaction markers); -1 when unknown.
+    static func position(_ kafka: RDKafkaHandle, _ topic: String, _ partition: Int32) -> Int64 {
+        let list = rd_kafka_topic_partition_list_new(1)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        rd_kafka_topic_partition_list_add(list, topic, partition)
+        guard rd_kafka_position(kafka.pointer, list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return -1 }
+        return list.pointee.elems[0].offset
     }
 
     /// The topic's partition count from a metadata request; throws when it does not exist.
