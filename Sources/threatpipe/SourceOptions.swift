@@ -76,14 +76,19 @@ struct SourceOptions: ParsableArguments {
         return try ConsoleURL(text)
     }
 
+    static func split(_ values: [String]) -> [String] {
+        values.flatMap { $0.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) }
+    }
+
     /// The options as the runtime's plain configuration: console, filters checked against the catalogue.
     /// `defaultConsole` stands in when neither the option nor S1_CONSOLE_URL gives one (a group whose shards each
     /// name their console).
     func configuration(defaultConsole: String? = nil) throws -> ConsoleConfiguration {
         var configuration = ConsoleConfiguration(console: try console(default: defaultConsole))
         configuration.apiTokenFile = apiTokenFile
-        configuration.filters = try QueryFilter.parse(filters, catalog: .threats)
-        configuration.eventFilters = try QueryFilter.parse(eventFilters, catalog: .exploreEvents)
+        // Repeated filters arrive joined by newlines (ConfigurationLayers.coalescing).
+        configuration.filters = try QueryFilter.parse(Self.split(filters), catalog: .threats)
+        configuration.eventFilters = try QueryFilter.parse(Self.split(eventFilters), catalog: .exploreEvents)
         configuration.pageSize = pageSize
         configuration.eventsPageSize = eventsPageSize
         configuration.concurrency = concurrency

@@ -197,5 +197,38 @@ extension EndToEnd {
                 #expect(ContinuousClock.now - signalled < .seconds(3), "stopped after \(ContinuousClock.now - signalled)")
             }
         }
+    
+        /// Many filters cost linear time, from flags, the environment or the file: 8,000 take less than eight times
+        /// what 2,000 take (quadratically, sixteen: 10,000 took 15–19 s); a configuration file over 4 MiB is refused
+        /// before it is read.
+        @Test(.timeLimit(.minutes(2))) func manyFiltersAreLinearAndTheConfigurationFileIsBounded() async throws {
+            let command = try ThreatpipeCommand()
+            defer { command.cleanUp() }
+            func elapsed(_ count: Int, _ how: String) async throws -> Duration {
+                let values = (0..<count).map { "siteIds=\($0)" }
+                var arguments = ["export", "--console-url", "http://127.0.0.1:9", "--max-retries", "0"]
+                var environment = ["S1_API_TOKEN": "t"]
+                switch how {
+                case "flags": arguments += values.flatMap { ["--filter", $0] }
+                case "environment": environment["THREATPIPE_FILTER"] = values.joined(separator: ";")
+                default:
+                    let file = command.path("filters-\(count).yaml")
+                    try ("filter:\n" + values.map { "  - \($0)\n" }.joined()).write(toFile: file, atomically: true, encoding: .utf8)
+                    arguments += ["--config", file]
+                }
+                let outcome = try await command.run(arguments, environment: environment)
+                #expect(outcome.status == 69, "\(how): \(outcome.stderr.prefix(300))")
+                return outcome.elapsed
+            }
+            for how in ["flags", "environment", "file"] {
+                let few = try await elapsed(2_000, how), many = try await elapsed(8_000, how)
+                #expect(many < few * 8, "\(how): 2,000 filters in \(few), 8,000 in \(many)")
+            }
+            let large = command.path("large.yaml")
+            try ("# " + String(repeating: "x", count: 5 << 20) + "\n").write(toFile: large, atomically: true, encoding: .utf8)
+            let refused = try await command.run(["export", "--config", large], environment: ["S1_API_TOKEN": "t"])
+            #expect(refused.status == 64, "\(refused.stderr)")
+            #expect(refused.stderr.contains("at most 4194304 are read"), "\(refused.stderr)")
+        }
     }
 }
