@@ -46,7 +46,10 @@ extension EndToEnd {
                 #expect(lines.count == 250)
                 func id(_ line: String) throws -> String { try #require(JSONValue.parse(Array(line.utf8))["meta"]?["threatId"]?.stringValue) }
                 let failed = try Set(lines.filter { $0.contains(#""status":"failed""#) }.map(id))
-                #expect(failed.count == 3, "three enrichments failed")
+                // Three failed parts; two of them may be one threat's analysis and events (the order of the
+                // concurrent enrichment requests decides which requests are 10, 20 and 30).
+                let failedParts = lines.map { $0.components(separatedBy: #""status":"failed""#).count - 1 }.reduce(0, +)
+                #expect(failedParts == 3 && (2...3).contains(failed.count), "three enrichments failed: \(failedParts) parts of \(failed.count) threats")
                 let lost = try Set([3, 99, 100, 248].map { try id(lines[$0]) })
                 lines = lines.enumerated().filter { ![3, 99, 100, 248].contains($0.offset) }.map(\.element)
                 try (lines.joined(separator: "\n") + "\n").write(toFile: output, atomically: true, encoding: .utf8)
