@@ -5,6 +5,14 @@ import Testing
 
 /// Checks an export's lines against what the emulator serves: every threat once, each part equal to the API's.
 enum RecordExpectations {
+    /// The threat version a record carries: its threat's id and `threatInfo.updatedAt`.
+    static func version(_ record: JSONValue) throws -> ServedVersion {
+        ServedVersion(
+            id: try #require(record["threat"]?["id"]?.stringValue),
+            updatedAt: try #require(record["threat"]?["threatInfo"]?["updatedAt"]?.stringValue)
+        )
+    }
+
     static func lines(_ data: Data) -> [[UInt8]] {
         Array(data).split(separator: 0x0A, omittingEmptySubsequences: false).dropLast().map(Array.init)
     }

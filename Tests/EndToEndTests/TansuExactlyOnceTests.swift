@@ -12,12 +12,7 @@ extension EndToEnd {
 
         /// The versions of `records` (each record's threat id and `threatInfo.updatedAt`).
         static func versions(_ records: Records) throws -> [ServedVersion] {
-            try records.map { record in
-                let value = try JSONValue.parse(Array((record.value ?? "").utf8))
-                let id = try #require(value["threat"]?["id"]?.stringValue)
-                let updatedAt = try #require(value["threat"]?["threatInfo"]?["updatedAt"]?.stringValue)
-                return ServedVersion(id: id, updatedAt: updatedAt)
-            }
+            try records.map { try RecordExpectations.version(JSONValue.parse(Array(($0.value ?? "").utf8))) }
         }
 
         /// Four SIGKILLs at random moments and one outage, then a graceful stop: among committed records every final

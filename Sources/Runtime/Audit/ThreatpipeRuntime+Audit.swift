@@ -24,14 +24,14 @@ extension ThreatpipeRuntime {
         }
         return try await withCheckedThrowingContinuation { continuation in
             finished.withLockedValue { $0 = continuation }
-            let work = Task { finish(await Result { try await audit(configuration, logger: logger, shouldStop: { stop.isStopRequested }) }) }
-            Task {
-                while !stop.isStopRequested, finished.withLockedValue({ $0 != nil }) {
-                    try? await Task.sleep(for: .milliseconds(100))
-                }
+            let watcher = Task {
+                await stop.wait()
                 guard stop.isStopRequested else { return }
-                work.cancel()
                 finish(.failure(AuditStopped()))
+            }
+            Task {
+                finish(await Result { try await audit(configuration, logger: logger, shouldStop: { stop.isStopRequested }) })
+                watcher.cancel()
             }
         }
     }
