@@ -77,11 +77,8 @@ extension EndToEnd {
         /// count and none may be a copy) and the version it carries.
         static func records(_ cluster: any TestBroker, _ command: ThreatpipeCommand, _ kind: Broker = .mock) async throws -> [(time: Int, version: ServedVersion)] {
             if kind == .tansu {
-                return try await kind.deliveredRecords(cluster, topic: "threats", partitions: 4, in: command).map { delivered in
-                    let record = try JSONValue.parse(delivered.value)
-                    let id = try #require(record["threat"]?["id"]?.stringValue)
-                    let updatedAt = try #require(record["threat"]?["threatInfo"]?["updatedAt"]?.stringValue)
-                    return (0, ServedVersion(id: id, updatedAt: updatedAt))
+                return try await kind.deliveredRecords(cluster, topic: "threats", partitions: 4, in: command).map {
+                    (0, try RecordExpectations.version(JSONValue.parse($0.value)))
                 }
             }
             let data = try await Kcat.consume(brokers: cluster.bootstrapServers, topic: "threats", format: "%T %s\n", in: command)
@@ -203,12 +200,17 @@ extension EndToEnd {
             #expect(await processes[0].wait().status == 0, "\(command.stderrSoFar)")
             try await Self.waitForLogs(command, ["p2.log", "p3.log"]) { leaving.isSubset(of: Self.held(in: $0)) }
             print("group scale-down (\(kind)): shards \(leaving.sorted()) of the stopped process resumed elsewhere after \(ContinuousClock.now - stoppedAt)")
+            if kind == .tansu {
+                // As in the failover test: Tansu 0.6.0 can leave a late joiner unassigned, so the members finish.
+                emulator.api.freeze()
+                await emulator.api.waitForListPasses(atLeast: emulator.api.requestCounts.firstPages + 3 * Self.sites.count)
+            }
             for process in processes.dropFirst() { process.send(SIGTERM) }
             for process in processes.dropFirst() { #expect(await process.wait().status == 0, "\(command.stderrSoFar)") }
-            try await Self.finish(emulator, cluster, command, config: config)
+            if kind == .mock { try await Self.finish(emulator, cluster, command, config: config) }
             await emulator.stop()
 
-            for log in ["p1.log", "p2.log", "p3.log", "last.log"] {
+            for log in ["p1.log", "p2.log", "p3.log"] + (kind == .mock ? ["last.log"] : []) {
                 let text = try String(contentsOfFile: command.path(log), encoding: .utf8)
                 #expect(!text.contains("transaction aborted"), "\(log) aborted a transaction")
             }
