@@ -83,15 +83,14 @@ public struct ExportPipeline<Source: ThreatSource>: Sendable {
         try await withThrowingTaskGroup(of: StageResult.self) { group in
             group.addTask { .fetched(try await fetcher.run(into: fetched)) }
             group.addTask {
-                await enricher.run(from: fetched.elements, into: enriched)
-                return .enriched
+                .enriched(withdrawn: await enricher.run(from: fetched.elements, into: enriched))
             }
             group.addTask { .written(try await writer.run(from: enriched.elements)) }
             do {
                 for try await result in group {
                     switch result {
                     case .fetched(let fetch): summary.fetch = fetch
-                    case .enriched: break
+                    case .enriched(let withdrawn): summary.withdrawn = withdrawn
                     case .written(let write): summary.write = write
                     }
                 }
@@ -106,7 +105,13 @@ public struct ExportPipeline<Source: ThreatSource>: Sendable {
         }
         let acknowledgements = tracker.snapshot
         summary.acknowledgedPerSink = acknowledgements.acknowledgedCount
-        guard acknowledgements.isComplete, summary.write.records == summary.fetch.threats else {
+        if summary.withdrawn > 0 {
+            // A stop withdrew threats it had fetched: the pass ends short of the list, as if stopped before them.
+            summary.fetch.stoppedEarly = true
+        }
+        guard acknowledgements.inFlightCount == summary.withdrawn,
+            summary.write.records + summary.withdrawn == summary.fetch.threats
+        else {
             throw PipelineError(
                 code: .unacknowledged,
                 message: "\(acknowledgements.inFlightCount) of \(acknowledgements.registeredCount) records were "
@@ -118,7 +123,7 @@ public struct ExportPipeline<Source: ThreatSource>: Sendable {
 
     private enum StageResult: Sendable {
         case fetched(FetchSummary)
-        case enriched
+        case enriched(withdrawn: Int)
         case written(WriteSummary)
     }
 }
@@ -129,6 +134,9 @@ public struct ExportSummary: Sendable, Equatable {
     public var write = WriteSummary()
     /// Records acknowledged by each sink, in sink order.
     public var acknowledgedPerSink: [UInt64] = []
+    /// Threats fetched but withdrawn because a stop came before their enrichment could be requested: not
+    /// delivered, not acknowledged, so the checkpoint stays before them.
+    public var withdrawn = 0
 
     public init() {}
 }

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOSSL
+import Pipeline
 import SentinelOne
 
 /// What every request to one console shares for the life of a command: the pooled HTTP client (TLS and proxy
@@ -73,8 +74,9 @@ public struct ConsoleSession: Sendable {
         return tls
     }
 
-    /// A client of the console for one source; every client of the session shares its limiter and counters.
-    public func client(token: APIToken, logger: Logger) -> SentinelOneClient {
+    /// A client of the console for one source; every client of the session shares its limiter and counters. A stop
+    /// raised on `stop` ends its waits for a rate-limit token or a retry at once, and nothing more is sent.
+    public func client(token: APIToken, stop: StopSignal? = nil, logger: Logger) -> SentinelOneClient {
         let options = self.configuration
         var configuration = SentinelOneClient.Configuration(consoleURL: console, token: token)
         configuration.requestTimeout = .nanoseconds(options.requestTimeout.saturatingNanoseconds)
@@ -86,6 +88,7 @@ public struct ConsoleSession: Sendable {
             httpClient: httpClient,
             rateLimiter: rateLimiter,
             statistics: statistics,
+            stop: stop,
             logger: logger
         )
     }

@@ -52,7 +52,7 @@ public enum ThreatpipeRuntime {
         _ configuration: ExportConfiguration, filters: [QueryFilter], session: ConsoleSession, sinks: [any RecordSink],
         logger: Logger, readiness: Readiness, stop: StopSignal
     ) async throws -> ExportSummary {
-        let source = try configuration.console.makeSource(filters: filters, session: session, logger: logger)
+        let source = try configuration.console.makeSource(filters: filters, session: session, stop: stop, logger: logger)
         var pipeline = ExportPipeline<SentinelOneThreatSource>.Configuration(concurrency: configuration.console.concurrency)
         pipeline.failOnEnrichmentError = configuration.failOnEnrichmentError
         pipeline.stop = stop
@@ -139,13 +139,16 @@ public enum ThreatpipeRuntime {
         }
         let parts = ContinuousExport<SentinelOneThreatSource>.Parts(
             makeSource: { since in
-                try console.makeSource(filters: userFilters + pollFilters(since: since), session: session, logger: logger)
+                try console.makeSource(filters: userFilters + pollFilters(since: since), session: session, stop: stop, logger: logger)
             },
             makeSinks: makeSinks,
             encoder: sinks.format.encoder(consoleURL: console.console.base),
             transactionCheckpoints: transactions,
             makeLookupSource: { ids in
-                try console.makeSource(filters: userFilters + [QueryFilter(name: "ids", value: ids.joined(separator: ","))], session: session, logger: logger)
+                try console.makeSource(
+                    filters: userFilters + [QueryFilter(name: "ids", value: ids.joined(separator: ","))],
+                    session: session, stop: stop, logger: logger
+                )
             }
         )
         let policy: EnrichmentErrorPolicy = configuration.failOnEnrichmentError ? .fail : .emit

@@ -87,6 +87,10 @@ public struct SentinelOneThreatSource: ThreatSource {
 
     static func outcome<Value>(of error: SentinelOneError) -> EnrichmentOutcome<Value> {
         let failure = EnrichmentFailure(httpStatus: error.httpStatus, message: error.message, requestID: error.requestID)
-        return error.code == .notFound ? .notFound(failure) : .failed(failure)
+        switch error.code {
+        case .notFound: return .notFound(failure)
+        case .stopped: return .stopped
+        default: return .failed(failure)
+        }
     }
 }

@@ -198,6 +198,48 @@ extension EndToEnd {
             }
         }
     
+        /// A stop ends every wait for a rate-limit token at once: `run --rate-limit 1` stops within seconds (it ran
+        /// past 120 s and wrote 54 records after SIGTERM) and what it withdrew is delivered by the next run;
+        /// `export --rate-limit 0.0001` stops on SIGINT with exit 75 (it hung).
+        @Test(.timeLimit(.minutes(2))) func aStopEndsTheWaitsForTheRateLimiter() async throws {
+            try await withEmulator(threats: 30) { emulator, command in
+                let environment = ["S1_API_TOKEN": emulator.token]
+                let run = ["run", "--console-url", emulator.url, "--sink", "ndjson", "--output", command.path("out.ndjson"),
+                           "--state", command.path("state.json"), "--since", "2000-01-01T00:00:00Z", "--concurrency", "4", "--interval", "1s"]
+                let slow = try command.start(run + ["--rate-limit", "1"], environment: environment)
+                await emulator.api.waitForRequests(atLeast: 4)
+                let signalled = ContinuousClock.now
+                slow.send(SIGTERM)
+                let stopped = await slow.wait()
+                #expect(stopped.status == 0, "\(command.stderrSoFar)")
+                #expect(ContinuousClock.now - signalled < .seconds(3), "stopped after \(ContinuousClock.now - signalled)")
+                let first = RecordExpectations.lines(FileManager.default.contents(atPath: command.path("out.ndjson")) ?? Data())
+                #expect(first.count < 30, "the slow run cannot have delivered everything: \(first.count)")
+                // The next run, unpaced, delivers what the stop withdrew: nothing is lost.
+                let fast = try command.start(run + ["--rate-limit", "0"], environment: environment)
+                let passes = emulator.api.requestCounts.firstPages
+                await emulator.api.waitForListPasses(atLeast: passes + 2)
+                fast.send(SIGTERM)
+                #expect(await fast.wait().status == 0, "\(command.stderrSoFar)")
+                let all = RecordExpectations.lines(FileManager.default.contents(atPath: command.path("out.ndjson")) ?? Data())
+                let ids = try Set(all.map { try #require(JSONValue.parse($0)["meta"]?["threatId"]?.stringValue) })
+                #expect(ids.count == 30, "delivered \(ids.count) of 30 threats over both runs")
+
+                let export = try command.start(
+                    ["export", "--console-url", emulator.url, "--rate-limit", "0.0001", "--sink", "ndjson", "--output", command.path("export.ndjson")],
+                    environment: environment
+                )
+                let listed = emulator.api.requestCounts.threats
+                await emulator.api.waitForRequests(atLeast: emulator.api.requestCounts.total + 1)
+                #expect(emulator.api.requestCounts.threats == listed + 1, "the export's first request is its first page")
+                let interrupted = ContinuousClock.now
+                export.send(SIGINT)
+                let result = await export.wait()
+                #expect(result.status == 75, "\(command.stderrSoFar)")
+                #expect(ContinuousClock.now - interrupted < .seconds(3), "stopped after \(ContinuousClock.now - interrupted)")
+            }
+        }
+
         /// Many filters cost linear time, from flags, the environment or the file: 8,000 take less than eight times
         /// what 2,000 take (quadratically, sixteen: 10,000 took 15–19 s); a configuration file over 4 MiB is refused
         /// before it is read.

@@ -74,3 +74,24 @@ import Testing
         #expect(await receiver.value == nil)
     }
 }
+
+@Suite struct StopSignalTests {
+    /// Waiters are woken by the request itself (no polling): a wait without deadline returns once the stop comes,
+    /// a sleep ends early and says so, a cancelled waiter returns, and a request before the wait returns at once.
+    @Test(.timeLimit(.minutes(1))) func aStopWakesEveryWaiterAtOnce() async {
+        let stop = StopSignal()
+        let began = ContinuousClock.now
+        let cancelled = Task { await stop.wait() }
+        cancelled.cancel()
+        await cancelled.value
+        async let waited: Void = stop.wait()
+        async let slept = stop.sleep(until: .now + .seconds(600))
+        stop.requestStop()
+        await waited
+        #expect(await slept == false)
+        #expect(await stop.sleep(until: .now + .seconds(600)) == false)
+        await stop.wait()
+        #expect(ContinuousClock.now - began < .seconds(30))
+        #expect(await StopSignal().sleep(until: .now + .milliseconds(10)), "no stop: the whole time passes")
+    }
+}

@@ -35,6 +35,23 @@ import Testing
         #expect(await sink.records.count == 50)
     }
 
+    /// A threat whose enrichment a stop cut short (its request waited for a rate-limit token) is withdrawn: not
+    /// delivered, not acknowledged, the watermark stays before it, and the pass ends as stopped early — not as a
+    /// failure, and not with a record that says only "stopping".
+    @Test func aThreatAStopCutShortIsWithdrawnAndHoldsTheWatermark() async throws {
+        let source = MemorySource(count: 40, stopped: [25, 31])
+        let sink = MemorySink()
+        let watermark = WatermarkRecorder()
+        var configuration = ExportPipeline<MemorySource>.Configuration(concurrency: 4)
+        configuration.onWatermarkAdvanced = { watermark.record($0) }
+        let summary = try await ExportPipeline(source: source, encoder: IDEncoder(), sinks: [sink], configuration: configuration).run()
+        #expect(summary.withdrawn == 2)
+        #expect(summary.fetch.stoppedEarly)
+        #expect(summary.write.records == 38)
+        #expect(Set(await sink.records.map(\.key)).isDisjoint(with: ["t25", "t31"]))
+        #expect(watermark.highest == 25, "every record below the first withdrawn one, and none after it")
+    }
+
     /// A slow sink must hold the fetcher back: how far the fetcher runs ahead is bounded by the channel capacities,
     /// the concurrency and two pages (the one being sent and the one read ahead) — not by the number of threats.
     @Test func aSlowSinkHoldsTheFetcherBack() async throws {

@@ -6,15 +6,18 @@ final class MemorySource: ThreatSource {
     let count: Int
     let pageSize: Int
     let notFound: Set<Int>
+    /// Threats whose analysis a stop ended before it was requested.
+    let stopped: Set<Int>
     let enrichmentGate: ArrivalBarrier?
     let fetchedThreats = Atomic<Int>(0)
     let enrichmentsRunning = Atomic<Int>(0)
     let maximumEnrichmentsRunning = Atomic<Int>(0)
 
-    init(count: Int, pageSize: Int = 100, notFound: Set<Int> = [], enrichmentGate: ArrivalBarrier? = nil) {
+    init(count: Int, pageSize: Int = 100, notFound: Set<Int> = [], stopped: Set<Int> = [], enrichmentGate: ArrivalBarrier? = nil) {
         self.count = count
         self.pageSize = pageSize
         self.notFound = notFound
+        self.stopped = stopped
         self.enrichmentGate = enrichmentGate
     }
 
@@ -36,6 +39,7 @@ final class MemorySource: ThreatSource {
         if notFound.contains(Int(threat.id.dropFirst())!) {
             return .notFound(EnrichmentFailure(httpStatus: 404, message: "gone"))
         }
+        if stopped.contains(Int(threat.id.dropFirst())!) { return .stopped }
         return .fetched(Array("{\"a\":1}".utf8))
     }
 
@@ -109,3 +113,10 @@ actor MemorySink: RecordSink {
 }
 
 struct TestSinkFailure: Error {}
+
+/// The highest watermark a pipeline reported.
+final class WatermarkRecorder: Sendable {
+    private let value = Atomic<UInt64>(0)
+    func record(_ watermark: UInt64) { value.max(watermark, ordering: .relaxed) }
+    var highest: UInt64 { value.load(ordering: .relaxed) }
+}

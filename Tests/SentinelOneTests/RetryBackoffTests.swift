@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Pipeline
 import Logging
 import RawJSON
 import Testing
@@ -35,18 +36,46 @@ import Testing
         #expect(SentinelOneClient.parseRetryAfter("soon", now: now) == nil)
     }
 
-    @Test func rateLimiterPacesRequestsAfterTheBurst() async {
+    @Test func rateLimiterPacesRequestsAfterTheBurst() async throws {
         // 200 requests at 100/s with a burst of 10: the last may start no earlier than (200 − 10) / 100 s.
         let limiter = RequestRateLimiter(requestsPerSecond: 100, burst: 10)
         let started = ContinuousClock.now
         var waited = Duration.zero
         await withTaskGroup(of: Duration.self) { group in
-            for _ in 0..<200 { group.addTask { await limiter.acquire() } }
+            for _ in 0..<200 { group.addTask { (try? await limiter.acquire()) ?? .zero } }
             for await wait in group { waited += wait }
         }
         let elapsed = ContinuousClock.now - started
         #expect(elapsed >= .milliseconds(1900), "the limiter let requests through faster than 100/s")
         #expect(waited > .zero)
-        #expect(await RequestRateLimiter.unlimited.acquire() == .zero)
+        #expect(try await RequestRateLimiter.unlimited.acquire() == .zero)
+    }
+
+    /// A stop ends every wait for a token at once, fixed and adaptive alike, and no token is given after it: at one
+    /// request in 1,000 s the waits would otherwise last for ever (a `run --rate-limit 0.001` ignored SIGTERM).
+    @Test func aStopEndsTheWaitsForATokenAndRefusesNewOnes() async throws {
+        for limiter in [RequestRateLimiter(requestsPerSecond: 0.001), RequestRateLimiter(adaptiveMaximum: 0.001)] {
+            let stop = StopSignal()
+            _ = try await limiter.acquire(stop: stop)
+            let began = ContinuousClock.now
+            await withTaskGroup(of: Bool.self) { group in
+                for _ in 0..<3 {
+                    group.addTask {
+                        do {
+                            _ = try await limiter.acquire(stop: stop)
+                            return false
+                        } catch {
+                            return true
+                        }
+                    }
+                }
+                // Time for the waiters to fall asleep (nothing else wakes them); one not yet asleep is refused alike.
+                try? await Task.sleep(for: .milliseconds(50))
+                stop.requestStop()
+                for await stopped in group { #expect(stopped, "a waiter got a token after the stop") }
+            }
+            #expect(ContinuousClock.now - began < .seconds(5))
+            await #expect(throws: RequestRateLimiter.Stopped.self) { try await limiter.acquire(stop: stop) }
+        }
     }
 }

@@ -40,7 +40,7 @@ enum EnrichmentStatus {
         switch outcome {
         case .fetched: name = "fetched"
         case .notFound: name = "not_found"
-        case .failed: name = "failed"
+        case .failed, .stopped: name = "failed"
         }
         guard let failure = outcome.failure else { return ["status": .string(name)] }
         return [

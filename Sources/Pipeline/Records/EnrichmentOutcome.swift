@@ -6,11 +6,20 @@ public enum EnrichmentOutcome<Value: Sendable>: Sendable {
     case notFound(EnrichmentFailure)
     /// The part could not be fetched (after retries).
     case failed(EnrichmentFailure)
+    /// A stop came before the part was fetched (its request waited for a rate-limit token or a retry): the threat is
+    /// withdrawn — not delivered, not acknowledged — and the checkpoint stays before it.
+    case stopped
 
     /// The value when fetched.
     public var value: Value? {
         if case .fetched(let value) = self { return value }
         return nil
+    }
+
+    /// True when a stop came before the part was fetched.
+    public var isStopped: Bool {
+        if case .stopped = self { return true }
+        return false
     }
 
     /// The failure when the part could not be fetched (not when the threat is gone).
@@ -24,6 +33,7 @@ public enum EnrichmentOutcome<Value: Sendable>: Sendable {
         switch self {
         case .fetched: return nil
         case .notFound(let failure), .failed(let failure): return failure
+        case .stopped: return EnrichmentFailure(message: "not fetched: stopping")
         }
     }
 }

@@ -139,7 +139,7 @@ public struct WriteSummary: Sendable, Equatable {
         case .notFound:
             analysisNotFound += 1
             PipelineMetrics.enrichmentFailure(part: "analysis", kind: "not_found")
-        case .failed:
+        case .failed, .stopped:
             analysisFailed += 1
             PipelineMetrics.enrichmentFailure(part: "analysis", kind: "failed")
         }
@@ -150,7 +150,7 @@ public struct WriteSummary: Sendable, Equatable {
         case .notFound:
             eventsNotFound += 1
             PipelineMetrics.enrichmentFailure(part: "events", kind: "not_found")
-        case .failed:
+        case .failed, .stopped:
             eventsFailed += 1
             PipelineMetrics.enrichmentFailure(part: "events", kind: "failed")
         }

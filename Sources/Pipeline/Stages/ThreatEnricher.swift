@@ -11,24 +11,38 @@ public struct ThreatEnricher<Source: ThreatSource>: Sendable {
     }
 
     /// Enriches every threat of `input` into `output`; finishes `output` when `input` ends.
+    ///
+    /// A threat whose analysis or events were not fetched because a stop came while their request waited (for a
+    /// rate-limit token, for a retry) is withdrawn: not sent on, so never acknowledged, and the checkpoint stays
+    /// before it. Sending it without its parts would deliver a record that only says "stopping".
+    /// - Returns: how many threats were withdrawn.
     public func run(
         from input: some AsyncSequence<ListedThreat, Never>,
         into output: BoundedChannel<EnrichedThreat>
-    ) async {
+    ) async -> Int {
         defer { output.finish() }
-        await withTaskGroup(of: EnrichedThreat.self) { group in
+        return await withTaskGroup(of: EnrichedThreat.self) { group in
             var running = 0
+            var withdrawn = 0
+            func pass(_ done: EnrichedThreat) async {
+                if done.analysis.isStopped || done.events.isStopped {
+                    withdrawn += 1
+                } else {
+                    await output.send(done)
+                }
+            }
             for await threat in input {
                 if running == concurrency, let done = await group.next() {
                     running -= 1
-                    await output.send(done)
+                    await pass(done)
                 }
                 group.addTask { await enrich(threat) }
                 running += 1
             }
             for await done in group {
-                await output.send(done)
+                await pass(done)
             }
+            return withdrawn
         }
     }
 

@@ -28,9 +28,19 @@ public struct ThreatFetcher<Source: ThreatSource>: Sendable {
     /// - Returns: what was fetched.
     public func run(into output: BoundedChannel<ListedThreat>) async throws -> FetchSummary {
         defer { output.finish() }
+        var summary = FetchSummary()
+        do {
+            return try await fetchPages(into: output, summary: &summary)
+        } catch where stop?.isStopRequested == true && FailureKind.of(error) == .interrupted {
+            // The next page's request waited for a rate-limit token or a retry when the stop came: it was not sent.
+            summary.stoppedEarly = true
+            return summary
+        }
+    }
+
+    private func fetchPages(into output: BoundedChannel<ListedThreat>, summary: inout FetchSummary) async throws -> FetchSummary {
         let source = self.source
         return try await withThrowingTaskGroup(of: ThreatPage.self) { pages in
-            var summary = FetchSummary()
             var cursor: String? = nil
             // Every cursor of this pass: one seen again is a cycle (A→B→A), which would repeat pages for ever.
             var seenCursors: Set<String> = []

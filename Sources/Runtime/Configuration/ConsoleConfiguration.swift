@@ -1,4 +1,5 @@
 import Logging
+import Pipeline
 import SentinelOne
 
 /// Which console to read, how, and which threats: the plain settings `export`, `run` and `check` share, already
@@ -52,9 +53,12 @@ public struct ConsoleConfiguration: Sendable {
     }
 
     /// The console as a threat source listing with `filters` (the user's plus any threatpipe adds).
-    public func makeSource(filters: [QueryFilter], session: ConsoleSession, logger: Logger) throws -> SentinelOneThreatSource {
+    /// `stop` ends its requests' waits (see ``ConsoleSession/client(token:stop:logger:)``).
+    public func makeSource(
+        filters: [QueryFilter], session: ConsoleSession, stop: StopSignal? = nil, logger: Logger
+    ) throws -> SentinelOneThreatSource {
         SentinelOneThreatSource(
-            client: session.client(token: try token(), logger: logger),
+            client: session.client(token: try token(), stop: stop, logger: logger),
             threatQuery: try ThreatListQuery(filters: filters, pageSize: pageSize),
             eventsQuery: try ExploreEventsQuery(filters: eventFilters, pageSize: eventsPageSize, maximumEvents: maximumEvents)
         )

@@ -1,4 +1,5 @@
 import NIOConcurrencyHelpers
+import Pipeline
 
 /// A token bucket shared by every request to one console: at most `requestsPerSecond` on average, with bursts of up
 /// to `burst` requests. Waiting for a token is not an error; the time waited is counted in ``RequestStatistics``.
@@ -87,10 +88,12 @@ public final class RequestRateLimiter: Sendable {
         state.withLockedValue { $0.set(rate: requestsPerSecond, burst: burst) }
     }
 
-    /// Waits until a request may be sent; returns how long it waited. Cancellation ends the wait early.
+    /// Waits until a request may be sent; returns how long it waited. Cancellation ends the wait early; a stop
+    /// requested on `stop` ends it too, and then no request may be sent: it throws ``Stopped``.
     @discardableResult
-    public func acquire() async -> Duration {
-        if adaptive != nil { return await acquireAtCurrentRate() }
+    public func acquire(stop: StopSignal? = nil) async throws(Stopped) -> Duration {
+        if stop?.isStopRequested == true { throw Stopped() }
+        if adaptive != nil { return try await acquireAtCurrentRate(stop: stop) }
         let now = ContinuousClock.now
         let allowedAt: ContinuousClock.Instant? = state.withLockedValue { state in
             guard state.rate != nil else { return nil }
@@ -99,13 +102,13 @@ public final class RequestRateLimiter: Sendable {
             return arrival - state.emissionInterval * (state.burst - 1)
         }
         guard let allowedAt, allowedAt > now else { return .zero }
-        try? await Task.sleep(until: allowedAt, clock: .continuous)
+        try await Self.sleep(until: allowedAt, stop: stop)
         return allowedAt - now
     }
 
     /// The adaptive limiter's wait: no slot is reserved ahead — a waiter takes the next slot only when it is due, at
     /// the rate of that moment — so a cut applies at once instead of after every reservation already handed out.
-    private func acquireAtCurrentRate() async -> Duration {
+    private func acquireAtCurrentRate(stop: StopSignal?) async throws(Stopped) -> Duration {
         let began = ContinuousClock.now
         while true {
             let now = ContinuousClock.now
@@ -117,11 +120,20 @@ public final class RequestRateLimiter: Sendable {
                 return state.nextArrival
             }
             guard let due else { return now - began }
-            do {
-                try await Task.sleep(until: due, clock: .continuous)
-            } catch {
-                return ContinuousClock.now - began
-            }
+            try await Self.sleep(until: due, stop: stop)
+            if Task.isCancelled { return ContinuousClock.now - began }
         }
     }
+
+    /// Sleeps until `deadline`; a stop ends the sleep with ``Stopped``, a cancellation ends it quietly.
+    private static func sleep(until deadline: ContinuousClock.Instant, stop: StopSignal?) async throws(Stopped) {
+        guard let stop else {
+            try? await Task.sleep(until: deadline, clock: .continuous)
+            return
+        }
+        if await !stop.sleep(until: deadline), stop.isStopRequested { throw Stopped() }
+    }
+
+    /// A wait for a token ended by a stop: the request must not be sent.
+    public struct Stopped: Error, Sendable {}
 }

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import Pipeline
 import RawJSON
 
 /// A client of the SentinelOne management API over AsyncHTTPClient: authenticated GETs with bounded bodies, paced by
@@ -42,18 +43,23 @@ public struct SentinelOneClient: Sendable {
     let rateLimiter: RequestRateLimiter
     /// Shared by every client of the same console.
     public let statistics: RequestStatistics
+    /// When raised, a request waiting for a rate-limit token or a retry is not sent: it fails with
+    /// ``SentinelOneError/Code/stopped`` at once.
+    let stop: StopSignal?
 
     public init(
         configuration: Configuration,
         httpClient: HTTPClient,
         rateLimiter: RequestRateLimiter = .unlimited,
         statistics: RequestStatistics = RequestStatistics(),
+        stop: StopSignal? = nil,
         logger: Logger
     ) {
         self.configuration = configuration
         self.httpClient = httpClient
         self.rateLimiter = rateLimiter
         self.statistics = statistics
+        self.stop = stop
         self.logger = logger
     }
 
@@ -76,7 +82,12 @@ public struct SentinelOneClient: Sendable {
         while true {
             var attemptStarted = ContinuousClock.now
             do throws(AttemptFailure) {
-                let rateLimitWait = await rateLimiter.acquire()
+                let rateLimitWait: Duration
+                do {
+                    rateLimitWait = try await rateLimiter.acquire(stop: stop)
+                } catch {
+                    throw AttemptFailure(error: .stopped(path))
+                }
                 attemptStarted = .now
                 if rateLimitWait > .milliseconds(500) {
                     logger.debug("waited for the rate limiter", metadata: ["path": "\(path)", "wait": "\(rateLimitWait)"])
@@ -100,7 +111,11 @@ public struct SentinelOneClient: Sendable {
                 )
                 statistics.recordRetry(after: delay)
                 APIMetrics.retry(path: path)
-                try? await Task.sleep(for: delay)
+                if let stop {
+                    if await !stop.sleep(until: .now + delay), stop.isStopRequested { throw .stopped(path) }
+                } else {
+                    try? await Task.sleep(for: delay)
+                }
                 waited += delay
                 attempt += 1
             }

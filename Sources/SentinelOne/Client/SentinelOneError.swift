@@ -22,6 +22,8 @@ public struct SentinelOneError: Error, Sendable, CustomStringConvertible {
         public static let malformedResponse = Code(name: "malformed response")
         /// A body larger than the configured maximum.
         public static let responseTooLarge = Code(name: "response too large")
+        /// A stop came while the request waited for a rate-limit token or a retry: it was not sent (again).
+        public static let stopped = Code(name: "stopped")
         public var description: String { name }
     }
 
@@ -39,6 +41,11 @@ public struct SentinelOneError: Error, Sendable, CustomStringConvertible {
         self.requestID = requestID
     }
 
+    /// The request to `path` was not sent because a stop came while it waited.
+    static func stopped(_ path: String) -> SentinelOneError {
+        SentinelOneError(code: .stopped, message: "GET \(path): not sent, stopping")
+    }
+
     public var description: String {
         requestID.map { "\(message) (request id \($0))" } ?? message
     }
@@ -49,6 +56,7 @@ extension SentinelOneError: ClassifiedError {
         switch code {
         case .unauthorized, .forbidden: return .authorization
         case .unreachable, .unavailable, .tlsFailure: return .unavailable
+        case .stopped: return .interrupted
         default: return .protocolViolation
         }
     }
