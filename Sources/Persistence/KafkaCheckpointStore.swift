@@ -153,7 +153,11 @@ public final class KafkaCheckpointStore: CheckpointStore {
     }
 
     /// The producer's message limits, before the user's properties (which may change them).
-    static let messageLimits: [(key: String, value: String)] = [("message.max.bytes", "16777216"), ("compression.codec", "lz4")]
+    static let messageLimits: [(key: String, value: String)] = [("message.max.bytes", "\(maximumRecordBytes)"), ("compression.codec", "lz4")]
+
+    /// The largest checkpoint record the store's producer sends (16 MiB); the topic's `max.message.bytes` must allow
+    /// it too.
+    public static let maximumRecordBytes = 16 * 1024 * 1024
 
     public func close() async {
         if let producer = producer.withLockedValue({ current -> KafkaProducer? in defer { current = nil }; return current }) {

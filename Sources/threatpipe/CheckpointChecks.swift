@@ -1,5 +1,6 @@
 import Blocking
 import Kafka
+import Persistence
 import Runtime
 
 extension CheckCommand {
@@ -29,6 +30,7 @@ extension CheckCommand {
             case .noAnswer: "compaction unknown (the cluster did not answer DescribeConfigs)"
             }
             lines.append(Line(name: "checkpoint topic \(topic)", detail: "present, \(metadata.partitions!) partitions, \(compaction)"))
+            lines.append(await checkpointSizeLine(topic: topic, properties: properties))
             lines += groupLines(partitions: metadata.partitions!)
         case .success:
             let error = KafkaError(code: .unknownTopicOrPartition, name: "UNKNOWN_TOPIC_OR_PART", message: "topic \(topic) does not exist")
@@ -56,6 +58,74 @@ extension CheckCommand {
             lines.append(Line(name: "transactions", failure: error, detail: "InitProducerId for \(probe) failed: \(error)"))
         }
         return lines
+    }
+}
+
+extension CheckCommand {
+    /// The topic's `max.message.bytes` against what the store writes: this instance's stored checkpoint (outside a
+    /// group) must fit, or every save fails; a checkpoint grows with the versions of the overlap up to the store
+    /// producer's 16 MiB, so a lower limit is named with the value that fits every checkpoint.
+    func checkpointSizeLine(topic: String, properties: [(key: String, value: String)]) async -> Line {
+        let answer = await performBlockingCall {
+            (try? KafkaClusterProbe.topicConfiguration(topic: topic, key: "max.message.bytes", properties: properties, timeout: .seconds(5)))
+                ?? .noAnswer
+        }
+        let producerLimit = KafkaCheckpointStore.maximumRecordBytes
+        let limit: Int?
+        var detail: String
+        switch answer {
+        case .value(let value):
+            limit = Int(value)
+            detail = "max.message.bytes=\(value)"
+        case .notSet:
+            limit = nil
+            detail = "max.message.bytes is not set on this topic (the broker's message.max.bytes applies, 1048588 by default)"
+        case .noAnswer:
+            limit = nil
+            detail = "max.message.bytes unknown (the cluster did not answer DescribeConfigs)"
+        }
+        if limit.map({ $0 < producerLimit }) ?? true {
+            detail += "; a checkpoint grows with the overlap's versions (about 70 bytes each), up to \(producerLimit) bytes: "
+                + "max.message.bytes=\(producerLimit) fits every one"
+        }
+        guard checkpoints.group == nil else { return Line(name: "checkpoint size", detail: detail) }
+        let size: Int?
+        switch await storedCheckpointSize(topic: topic, properties: properties) {
+        case .success(let stored): size = stored
+        case .failure(let error): return Line(name: "checkpoint size", detail: "this instance's checkpoint could not be read (\(error)); " + detail)
+        }
+        guard let size else { return Line(name: "checkpoint size", detail: "no checkpoint stored for this instance yet; " + detail) }
+        if let limit, size > limit {
+            let error = ConfigurationError(
+                description: "this instance's checkpoint is \(size) bytes, over the topic's max.message.bytes=\(limit): "
+                    + "it cannot be saved again; set max.message.bytes=\(producerLimit)"
+            )
+            return Line(name: "checkpoint size", failure: error, detail: error.description)
+        }
+        return Line(name: "checkpoint size", detail: "this instance's checkpoint is \(size) bytes; " + detail)
+    }
+
+    /// The size of the record holding this instance's stored checkpoint; nil when there is none.
+    private func storedCheckpointSize(topic: String, properties: [(key: String, value: String)]) async -> Result<Int?, any Error> {
+        let console: ConsoleConfiguration
+        do {
+            console = try source.configuration()
+        } catch {
+            return .failure(error)
+        }
+        let filters = console.filters.map { "\($0.name)=\($0.value)" }
+        let instance = checkpoints.instanceId ?? RunConfiguration.defaultInstanceID(console: console.console, filters: console.filters)
+        var settings = KafkaCheckpointStore.Settings(properties: properties, topic: topic)
+        settings.timeout = .seconds(10)
+        let store = KafkaCheckpointStore(settings: settings, checkpointID: instance, consoleURL: console.console.base, filters: filters)
+        let loaded: Result<Int?, any Error>
+        do {
+            loaded = .success(try await store.load().map { store.record(for: $0).value.count })
+        } catch {
+            loaded = .failure(error)
+        }
+        await store.close()
+        return loaded
     }
 }
 

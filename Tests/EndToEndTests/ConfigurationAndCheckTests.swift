@@ -139,6 +139,34 @@ extension EndToEnd {
                 #expect(outcome.status == 0, "\(text)\(outcome.stderr)")
                 #expect(text.contains("ok    checkpoint topic threatpipe.checkpoints: present, 3 partitions, cleanup.policy is not set on this topic (so: delete)"), "\(text)")
                 #expect(text.contains("ok    transactions: the cluster registered transactional id"), "\(text)")
+                #expect(text.contains("ok    checkpoint size: max.message.bytes is not set on this topic"), "\(text)")
+            }
+        }
+
+        /// `check` compares this instance's stored checkpoint with the checkpoint topic's `max.message.bytes`: one
+        /// that no longer fits could not be saved again (every save would fail), so it is a failure, exit 64, naming
+        /// both sizes and the setting that fits every checkpoint. Tansu keeps a topic's configuration (and does not
+        /// enforce it, which lets the run store the checkpoint the check then measures).
+        @Test(.timeLimit(.minutes(2))) func checkComparesTheStoredCheckpointWithTheTopicsMessageLimit() async throws {
+            try await withEmulatorAndBroker(.tansu, threats: 5, topics: [("threats", 1)]) { emulator, broker, command in
+                let tansu = try #require(broker as? TansuBroker)
+                try tansu.createTopic("small.checkpoints", partitions: 1, configs: ["max.message.bytes=100"])
+                let environment = ["S1_API_TOKEN": emulator.token]
+                let kafka = ["--console-url", emulator.url, "--sink", "kafka", "--kafka-brokers", broker.bootstrapServers,
+                             "--kafka-topic", "threats", "--checkpoint-store", "kafka", "--checkpoint-topic", "small.checkpoints"]
+                let before = try await command.run(["check"] + kafka, environment: environment)
+                #expect(before.status == 0, "no checkpoint yet: \(before.stdoutText)")
+                #expect(before.stdoutText.contains("ok    checkpoint size: no checkpoint stored for this instance yet; max.message.bytes=100; a checkpoint grows"), "\(before.stdoutText)")
+                // `check` lists too (its count and token requests): the run's own two passes come after.
+                let passes = emulator.api.requestCounts.firstPages
+                let run = try command.start(["run"] + kafka + ["--since", "2000-01-01T00:00:00Z", "--interval", "1s"], environment: environment)
+                await emulator.api.waitForListPasses(atLeast: passes + 2)
+                run.send(SIGTERM)
+                #expect(await run.wait().status == 0, "\(command.stderrSoFar)")
+                let after = try await command.run(["check"] + kafka, environment: environment)
+                #expect(after.status == 64, "\(after.stdoutText)")
+                #expect(after.stdoutText.contains("FAIL  checkpoint size: this instance's checkpoint is "), "\(after.stdoutText)")
+                #expect(after.stdoutText.contains("bytes, over the topic's max.message.bytes=100: it cannot be saved again; set max.message.bytes=16777216"), "\(after.stdoutText)")
             }
         }
 

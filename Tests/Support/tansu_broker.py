@@ -14,7 +14,8 @@ standard input and answers each on standard output once done:
   cut              close every connection and refuse new ones (an outage: Tansu in memory loses its data when
                    restarted, so an outage is a cut, not a restart) -> "cut"
   restore          accept connections again -> "restored"
-  topic NAME N     create a topic of N partitions -> "created NAME"
+  topic NAME N [KEY=VALUE ...]
+                   create a topic of N partitions, with those topic configurations -> "created NAME"
 End of standard input stops the broker and the proxy, and so does the end of the process that started it.
 """
 import os
@@ -177,9 +178,10 @@ def wait_until_listening(port, broker, seconds=30):
     sys.exit("tansu did not listen within 30 s")
 
 
-def create_topic(tansu, port, name, partitions):
+def create_topic(tansu, port, name, partitions, configs=()):
+    settings = [argument for config in configs for argument in ("--config", config)]
     subprocess.run(
-        [tansu, "topic", "create", "--broker", f"tcp://127.0.0.1:{port}", "--partitions", str(partitions), name],
+        [tansu, "topic", "create", "--broker", f"tcp://127.0.0.1:{port}", "--partitions", str(partitions), *settings, name],
         check=True, stdout=subprocess.DEVNULL, timeout=60,
     )
 
@@ -217,8 +219,8 @@ def main():
             elif words == ["restore"]:
                 proxy.set_cut(False)
                 print("restored", flush=True)
-            elif len(words) == 3 and words[0] == "topic":
-                create_topic(tansu, broker_port, words[1], int(words[2]))
+            elif len(words) >= 3 and words[0] == "topic":
+                create_topic(tansu, broker_port, words[1], int(words[2]), words[3:])
                 print(f"created {words[1]}", flush=True)
             else:
                 print(f"unknown command: {line.strip()}", flush=True)

@@ -69,9 +69,9 @@ public final class TansuBroker: @unchecked Sendable {
         try command(reachable ? "restore" : "cut", answer: reachable ? "restored" : "cut")
     }
 
-    /// Creates `name` with `partitions` partitions.
-    public func createTopic(_ name: String, partitions: Int) throws {
-        try command("topic \(name) \(partitions)", answer: "created \(name)")
+    /// Creates `name` with `partitions` partitions and the topic configurations `configs` (`max.message.bytes=…`).
+    public func createTopic(_ name: String, partitions: Int, configs: [String] = []) throws {
+        try command((["topic", name, "\(partitions)"] + configs).joined(separator: " "), answer: "created \(name)")
     }
 
     private func command(_ text: String, answer: String) throws {
