@@ -65,6 +65,8 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // `audit`: the console's current versions against what reached the sinks — missing, stale, incomplete, deleted.
         .target(name: "Audit", dependencies: ["RawJSON", "Pipeline", "SentinelOne", "Durations", "CZlib"]),
+        // The YAML configuration file (`--config`): option values and the `shards:` list, typed and checked.
+        .target(name: "ConfigurationFile", dependencies: ["Pipeline", "SentinelOne", .product(name: "Yams", package: "Yams")]),
         // The one way off Swift's cooperative pool for calls that block (fsync, librdkafka flushes, probes).
         .target(name: "Blocking", dependencies: [.product(name: "NIOPosix", package: "swift-nio")]),
         // librdkafka (Debian's librdkafka-dev), as C.
@@ -146,11 +148,10 @@ let package = Package(
             name: "threatpipe",
             dependencies: [
                 "Runtime", "Audit", "RawJSON", "Pipeline", "SentinelOne", "Formats", "Sinks", "Emulator", "Kafka", "Observability",
-                "Blocking",
+                "Blocking", "ConfigurationFile",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "SystemPackage", package: "swift-system"),
-                .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -170,7 +171,10 @@ let package = Package(
         // -sanitize=fuzzer -DFUZZING); a plain build replays inputs: `threatpipe-fuzz TARGET FILE…`.
         .executableTarget(
             name: "threatpipe-fuzz",
-            dependencies: ["RawJSON", "Pipeline", "SentinelOne", "Persistence", "CFuzzMain", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "RawJSON", "Pipeline", "SentinelOne", "Persistence", "Audit", "ConfigurationFile", "CFuzzMain",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             path: "Fuzz/ThreatpipeFuzz"
         ),
         .target(name: "CFuzzMain", path: "Fuzz/CFuzzMain"),

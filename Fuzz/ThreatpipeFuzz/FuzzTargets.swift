@@ -1,4 +1,6 @@
+import Audit
 import CFuzzMain
+import ConfigurationFile
 import Foundation
 import NIOCore
 import Persistence
@@ -18,6 +20,8 @@ enum FuzzTargets {
         "error-envelope": errorEnvelope,
         "filter": filter,
         "state-file": stateFile,
+        "config-file": configFile,
+        "record-lines": recordLines,
     ]
 
     /// The scanner and the value type: what parses re-serialises to JSON that parses to the same value, on one line.
@@ -86,6 +90,57 @@ enum FuzzTargets {
         if case .success(let contents?) = Result(catching: { try CheckpointFile(path: path).load() }), let checkpoint = contents.checkpoint {
             _ = CheckpointState(resumingFrom: checkpoint, overlap: .seconds(5)).pollStart
         }
+    }
+}
+
+extension FuzzTargets {
+    /// Options of every shape, as a command has them.
+    static let options: [String: ConfigurationFile.OptionShape] = [
+        "console-url": .init(isFlag: false, isRepeating: false),
+        "filter": .init(isFlag: false, isRepeating: true),
+        "insecure-skip-tls-verify": .init(isFlag: true, isRepeating: false),
+        "rate-limit": .init(isFlag: false, isRepeating: false),
+    ]
+
+    /// The YAML configuration file (`--config`): an error or values of known keys shaped as their options are (a
+    /// flag a boolean, a single option one value); the `shards:` list an error or named entries.
+    static func configFile(_ bytes: [UInt8]) {
+        let text = String(decoding: bytes, as: UTF8.self)
+        if let values = try? ConfigurationFile.values(yaml: text, path: "fuzz.yaml", known: options) {
+            for (key, value) in values {
+                guard let shape = options[key] else { preconditionFailure("an unknown key '\(key)' was taken") }
+                switch value {
+                case .bool: precondition(shape.isFlag, "a value that is not a flag's became a boolean")
+                case .string: precondition(!shape.isFlag && !shape.isRepeating, "a flag or a list took one string")
+                case .strings: precondition(shape.isRepeating, "a single option took a list")
+                }
+            }
+        }
+        if let entries = try? ShardsFile.entries(yaml: text, path: "fuzz.yaml") {
+            precondition(entries.allSatisfy { !$0.name.isEmpty }, "a shard without a name")
+        }
+    }
+
+    /// The NDJSON reader `audit` uses (a file of any bytes, its lines bounded at 4 KiB here): an error or the
+    /// file's non-empty lines, newline-free, each within the bound, together the file's bytes less the newlines;
+    /// each line read as a record or refused.
+    static func recordLines(_ bytes: [UInt8]) {
+        let path = NSTemporaryDirectory() + "threatpipe-fuzz-lines-\(getpid()).ndjson"
+        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var joined: [UInt8] = []
+        let bound = 4096
+        let read = Result {
+            try RecordLines.forEach(inFiles: [path], maximumLineBytes: bound) { line in
+                precondition(!line.isEmpty && !line.contains(0x0A), "an empty line or one with a newline")
+                precondition(line.count <= bound, "a line over the bound")
+                joined += line
+                _ = try? DeliveredVersion(record: line)
+            }
+        }
+        // gzip-compressed input is decompressed, so only plain input can be compared byte for byte.
+        guard case .success = read, !bytes.starts(with: [0x1F, 0x8B]) else { return }
+        precondition(joined == bytes.filter { $0 != 0x0A }, "the lines are not the file's bytes")
     }
 }
 

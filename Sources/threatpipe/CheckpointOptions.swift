@@ -1,3 +1,4 @@
+import ConfigurationFile
 import ArgumentParser
 import Foundation
 import Runtime

@@ -4,7 +4,7 @@ import Foundation
 import Runtime
 import SentinelOne
 import SystemPackage
-import Yams
+import ConfigurationFile
 
 /// Settings from three places, for `export`, `run` and `check`: a YAML file (`--config PATH`), environment
 /// variables (`THREATPIPE_<OPTION>`, e.g. `THREATPIPE_CONSOLE_URL`), and flags — flags win over the environment,
@@ -24,10 +24,7 @@ enum ConfigurationLayers {
     ]
 
     /// One long option of a command.
-    struct OptionShape: Equatable {
-        var isFlag: Bool
-        var isRepeating: Bool
-    }
+    typealias OptionShape = ConfigurationFile.OptionShape
 
     /// The process's arguments with the file's and the environment's settings added where no flag gives them.
     static func arguments(_ arguments: [String], environment: [String: String]) async throws -> [String] {
@@ -119,18 +116,10 @@ enum ConfigurationLayers {
         return kept
     }
 
-    /// The largest configuration file read: far more than any real one (ten thousand shards fit), checked before
-    /// the file is read.
-    static let maximumFileBytes = 4 << 20
+    static var maximumFileBytes: Int { ConfigurationFile.maximumFileBytes }
 
     /// A flag's value as a variable or a file's scalar (quoted or not) gives it; nil when it is neither.
-    static func flagValue(_ text: String) -> Bool? {
-        switch text.lowercased() {
-        case "true", "1", "yes", "on": true
-        case "false", "0", "no", "off": false
-        default: nil
-        }
-    }
+    static func flagValue(_ text: String) -> Bool? { ConfigurationFile.flagValue(text) }
 
     /// `THREATPIPE_CONSOLE_URL` for `console-url`.
     static func environmentName(_ option: String) -> String {
@@ -203,58 +192,12 @@ enum ConfigurationLayers {
         } catch {
             throw ConfigurationError(description: "cannot read the configuration file \(path): \(error.localizedDescription)")
         }
-        let node: Node?
-        do {
-            node = try Yams.compose(yaml: text)
-        } catch {
-            throw ConfigurationError(description: "the configuration file \(path) is not valid YAML: \(error)")
-        }
-        guard let node else { return [:] }
-        guard case .mapping(let mapping) = node else {
-            throw ConfigurationError(description: "the configuration file \(path) must be a mapping of option names to values")
-        }
         var values: [AbsoluteConfigKey: ConfigValue] = [:]
-        for (keyNode, valueNode) in mapping {
-            guard case .scalar = keyNode, let key = keyNode.string else {
-                throw ConfigurationError(description: "the configuration file \(path) has a key that is a list or a mapping: keys are option names")
-            }
-            if key == "shards" {
-                _ = try ShardsFile.entries(valueNode, path: path)
-                continue
-            }
-            if key == "config" {
-                throw ConfigurationError(description: "'config' in \(path): a configuration file cannot name another one (pass --config)")
-            }
-            if key.isEmpty {
-                throw ConfigurationError(description: "the configuration file \(path) has an empty key: keys are option names")
-            }
-            guard let shape = known[key] else {
-                let hint = EditDistance.closest(to: key, among: Set(known.keys)).map { "; did you mean '\($0)'?" } ?? ""
-                let secret = ["api-token", "token", "kafka-sasl-password"].contains(key)
-                    ? "; secrets are read from files (api-token-file, kafka-sasl-password-file) or S1_API_TOKEN" : ""
-                throw ConfigurationError(description: "unknown key '\(key)' in \(path)\(secret.isEmpty ? hint : secret)")
-            }
-            let content: ConfigContent
-            switch valueNode {
-            case .scalar(let scalar) where shape.isFlag:
-                // `true`, `'false'`, `"yes"`: quoted or not, the same answer.
-                guard let flag = valueNode.bool ?? Self.flagValue(scalar.string) else {
-                    throw ConfigurationError(description: "key '\(key)' in \(path) takes true or false, not '\(scalar.string)'")
-                }
-                content = .bool(flag)
-            case .scalar(let scalar) where shape.isRepeating: content = .stringArray([scalar.string])
-            case .scalar(let scalar): content = .string(scalar.string)
-            case .sequence(let items) where shape.isRepeating:
-                content = .stringArray(try items.map { item in
-                    guard let text = item.string else {
-                        throw ConfigurationError(description: "key '\(key)' in \(path) takes a list of values, not of lists or mappings")
-                    }
-                    return text
-                })
-            case .sequence:
-                throw ConfigurationError(description: "key '\(key)' in \(path) takes one value, not a list")
-            case .mapping, .alias:
-                throw ConfigurationError(description: "key '\(key)' in \(path) takes a value or a list of values")
+        for (key, value) in try ConfigurationFile.values(yaml: text, path: path, known: known) {
+            let content: ConfigContent = switch value {
+            case .bool(let flag): .bool(flag)
+            case .string(let text): .string(text)
+            case .strings(let texts): .stringArray(texts)
             }
             values[AbsoluteConfigKey([key])] = ConfigValue(content, isSecret: isSecretName(key))
         }
