@@ -43,11 +43,23 @@ public final class KafkaCheckpointStore: CheckpointStore {
     private let producer = NIOLockedValueBox<KafkaProducer?>(nil)
     private let deliveryError = NIOLockedValueBox<KafkaError?>(nil)
     private let loadReading = NIOLockedValueBox<(records: Int, partitions: Int, elapsed: Duration)?>(nil)
+    /// A producer shared with other stores (a group's shards), saved on through `lane`; nil: one of the store's own.
+    private let sharedProducer: KafkaProducerLanes?
+    private let lane = NIOLockedValueBox<KafkaProducerLanes.Lane?>(nil)
+    /// The read of the topic shared by the shards of one assignment, for the first load; nil afterwards.
+    private let sharedRead: NIOLockedValueBox<CheckpointTopicRead?>
 
+    /// - Parameter sharedRead: a read of the topic made once for several stores (a group's assignment), used by
+    ///   the first load instead of a read of its own.
+    /// - Parameter sharedProducer: a producer shared by several stores (see ``sharedProducer(_:)``), which the store
+    ///   saves on and does not close.
     public init(
         settings: Settings, checkpointID: String, consoleURL: String, filters: [String], partition: Int32? = nil,
-        startAfresh: Bool = false, savedByTransactions: Bool = false
+        startAfresh: Bool = false, savedByTransactions: Bool = false, sharedRead: CheckpointTopicRead? = nil,
+        sharedProducer: KafkaProducerLanes? = nil
     ) {
+        self.sharedRead = NIOLockedValueBox(sharedRead)
+        self.sharedProducer = sharedProducer
         self.settings = settings
         self.partition = partition
         self.checkpointID = checkpointID
@@ -73,6 +85,8 @@ public final class KafkaCheckpointStore: CheckpointStore {
             // is its hash modulo the count). The newest of its records in any partition is its checkpoint.
             values = try await lastValues(in: nil)
         }
+        // Later loads (the sink reopened) read afresh: this store's own saves are newer than the shared read.
+        sharedRead.withLockedValue { $0 = nil }
         guard !afresh.withLockedValue({ $0 }) else { return nil }
         var newest: Checkpoint?
         for case let value? in values.values {
@@ -93,6 +107,14 @@ public final class KafkaCheckpointStore: CheckpointStore {
         let settings = self.settings
         let key = Array(checkpointID.utf8)
         let loadReading = self.loadReading
+        if let shared = sharedRead.withLockedValue({ $0 }) {
+            let (values, snapshot) = try await shared.lastValues(of: key, in: partitions)
+            loadReading.withLockedValue { reading in
+                let before = reading ?? (0, 0, .zero)
+                reading = (before.records + snapshot.records, before.partitions + snapshot.partitions, before.elapsed + snapshot.elapsed)
+            }
+            return values
+        }
         return try await performBlockingCall {
             var last: [Int32: [UInt8]?] = [:]
             var read = 0
@@ -125,11 +147,11 @@ public final class KafkaCheckpointStore: CheckpointStore {
         // Called whenever the checkpoint moved; exactly once, the transaction that moved it has stored it already.
         afresh.withLockedValue { $0 = false }
         guard !savedByTransactions else { return }
-        let producer = try self.ownProducer()
+        let (producer, tag) = try self.ownProducer()
         let record = record(for: checkpoint)
         deliveryError.withLockedValue { $0 = nil }
         do {
-            try await producer.produceWhenRoom(key: record.key, value: record.value, tag: 0, partition: partition)
+            try await producer.produceWhenRoom(key: record.key, value: record.value, tag: tag, partition: partition)
             let outstanding = try await producer.flush(timeout: settings.timeout)
             if outstanding > 0 {
                 throw KafkaError(code: .threatpipe, name: "TIMED_OUT", message: "the checkpoint was not delivered within \(settings.timeout)")
@@ -159,22 +181,60 @@ public final class KafkaCheckpointStore: CheckpointStore {
     /// it too.
     public static let maximumRecordBytes = 16 * 1024 * 1024
 
+    /// The properties of the store's producer: message limits, then the user's, then idempotence.
+    public static func producerProperties(_ settings: Settings) -> [(key: String, value: String)] {
+        // A checkpoint may hold 100,000 overlap entries (about 7 MB): librdkafka's default of 1 MB would refuse
+        // it on every save. The sink's limit, compressed; the topic's max.message.bytes must allow it too.
+        messageLimits + settings.properties + [("enable.idempotence", "true"), ("acks", "all"), ("linger.ms", "0")]
+    }
+
+    /// A producer for the stores of a group process's shards, each saving on a lane of its own.
+    public static func sharedProducer(_ settings: Settings) throws -> KafkaProducerLanes {
+        do {
+            return try KafkaProducerLanes(topic: settings.topic, properties: producerProperties(settings))
+        } catch {
+            throw KafkaCheckpointStoreError(topic: settings.topic, underlying: error)
+        }
+    }
+
     public func close() async {
+        if let lane = lane.withLockedValue({ current in defer { current = nil }; return current }) {
+            // The producer is shared: the store only leaves its lane (its saves were each flushed).
+            sharedProducer?.close(lane)
+            return
+        }
         if let producer = producer.withLockedValue({ current -> KafkaProducer? in defer { current = nil }; return current }) {
             _ = await producer.close(flushTimeout: settings.timeout)
         }
     }
 
-    private func ownProducer() throws -> KafkaProducer {
-        try producer.withLockedValue { current in
+    /// The producer the store saves with, and the tag of its saves.
+    private func ownProducer() throws -> (producer: KafkaProducer, tag: UInt64) {
+        if let sharedProducer {
+            let deliveryError = self.deliveryError
+            let lane = lane.withLockedValue { current in
+                if let current { return current }
+                let opened = sharedProducer.open(
+                    onDelivery: { report in
+                        if let error = report.error { deliveryError.withLockedValue { $0 = error } }
+                    },
+                    onError: { error in
+                        if error.isFatal { deliveryError.withLockedValue { $0 = error } }
+                    }
+                )
+                current = opened
+                return opened
+            }
+            return (sharedProducer.producer, lane.tag(0))
+        }
+        let producer = try producer.withLockedValue { current in
             if let current { return current }
             let deliveryError = self.deliveryError
             let made = try KafkaProducer(
                 topic: settings.topic,
                 // A checkpoint may hold 100,000 overlap entries (about 7 MB): librdkafka's default of 1 MB would refuse
                 // it on every save. The sink's limit, compressed; the topic's max.message.bytes must allow it too.
-                properties: Self.messageLimits + settings.properties
-                    + [("enable.idempotence", "true"), ("acks", "all"), ("linger.ms", "0")],
+                properties: Self.producerProperties(settings),
                 onDelivery: { report in
                     if let error = report.error { deliveryError.withLockedValue { $0 = error } }
                 },
@@ -185,6 +245,7 @@ public final class KafkaCheckpointStore: CheckpointStore {
             current = made
             return made
         }
+        return (producer, 0)
     }
 }
 

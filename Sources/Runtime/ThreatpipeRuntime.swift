@@ -113,7 +113,8 @@ public enum ThreatpipeRuntime {
     /// a store the caller made and releases; returns the last checkpoint.
     static func follow(
         _ configuration: RunConfiguration, session: ConsoleSession, store: any CheckpointStore, transactionalID: String,
-        logger: Logger, health: PollHealth, stop: StopSignal, metricDimensions: [(String, String)] = []
+        logger: Logger, health: PollHealth, stop: StopSignal, metricDimensions: [(String, String)] = [],
+        sharedKafka: SharedKafkaSinkProducer? = nil
     ) async throws -> Checkpoint? {
         let console = configuration.console
         let userFilters = console.filters
@@ -135,7 +136,7 @@ public enum ThreatpipeRuntime {
                 )]
             }
         } else {
-            makeSinks = { sinks.makeSinks(logger: logger, deadLetters: deadLetters) }
+            makeSinks = { sinks.makeSinks(logger: logger, deadLetters: deadLetters, sharedKafka: sharedKafka) }
         }
         let parts = ContinuousExport<SentinelOneThreatSource>.Parts(
             makeSource: { since in

@@ -17,13 +17,22 @@ public actor KafkaSink: RecordSink {
     private let deadLetters: DeadLetterFile?
     private let deliveries = KafkaDeliveryState()
     private var producer: KafkaProducer?
+    private let shared: SharedKafkaSinkProducer?
+    /// This sink's lane on the shared producer.
+    private var lane: KafkaProducerLanes.Lane?
     private var acknowledger: SinkAcknowledger?
     /// Times a write waited because librdkafka's queue was full: backpressure, seen.
     public private(set) var queueFullWaits = 0
 
-    public init(configuration: KafkaSinkConfiguration, deadLetters: DeadLetterFile? = nil, logger: Logger) {
+    /// - Parameter shared: the producer this sink writes on, on a lane of its own, with others (a group's shards);
+    ///   nil: a producer of its own.
+    public init(
+        configuration: KafkaSinkConfiguration, deadLetters: DeadLetterFile? = nil, shared: SharedKafkaSinkProducer? = nil,
+        logger: Logger
+    ) {
         self.configuration = configuration
         self.deadLetters = deadLetters
+        self.shared = shared
         self.logger = logger
         self.name = "kafka:\(configuration.topic)"
     }
@@ -34,40 +43,47 @@ public actor KafkaSink: RecordSink {
         let deadLetters = self.deadLetters
         let name = self.name
         self.acknowledger = acknowledger
+        let onDelivery: @Sendable (KafkaDeliveryReport) -> Void = { report in
+            defer { deliveries.delivered() }
+            guard let error = report.error else {
+                acknowledger.acknowledge(report.tag)
+                if let latency = report.latency { KafkaSinkMetrics.deliveryLatency.recordNanoseconds(latency.saturatingNanoseconds) }
+                return
+            }
+            KafkaSinkMetrics.deliveryFailures.increment()
+            guard error.isPermanentForMessage, let deadLetters else {
+                deliveries.fail(error, tag: report.tag, versionID: report.failedVersionID)
+                return
+            }
+            let version = KafkaSink.version(report.failedVersionID)
+            do {
+                try deadLetters.append(
+                    threatID: version.id, updatedAt: version.updatedAt, sink: name, reason: error.name,
+                    error: error.message, record: report.failedValue ?? []
+                )
+                acknowledger.acknowledge(report.tag)
+            } catch {
+                deliveries.fail(KafkaError(code: .threatpipe, name: "DEAD_LETTER_FAILED", message: "\(error)"), tag: report.tag)
+            }
+        }
+        let onError: @Sendable (KafkaError) -> Void = { error in
+            if error.isFatal {
+                deliveries.fail(error, tag: nil)
+            } else {
+                logger.warning("kafka: \(error)")
+            }
+        }
+        if let shared {
+            lane = shared.lanes.open(onDelivery: onDelivery, onError: onError)
+            producer = shared.lanes.producer
+            return
+        }
         producer = try KafkaProducer(
             topic: configuration.topic,
             properties: configuration.effectiveProperties,
             headers: configuration.headers,
-            onDelivery: { report in
-                defer { deliveries.delivered() }
-                guard let error = report.error else {
-                    acknowledger.acknowledge(report.tag)
-                    if let latency = report.latency { KafkaSinkMetrics.deliveryLatency.recordNanoseconds(latency.saturatingNanoseconds) }
-                    return
-                }
-                KafkaSinkMetrics.deliveryFailures.increment()
-                guard error.isPermanentForMessage, let deadLetters else {
-                    deliveries.fail(error, tag: report.tag, versionID: report.failedVersionID)
-                    return
-                }
-                let version = KafkaSink.version(report.failedVersionID)
-                do {
-                    try deadLetters.append(
-                        threatID: version.id, updatedAt: version.updatedAt, sink: name, reason: error.name,
-                        error: error.message, record: report.failedValue ?? []
-                    )
-                    acknowledger.acknowledge(report.tag)
-                } catch {
-                    deliveries.fail(KafkaError(code: .threatpipe, name: "DEAD_LETTER_FAILED", message: "\(error)"), tag: report.tag)
-                }
-            },
-            onError: { error in
-                if error.isFatal {
-                    deliveries.fail(error, tag: nil)
-                } else {
-                    logger.warning("kafka: \(error)")
-                }
-            },
+            onDelivery: onDelivery,
+            onError: onError,
             onLog: Self.librdkafkaLog(logger)
         )
     }
@@ -76,10 +92,13 @@ public actor KafkaSink: RecordSink {
         guard let producer else { throw SinkError(sink: name, message: "written before open or after close") }
         while true {
             try throwIfFailed()
-            let generation = deliveries.generation
+            // On a shared producer, room is made by any lane's delivery.
+            let wakeups = shared?.wakeups ?? deliveries
+            let generation = wakeups.generation
             let result: KafkaProducer.ProduceResult
             do {
-                result = try producer.produce(key: record.key, value: record.bytes, tag: record.sequence, versionID: record.versionID)
+                let tag = lane?.tag(record.sequence) ?? record.sequence
+                result = try producer.produce(key: record.key, value: record.bytes, tag: tag, versionID: record.versionID)
             } catch where error.isPermanentForMessage {
                 try await setAside(record, error)
                 return
@@ -91,7 +110,7 @@ public actor KafkaSink: RecordSink {
                 return
             }
             queueFullWaits += 1
-            await deliveries.waitForDelivery(after: generation)
+            await wakeups.waitForDelivery(after: generation)
             try Task.checkCancellation()
         }
     }
@@ -126,6 +145,17 @@ public actor KafkaSink: RecordSink {
     public func close() async throws {
         guard let producer else { return }
         self.producer = nil
+        if let shared, let lane {
+            // The producer is the group's: this sink waits for its records and leaves its lane.
+            self.lane = nil
+            let outstanding = try? await waitForDeliveries(producer)
+            shared.lanes.close(lane)
+            try throwIfFailed()
+            if let outstanding, outstanding > 0 {
+                throw SinkError(sink: name, message: "\(outstanding) records not delivered within \(configuration.flushTimeout) of closing\(Self.cause(producer))")
+            }
+            return
+        }
         // Wait (saying what for) first; the close then only destroys, or gives up at once if that wait did.
         let waited = try? await waitForDeliveries(producer)
         let outstanding = await producer.close(flushTimeout: waited == 0 ? configuration.flushTimeout : .zero)
@@ -189,5 +219,28 @@ public actor KafkaSink: RecordSink {
         guard let colon = versionID.firstIndex(of: ":") else { return (versionID, nil) }
         let updatedAt = versionID[versionID.index(after: colon)...]
         return (String(versionID[..<colon]), updatedAt.isEmpty ? nil : String(updatedAt))
+    }
+}
+
+/// The Kafka sink's producer shared by the sinks of a group process's shards (at least once; exactly once, each
+/// shard's transactions need a producer of their own): one librdkafka producer for every shard, whatever their count.
+public final class SharedKafkaSinkProducer: Sendable {
+    let lanes: KafkaProducerLanes
+    /// Woken by every delivery report: a sink that found the shared queue full waits on it.
+    let wakeups = KafkaDeliveryState()
+    let flushTimeout: Duration
+
+    public init(configuration: KafkaSinkConfiguration, logger: Logger) throws {
+        let wakeups = self.wakeups
+        lanes = try KafkaProducerLanes(
+            topic: configuration.topic, properties: configuration.effectiveProperties, headers: configuration.headers,
+            onAnyDelivery: { wakeups.delivered() }, onLog: KafkaSink.librdkafkaLog(logger)
+        )
+        flushTimeout = configuration.flushTimeout
+    }
+
+    /// Closes the producer once every sink has closed its lane.
+    public func close() async {
+        _ = await lanes.producer.close(flushTimeout: flushTimeout)
     }
 }

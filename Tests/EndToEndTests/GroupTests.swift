@@ -249,6 +249,86 @@ extension EndToEnd {
             withExtendedLifetime(cluster) {}
         }
 
+        /// At least once, a process's shards share one sink producer and one checkpoint producer, and one read of
+        /// the checkpoint topic per assignment: 40 shards run in a few dozen threads and descriptors (one producer
+        /// each made 8 threads and 10 descriptors a shard; 100 shards, 820 and 1,044), every shard polls, and SIGINT
+        /// stops the process within seconds. Every threat still arrives.
+        @Test(.timeLimit(.minutes(3))) func manyShardsShareTheirKafkaClients() async throws {
+            let cluster = try Broker.mock.start(topics: [("threats", 4), ("threatpipe.checkpoints", 16)])
+            let emulator = try await RunningEmulator.start(threats: 60)
+            let command = try ThreatpipeCommand()
+            defer { command.cleanUp() }
+            let config = command.path("shards.yaml")
+            let shards = (1...40).map { "  - name: s\($0)\n    filter: [\"siteIds=\(Self.sites[$0 % Self.sites.count])\"]\n" }.joined()
+            try ("shards:\n" + shards).write(toFile: config, atomically: true, encoding: .utf8)
+            let process = try command.start(
+                ["run", "--config", config, "--console-url", emulator.url, "--interval", "2s", "--since", "2020-01-01T00:00:00Z",
+                 "--rate-limit", "0", "--sink", "kafka", "--kafka-brokers", cluster.bootstrapServers, "--kafka-topic", "threats",
+                 "--checkpoint-store", "kafka", "--group", "wide", "--metrics-listen", "127.0.0.1:0", "--log-level", "notice"],
+                environment: ["S1_API_TOKEN": emulator.token]
+            )
+            let address = try await ObservabilityTests.metricsAddress(command)
+            let client = HTTPClient(eventLoopGroupProvider: .singleton)
+            // Ready once every held shard has polled: then each has opened its sink and its store has saved.
+            var ready = try await ObservabilityTests.get(client, address + "/readyz")
+            while ready.status != 200 {
+                try await Task.sleep(for: .milliseconds(200))
+                ready = try await ObservabilityTests.get(client, address + "/readyz")
+            }
+            try await client.shutdown()
+            let status = try String(contentsOfFile: "/proc/\(process.pid)/status", encoding: .utf8)
+            let threads = Int(status.split(separator: "\n").first { $0.hasPrefix("Threads:") }?.split(separator: "\t").last ?? "") ?? 0
+            let descriptors = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(process.pid)/fd").count
+            #expect(threads > 0 && threads < 80, "\(threads) threads for 40 shards")
+            #expect(descriptors < 120, "\(descriptors) descriptors for 40 shards")
+            let signalled = ContinuousClock.now
+            process.send(SIGINT)
+            #expect(await process.wait().status == 0, "\(command.stderrSoFar)")
+            #expect(ContinuousClock.now - signalled < .seconds(10), "stopped after \(ContinuousClock.now - signalled)")
+            let data = try await Kcat.consume(brokers: cluster.bootstrapServers, topic: "threats", format: "%k\n", in: command)
+            let ids = Set(RecordExpectations.lines(data).map { String(decoding: $0, as: UTF8.self) })
+            #expect(ids.count == 60, "delivered \(ids.count) of 60 threats")
+            await emulator.stop()
+            withExtendedLifetime(cluster) {}
+        }
+
+        /// `/readyz` of a group process says "not yet polled" until every shard it holds has completed a poll: a
+        /// process holding a thousand shards said ready on joining, with none of them polled for minutes. Every
+        /// answer of the console takes two seconds here, so the first poll cannot be over when the shards are
+        /// assigned.
+        @Test(.timeLimit(.minutes(2))) func aGroupProcessIsReadyOnlyOnceEachShardHasPolled() async throws {
+            let cluster = try Self.cluster()
+            let emulator = try await RunningEmulator.start(threats: 12, faults: ["slow"])
+            let command = try ThreatpipeCommand()
+            defer { command.cleanUp() }
+            let config = command.path("shards.yaml")
+            try "shards:\n  - name: a\n    filter: [\"siteIds=\(Self.sites[0])\"]\n  - name: b\n    filter: [\"siteIds=\(Self.sites[1])\"]\n"
+                .write(toFile: config, atomically: true, encoding: .utf8)
+            let process = try command.start(
+                Self.arguments(emulator, cluster, config: config, extra: ["--metrics-listen", "127.0.0.1:0", "--rate-limit", "0"]),
+                environment: ["S1_API_TOKEN": emulator.token], log: "p.log"
+            )
+            try await Self.waitForLogs(command, ["p.log"]) { Self.shards(in: $0[0]).held.count == 2 }
+            let log = try String(contentsOfFile: command.path("p.log"), encoding: .utf8)
+            let line = try #require(log.split(separator: "\n").first { $0.contains("metrics listening") })
+            let address = String(line[try #require(line.range(of: #"http://[0-9.]+:[0-9]+"#, options: .regularExpression))])
+            let client = HTTPClient(eventLoopGroupProvider: .singleton)
+            let early = try await ObservabilityTests.get(client, address + "/readyz")
+            #expect(early.status == 503)
+            #expect(early.body.contains("shards not yet polled: a,b"), "\(early.body)")
+            var ready = early
+            while ready.status != 200 {
+                try await Task.sleep(for: .milliseconds(200))
+                ready = try await ObservabilityTests.get(client, address + "/readyz")
+            }
+            #expect(ready.body.contains("shards: a,b"), "\(ready.body)")
+            try await client.shutdown()
+            process.send(SIGTERM)
+            #expect(await process.wait().status == 0, "\(command.stderrSoFar)")
+            await emulator.stop()
+            withExtendedLifetime(cluster) {}
+        }
+
         /// The mock cluster only: what it shows is threatpipe's own health reporting, not the broker's.
         @Test(.timeLimit(.minutes(2))) func aShardWhoseTokenIsRejectedIsUnhealthyAndTheOthersGoOn() async throws {
             let cluster = try Self.cluster()

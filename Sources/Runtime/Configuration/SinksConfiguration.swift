@@ -43,12 +43,14 @@ public struct SinksConfiguration: Sendable {
     }
 
     /// Fresh sinks, in order, not yet opened.
-    func makeSinks(logger: Logger, deadLetters: DeadLetterFile?) -> [any RecordSink] {
+    /// `sharedKafka`: the producer the Kafka sink writes on with others (a group's shards); nil: its own.
+    func makeSinks(logger: Logger, deadLetters: DeadLetterFile?, sharedKafka: SharedKafkaSinkProducer? = nil) -> [any RecordSink] {
         sinks.map { sink in
             switch sink {
             case .stdout: return StdoutSink()
             case .ndjson(let path, let rotation): return NDJSONFileSink(path: path, rotation: rotation)
-            case .kafka(let configuration): return KafkaSink(configuration: configuration, deadLetters: deadLetters, logger: logger)
+            case .kafka(let configuration):
+                return KafkaSink(configuration: configuration, deadLetters: deadLetters, shared: sharedKafka, logger: logger)
             }
         }
     }

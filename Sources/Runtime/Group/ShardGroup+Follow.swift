@@ -7,7 +7,9 @@ extension ShardGroup {
     /// checkpoint topic). A failure that would end a single `run` (its token file unreadable, its checkpoint
     /// corrupt) leaves the shard unhealthy and is retried after the longest backoff — the other shards go on; a
     /// fenced producer stops the process (another one owns the shard).
-    func follow(_ shard: ShardConfiguration, partition: Int32, stop: StopSignal, health: PollHealth) async {
+    /// `read` serves the first checkpoint load; a start after a failure reads the partition afresh.
+    func follow(_ shard: ShardConfiguration, partition: Int32, stop: StopSignal, health: PollHealth, read: CheckpointTopicRead) async {
+        var sharedRead: CheckpointTopicRead? = read
         var configuration = template
         configuration.console = shard.console
         var logger = self.logger
@@ -17,12 +19,15 @@ extension ShardGroup {
             let store = KafkaCheckpointStore(
                 settings: store, checkpointID: group.checkpointKey(of: shard.name), consoleURL: shard.console.console.base,
                 filters: shard.console.filters.map { "\($0.name)=\($0.value)" }, partition: partition,
-                startAfresh: configuration.resetState, savedByTransactions: configuration.delivery == .exactlyOnce
+                startAfresh: configuration.resetState, savedByTransactions: configuration.delivery == .exactlyOnce,
+                sharedRead: sharedRead, sharedProducer: clients.checkpoints
             )
+            sharedRead = nil
             let outcome = await Result {
                 try await ThreatpipeRuntime.follow(
                     configuration, session: session, store: store, transactionalID: group.transactionalID(of: shard.name),
-                    logger: logger, health: health, stop: stop, metricDimensions: [("shard", shard.name)]
+                    logger: logger, health: health, stop: stop, metricDimensions: [("shard", shard.name)],
+                    sharedKafka: clients.sink
                 )
             }
             await store.close()

@@ -4,6 +4,7 @@ import Metrics
 import NIOConcurrencyHelpers
 import Persistence
 import Pipeline
+import Sinks
 
 /// The shards one process of a group runs: started when the group assigns their partitions, stopped — drained,
 /// their last transaction committed — when it revokes them, before the partitions move on. Each shard follows its
@@ -37,11 +38,22 @@ final class ShardGroup: Sendable {
     let processStop: StopSignal
     let logger: Logger
     let state = NIOLockedValueBox(State())
+    /// The clients every shard shares, so that threads and descriptors do not grow with the shard count.
+    let clients: SharedClients
+
+    /// The Kafka clients the shards of the process share.
+    struct SharedClients: Sendable {
+        /// The checkpoint stores' producer (at least once; exactly once, checkpoints go in the transactions).
+        var checkpoints: KafkaProducerLanes?
+        /// The Kafka sinks' producer (at least once; exactly once, each shard's transactions need their own).
+        var sink: SharedKafkaSinkProducer?
+    }
 
     init(
         group: GroupConfiguration, template: RunConfiguration, store: KafkaCheckpointStore.Settings, partitionCount: Int,
-        sessions: [String: ConsoleSession], processStop: StopSignal, logger: Logger
+        sessions: [String: ConsoleSession], clients: SharedClients, processStop: StopSignal, logger: Logger
     ) {
+        self.clients = clients
         self.group = group
         self.template = template
         self.store = store
@@ -64,7 +76,9 @@ final class ShardGroup: Sendable {
         Counter(label: "threatpipe_rebalances_total").increment()
         switch change {
         case .assigned(let partitions):
-            let started = shards(in: partitions).compactMap { shard, partition in start(shard, partition: partition) }
+            // One read of the assigned partitions serves every shard starting now (their first checkpoint load).
+            let read = CheckpointTopicRead(settings: store, assigned: partitions)
+            let started = shards(in: partitions).compactMap { shard, partition in start(shard, partition: partition, read: read) }
             state.withLockedValue {
                 $0.joined = true
                 $0.partitions.formUnion(partitions)
@@ -112,12 +126,12 @@ final class ShardGroup: Sendable {
     var heldNames: [String] { state.withLockedValue { $0.workers.keys.sorted() } }
 
     /// Starts a shard's worker unless it runs already; returns its name when started.
-    private func start(_ shard: ShardConfiguration, partition: Int32) -> String? {
+    private func start(_ shard: ShardConfiguration, partition: Int32, read: CheckpointTopicRead) -> String? {
         let stop = StopSignal()
         let health = PollHealth()
         return state.withLockedValue { state in
             guard state.workers[shard.name] == nil, !state.stopping else { return nil }
-            let task = Task { await self.follow(shard, partition: partition, stop: stop, health: health) }
+            let task = Task { await self.follow(shard, partition: partition, stop: stop, health: health, read: read) }
             state.workers[shard.name] = Worker(shard: shard, partition: partition, stop: stop, health: health, task: task)
             return shard.name
         }

@@ -4,6 +4,7 @@ import Kafka
 import Logging
 import Persistence
 import Pipeline
+import Sinks
 
 extension ThreatpipeRuntime {
     /// `run --group`: joins the consumer group `threatpipe-<group>` on the checkpoint topic and runs the shards
@@ -30,13 +31,20 @@ extension ThreatpipeRuntime {
             ])
         }
         var sessions: [String: ConsoleSession] = [:]
+        var clients = ShardGroup.SharedClients()
         let result = await Result {
             for shard in group.shards where sessions[shard.console.console.base] == nil {
                 sessions[shard.console.console.base] = try ConsoleSession(configuration: shard.console, logger: logger)
             }
+            if configuration.delivery == .atLeastOnce {
+                clients.checkpoints = try KafkaCheckpointStore.sharedProducer(settings)
+                if case .kafka(let kafka)? = configuration.sinks.sinks.first {
+                    clients.sink = try SharedKafkaSinkProducer(configuration: kafka, logger: logger)
+                }
+            }
             let shards = ShardGroup(
                 group: group, template: configuration, store: settings, partitionCount: partitions, sessions: sessions,
-                processStop: stop, logger: logger
+                clients: clients, processStop: stop, logger: logger
             )
             status.attach(shards)
             let member = try KafkaGroupMember(
@@ -63,6 +71,9 @@ extension ThreatpipeRuntime {
             if let fatal = shards.state.withLockedValue({ $0.fatal }) { throw fatal }
         }
         for session in sessions.values { await session.shutdown() }
+        // Every shard has stopped (or none started): the shared producers have no lane left.
+        await clients.sink?.close()
+        if let checkpoints = clients.checkpoints { _ = await checkpoints.producer.close(flushTimeout: settings.timeout) }
         try result.get()
         return "threatpipe: stopped; left group \(group.name), every shard it held drained and its checkpoint saved"
     }

@@ -1,0 +1,68 @@
+import Blocking
+import Kafka
+import NIOConcurrencyHelpers
+
+/// One read of the checkpoint topic shared by every shard a group process starts with an assignment: the last value
+/// of every key in the assigned partitions, read once by one consumer — not once per shard (a thousand shards made a
+/// thousand reads, each through the blocking pool, and no shard polled for minutes). A key missing from its
+/// partition (the topic's partition count changed since it was written) is looked for in one read of the whole
+/// topic, made at most once for the assignment too.
+///
+/// A store uses it for its first load only: what it saves afterwards is newer than any snapshot.
+public final class CheckpointTopicRead: Sendable {
+    /// The last value of each key in each partition read (nil: a tombstone), and what the read cost.
+    public struct Snapshot: Sendable {
+        var last: [[UInt8]: [Int32: [UInt8]?]] = [:]
+        var records = 0
+        var partitions = 0
+        var elapsed = Duration.zero
+    }
+
+    let settings: KafkaCheckpointStore.Settings
+    /// The partitions assigned: one read serves any shard of them.
+    public let assigned: Set<Int32>
+    private let reads = NIOLockedValueBox<[Set<Int32>?: Task<Snapshot, any Error>]>([:])
+
+    public init(settings: KafkaCheckpointStore.Settings, assigned: Set<Int32>) {
+        self.settings = settings
+        self.assigned = assigned
+    }
+
+    /// The values of `key` in `partitions` (every partition when nil), from the read of the assigned partitions when
+    /// they hold `partitions`, otherwise from the read of the whole topic; each read made once, by whoever asks first.
+    func lastValues(of key: [UInt8], in partitions: Set<Int32>?) async throws -> (values: [Int32: [UInt8]?], snapshot: Snapshot) {
+        let scope: Set<Int32>? = partitions.map { $0.isSubset(of: assigned) ? assigned : $0 }
+        let read = reads.withLockedValue { reads in
+            if let read = reads[scope] { return read }
+            let settings = self.settings
+            let read = Task { try await Self.read(settings, partitions: scope) }
+            reads[scope] = read
+            return read
+        }
+        let snapshot = try await read.value
+        let values = (snapshot.last[key] ?? [:]).filter { partitions?.contains($0.key) ?? true }
+        return (values, snapshot)
+    }
+
+    /// Reads `partitions` (all when nil) of the topic to the high watermark.
+    static func read(_ settings: KafkaCheckpointStore.Settings, partitions: Set<Int32>?) async throws -> Snapshot {
+        try await performBlockingCall {
+            var snapshot = Snapshot()
+            let began = ContinuousClock.now
+            do {
+                let count = try KafkaTopicReader.readToEnd(
+                    topic: settings.topic, properties: settings.properties, partitions: partitions, timeout: settings.timeout
+                ) { record in
+                    snapshot.records += 1
+                    guard let key = record.key else { return }
+                    snapshot.last[key, default: [:]][record.partition] = .some(record.value)
+                }
+                snapshot.partitions = partitions?.count ?? count
+            } catch let error as KafkaError {
+                throw KafkaCheckpointStoreError(topic: settings.topic, underlying: error)
+            }
+            snapshot.elapsed = ContinuousClock.now - began
+            return snapshot
+        }
+    }
+}
