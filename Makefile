@@ -1,7 +1,7 @@
 # threatpipe — the two quick-start commands are `make demo` and `make test`.
 SWIFT ?= swift
 
-.PHONY: deps build release demo demo-kafka test bench sanitize fuzz soak clean
+.PHONY: deps build release demo demo-kafka test bench sanitize fuzz soak group-scale clean
 
 ## deps: install the system and Python packages the build and the tests need (only what is missing)
 deps:
@@ -40,6 +40,11 @@ fuzz: deps
 ## soak: run for SOAK_SECONDS (600) against a live, faulty emulator, killed -9 every ~40 s; Kafka and NDJSON sinks
 soak: release
 	@bash scripts/soak.sh
+
+## group-scale: one `run --group` process at SHARDS shards ("10 100 1000"): threads, descriptors, RSS, time to every
+## shard's first poll, time to stop (the README's scaling table)
+group-scale: release
+	@bash scripts/group-scale.sh
 
 ## bench: the benchmarks, side by side in one run, as a table (Benchmarks/results/latest.md); see BENCHMARKS.md
 bench: deps

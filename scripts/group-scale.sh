@@ -11,7 +11,7 @@ binary=${THREATPIPE:-.build/release/threatpipe}
 work=$(mktemp -d)
 [ -n "${KEEP_WORK:-}" ] && echo "work: $work" || background_on_exit "rm -rf $work"
 
-background_start emulator "$work/emulator.out" "$work/emulator.err" "$binary" emulator --threats 600 --port 0
+background_start emulator "$work/emulator.out" "$work/emulator.err" "$binary" emulator --threats 60 --port 0
 url=$(background_wait_for emulator 'http://[0-9.:]*' "$work/emulator.out")
 sites=$(curl -s -H "Authorization: ApiToken threatpipe-demo-token" "$url/web/api/v2.1/threats?limit=1000" \
     | grep -o '"siteId": *"[0-9]*"' | grep -o '[0-9]*' | sort -u)
