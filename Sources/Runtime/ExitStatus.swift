@@ -38,21 +38,22 @@ public enum ExitStatus: Int32, Sendable {
     /// The exit status an error maps to: by its ``FailureKind``, decided where it was raised.
     public static func of(_ error: any Error) -> ExitStatus {
         guard let kind = FailureKind.of(error) else { return .internalError }
-        return forKind[kind] ?? .internalError
+        return forKind(kind)
     }
 
-    /// `export`'s table: one exit status per kind of failure.
-    public static let forKind: [FailureKind: ExitStatus] = [
-        .configuration: .usage,
-        .authorization: .permissionDenied,
-        .unavailable: .unavailable,
-        .protocolViolation: .protocolError,
-        .sink: .ioError,
-        .rejectedRecord: .ioError,
-        .state: .dataError,
-        .interrupted: .incomplete,
-        .fenced: .fenced,
-    ]
+    /// `export`'s table: one exit status per kind of failure (a `switch`, so a new kind cannot go without one).
+    public static func forKind(_ kind: FailureKind) -> ExitStatus {
+        switch kind {
+        case .configuration: .usage
+        case .authorization: .permissionDenied
+        case .unavailable: .unavailable
+        case .protocolViolation: .protocolError
+        case .sink, .rejectedRecord: .ioError
+        case .state: .dataError
+        case .interrupted: .incomplete
+        case .fenced: .fenced
+        }
+    }
 }
 
 /// An export stopped by a signal before it listed every threat.

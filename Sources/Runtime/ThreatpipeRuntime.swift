@@ -201,21 +201,35 @@ public enum ThreatpipeRuntime {
     /// person can fix it; the rest (the console or a sink unavailable, a broken answer) is retried.
     @Sendable public static func runFailureHandling(_ error: any Error) -> PollFailureHandling {
         guard let kind = FailureKind.of(error) else { return .retry }
-        return runHandlingForKind[kind] ?? .retry
+        return runHandling(for: kind)
     }
 
-    /// `run`'s table: stop or retry, per kind of failure.
-    public static let runHandlingForKind: [FailureKind: PollFailureHandling] = [
-        .configuration: .stop,
-        .state: .stop,
-        .rejectedRecord: .stop,
-        .authorization: .retryAndAlert,
-        .unavailable: .retry,
-        .protocolViolation: .retry,
-        .sink: .retry,
-        .interrupted: .stop,
-        .fenced: .stop,
-    ]
+    /// `run`'s table: stop or retry, per kind of failure (a `switch`, so a new kind cannot go without one).
+    public static func runHandling(for kind: FailureKind) -> PollFailureHandling {
+        switch kind {
+        case .configuration, .state, .rejectedRecord, .interrupted, .fenced: .stop
+        case .authorization: .retryAndAlert
+        case .unavailable, .protocolViolation, .sink: .retry
+        }
+    }
+
+    /// What a group does when one shard's run ends in a failure: only fencing stops the process (another process
+    /// owns a shard this one still runs); anything else is that shard's, retried on its own after a backoff while
+    /// the others go on.
+    static func shardHandling(for kind: FailureKind?) -> ShardFailureHandling {
+        switch kind {
+        case .fenced?: .stopProcess
+        case .configuration?, .authorization?, .unavailable?, .protocolViolation?, .sink?, .rejectedRecord?, .state?,
+            .interrupted?, nil:
+            .retryShard
+        }
+    }
+}
+
+/// A group's decision on a failed shard.
+enum ShardFailureHandling: Sendable, Equatable {
+    case stopProcess
+    case retryShard
 }
 
 extension Result where Failure == any Error {

@@ -2,7 +2,7 @@ import Kafka
 @testable import Persistence
 import Pipeline
 import SentinelOne
-import Sinks
+@testable import Sinks
 import Testing
 
 @testable import Runtime
@@ -29,13 +29,24 @@ import Testing
         (PipelineError(code: .sinkFailed, message: "x", underlying: SinkError(sink: "k", message: "x", isPermanent: true)), .ioError, .stop),
         (PipelineError(code: .sinkFailed, message: "x", underlying: SentinelOneError(code: .forbidden, message: "403")), .permissionDenied, .retryAndAlert),
         (ExportInterrupted(delivered: 3), .incomplete, .stop),
+        (SentinelOneError(code: .stopped, message: "not sent, stopping"), .incomplete, .stop),
+        (KafkaFencedError(transactionalID: "threatpipe-a", underlying: KafkaError(code: .producerFenced, name: "PRODUCER_FENCED", message: "x")), .fenced, .stop),
+        (KafkaCheckpointStoreError(topic: "c", underlying: KafkaError(code: .producerFenced, name: "PRODUCER_FENCED", message: "x")), .fenced, .stop),
+        (KafkaCheckpointStoreError(topic: "c", underlying: KafkaError(code: .messageSizeTooLarge, name: "MSG_SIZE_TOO_LARGE", message: "x")), .dataError, .stop),
     ]
 
-    @Test func everyKindHasAnExitStatusAndARunDecision() {
+    /// Every kind appears in the cases above (the tables themselves are exhaustive switches).
+    @Test func everyKindIsExercisedAsRaised() {
+        let exercised = Set(Self.cases.compactMap { FailureKind.of($0.0) })
+        #expect(exercised == Set(FailureKind.allCases), "not exercised: \(Set(FailureKind.allCases).subtracting(exercised))")
+    }
+
+    /// In a group, fencing stops the process (exit 78); every other failure is the shard's own, retried.
+    @Test func aGroupStopsOnlyWhenFenced() {
         for kind in FailureKind.allCases {
-            #expect(Runtime.ExitStatus.forKind[kind] != nil, "\(kind)")
-            #expect(ThreatpipeRuntime.runHandlingForKind[kind] != nil, "\(kind)")
+            #expect(ThreatpipeRuntime.shardHandling(for: kind) == (kind == .fenced ? .stopProcess : .retryShard), "\(kind)")
         }
+        #expect(ThreatpipeRuntime.shardHandling(for: nil) == .retryShard)
     }
 
     @Test func errorsAsRaisedMapThroughTheTables() {

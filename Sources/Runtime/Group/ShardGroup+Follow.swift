@@ -32,7 +32,7 @@ extension ShardGroup {
             }
             await store.close()
             guard case .failure(let error) = outcome else { return }
-            if FailureKind.of(error) == .fenced {
+            if ThreatpipeRuntime.shardHandling(for: FailureKind.of(error)) == .stopProcess {
                 logger.critical("fenced: another process runs this shard; stopping", metadata: ["error": "\(error)"])
                 state.withLockedValue { if $0.fatal == nil { $0.fatal = error } }
                 processStop.requestStop()
