@@ -17,6 +17,27 @@ struct AdaptiveRateTests {
         return machine.rate
     }
 
+    /// A group process's share of `auto:MAX` is its ceiling: the rate is cut to it at once and never grows past
+    /// it; a larger share (shards moved here) lets it grow again. Before, the share was ignored for `auto`, and every
+    /// process of a group chased the console's whole limit.
+    @Test func aShareOfTheBudgetIsTheCeiling() {
+        var machine = AdaptiveRate(maximum: 50, now: t0)
+        _ = succeed(&machine, from: 0.1, to: 10)
+        #expect(machine.rate > 40)
+        #expect(machine.setMaximum(12.5) == 12.5)
+        #expect(succeed(&machine, from: 10.1, to: 30) == 12.5)
+        _ = machine.setMaximum(25)
+        let grown = succeed(&machine, from: 30.1, to: 60)
+        #expect(grown > 12.5 && grown <= 25, "\(grown)")
+
+        let limiter = RequestRateLimiter(adaptiveMaximum: 50)
+        limiter.setRate(5)
+        #expect(limiter.adaptiveMaximum == 5)
+        #expect(limiter.requestsPerSecond == 5, "cut to the share at once (it started at 10)")
+        limiter.observe(status: 200, retryAfter: nil)
+        #expect((limiter.requestsPerSecond ?? 0) <= 5)
+    }
+
     @Test func itStartsAtTenAndGrowsFastUntilTheFirstThrottle() {
         var machine = AdaptiveRate(maximum: 50, now: t0)
         #expect(machine.rate == 10)

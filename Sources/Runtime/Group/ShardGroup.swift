@@ -142,9 +142,9 @@ final class ShardGroup: Sendable {
         let held = state.withLockedValue { state in state.workers.values.map(\.shard.console.console.base) }
         for (console, session) in sessions {
             let total = group.shards.filter { $0.console.console.base == console }.count
-            let share = ShardPlacement.rateShare(
-                budget: session.configuration.rateLimit, held: held.filter { $0 == console }.count, total: total
-            )
+            // `auto:MAX`: MAX is the group's budget too, and the process's share is its adaptive limiter's ceiling.
+            let budget = session.configuration.adaptiveRateLimit ?? session.configuration.rateLimit
+            let share = ShardPlacement.rateShare(budget: budget, held: held.filter { $0 == console }.count, total: total)
             session.setRateLimit(share)
         }
     }

@@ -17,7 +17,7 @@ public struct AdaptiveRate: Sendable, Equatable {
     public static let decrease = 0.85
 
     public private(set) var rate: Double
-    public let maximum: Double
+    public private(set) var maximum: Double
     /// The rate at the last throttle; nil before the first.
     public private(set) var ceiling: Double?
     private var lastGrowth: ContinuousClock.Instant
@@ -32,6 +32,14 @@ public struct AdaptiveRate: Sendable, Equatable {
         self.rate = min(Self.initial, self.maximum)
         self.lastGrowth = now
         self.started = now
+    }
+
+    /// A new ceiling (a group process's share of the console's budget, as shards come and go): the rate never goes
+    /// above it from now on, and is cut to it at once; returns the rate.
+    public mutating func setMaximum(_ newMaximum: Double) -> Double {
+        maximum = max(newMaximum, Self.minimum)
+        rate = min(rate, maximum)
+        return rate
     }
 
     /// A 2xx answer: the rate grows with the time since it last grew; returns the new rate when it changed.

@@ -82,11 +82,21 @@ public final class RequestRateLimiter: Sendable {
     public var burst: Int { state.withLockedValue { $0.burst } }
 
     /// Changes the rate (and the burst, one second's worth unless given) from the next request on; a positive rate
-    /// only (a limiter is turned off at its creation, never later). An adaptive limiter keeps its own rate.
+    /// only (a limiter is turned off at its creation, never later). An adaptive limiter takes it as its ceiling: it
+    /// still follows the answers, never above it (a group process's share of `auto:MAX`).
     public func setRate(_ requestsPerSecond: Double, burst: Int? = nil) {
-        guard requestsPerSecond > 0, adaptive == nil else { return }
+        guard requestsPerSecond > 0 else { return }
+        if let adaptive {
+            let rate = adaptive.withLockedValue { $0.setMaximum(requestsPerSecond) }
+            state.withLockedValue { $0.set(rate: rate, burst: 1) }
+            APIMetrics.currentRate.record(rate)
+            return
+        }
         state.withLockedValue { $0.set(rate: requestsPerSecond, burst: burst) }
     }
+
+    /// The adaptive limiter's ceiling now; nil for a fixed limit.
+    public var adaptiveMaximum: Double? { adaptive?.withLockedValue { $0.maximum } }
 
     /// Waits until a request may be sent; returns how long it waited. Cancellation ends the wait early; a stop
     /// requested on `stop` ends it too, and then no request may be sent: it throws ``Stopped``.
