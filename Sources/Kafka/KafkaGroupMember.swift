@@ -106,11 +106,6 @@ public final class KafkaGroupMember: Sendable {
         finished.wait()
     }
 
-    /// The assignor in use once a rebalance happened: `COOPERATIVE`, `EAGER` or `NONE`.
-    public var rebalanceProtocol: String {
-        String(cString: rd_kafka_rebalance_protocol(kafka.pointer))
-    }
-
     /// What the C callbacks reach through the opaque pointer.
     final class Callbacks: Sendable {
         let onChange: @Sendable (Change) -> Void

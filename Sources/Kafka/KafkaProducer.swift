@@ -1,5 +1,4 @@
 import Durations
-import Blocking
 import CRdKafka
 import Foundation
 import NIOConcurrencyHelpers
@@ -33,6 +32,10 @@ public final class KafkaProducer: Sendable {
     /// Held while a call uses the handle, so that `close` cannot destroy it under that call. (A pthread lock, which
     /// ThreadSanitizer sees.)
     private let state = NIOLockedValueBox(StateMachine())
+    /// The producer's blocking calls (flushes, transaction calls, the close) run here, one at a time, on a queue of
+    /// its own — as swift-kafka-client gives each client its own queue: a commit of up to 30 s never waits behind an
+    /// fsync of the shared blocking pool or another shard's commit, and never holds them up.
+    private let blockingQueue = DispatchQueue(label: "threatpipe.kafka.producer")
 
     /// Creates the producer.
     /// - Parameters:
@@ -177,7 +180,7 @@ public final class KafkaProducer: Sendable {
         let kafka = self.kafka
         let milliseconds = timeout.clampedMilliseconds
         // `close` is not called while a flush is under way: the sink that owns the producer serialises the two.
-        return await performBlockingCall {
+        return await onOwnQueue {
             rd_kafka_flush(kafka.pointer, milliseconds)
             return Int(rd_kafka_outq_len(kafka.pointer))
         }
@@ -218,7 +221,7 @@ public final class KafkaProducer: Sendable {
         try whileOpen {}
         let kafka = self.kafka
         // `close` is not called while a call is under way: the sink that owns the producer serialises them.
-        let failure: KafkaError? = await performBlockingCall {
+        let failure: KafkaError? = await onOwnQueue {
             call(kafka.pointer).map { KafkaError(consuming: $0) }
         }
         if let failure { throw failure }
@@ -233,7 +236,7 @@ public final class KafkaProducer: Sendable {
         let pollLoop = self.pollLoop
         let metadataRefresh = self.metadataRefresh
         let milliseconds = flushTimeout.clampedMilliseconds
-        let outstanding = await performBlockingCall {
+        let outstanding = await onOwnQueue {
             rd_kafka_flush(kafka.pointer, milliseconds)
             pollLoop.stop()
             metadataRefresh.waitUntilFinished()
@@ -243,5 +246,12 @@ public final class KafkaProducer: Sendable {
         }
         state.withLockedValue { $0.closed() }
         return outstanding
+    }
+
+    /// Runs `body`, a call that blocks, on the producer's own queue.
+    private func onOwnQueue<Result: Sendable>(_ body: @escaping @Sendable () -> Result) async -> Result {
+        await withCheckedContinuation { continuation in
+            blockingQueue.async { continuation.resume(returning: body()) }
+        }
     }
 }
