@@ -46,12 +46,23 @@ public enum KafkaTopicReader {
         for partition in read {
             rd_kafka_topic_partition_list_add(assignment, topic, partition)?.pointee.offset = Int64(RD_KAFKA_OFFSET_BEGINNING)
         }
-        if let error = rd_kafka_assign(kafka.pointer, assignment).nilIfNoError { throw KafkaError(error) }
         // The end is the high watermark as the read starts, not the first end-of-partition: read_committed stops at
         // the last stable offset, and a transaction open at the start (another producer's, or one an InitProducerId
         // is aborting) would hide every record after its first one, our own latest checkpoint among them. Such a
         // transaction ends (committed, aborted, timed out) and the read goes on to the snapshot.
-        let end = try highWatermarks(topic: topic, partitions: read, properties: properties, timeout: deadline - .now)
+        // Asked before the partitions are assigned: once they are, each query waits behind the consumer's long-poll
+        // Fetch on the same connection (fetch.wait.max.ms, 500 ms) — 30 s for 60 partitions. (ListOffsets for them
+        // all at once would be one request, but Tansu 0.6.0 answers it with a wrong latest offset.)
+        var end: [Int32: Int64] = [:]
+        for partition in read {
+            var low: Int64 = 0, high: Int64 = 0
+            let answer = rd_kafka_query_watermark_offsets(
+                kafka.pointer, topic, partition, &low, &high, max(deadline - .now, .milliseconds(1)).clampedMilliseconds
+            )
+            if let error = answer.nilIfNoError { throw KafkaError(error) }
+            end[partition] = high
+        }
+        if let error = rd_kafka_assign(kafka.pointer, assignment).nilIfNoError { throw KafkaError(error) }
         var ended = Set<Int32>(), atEOF = Set<Int32>()
         while ended.count < read.count {
             guard ContinuousClock.now < deadline else {
@@ -79,41 +90,6 @@ public enum KafkaTopicReader {
             ))
         }
         return Int(partitions)
-    }
-
-    /// The high watermark of each of `partitions`, in one ListOffsets request (a query per partition took half a
-    /// second each: a minute for a topic of 120 partitions). Asked with read_uncommitted, where the latest offset is
-    /// the high watermark — read_committed would answer the last stable offset.
-    static func highWatermarks(
-        topic: String, partitions: [Int32], properties: [(key: String, value: String)], timeout: Duration
-    ) throws -> [Int32: Int64] {
-        guard !partitions.isEmpty else { return [:] }
-        let configuration = try RDKafkaConfiguration(properties + [
-            ("group.id", "threatpipe-topic-reader"), ("enable.auto.commit", "false"), ("isolation.level", "read_uncommitted"),
-            ("allow.auto.create.topics", "false"), ("log_level", "0"),
-        ])
-        let kafka = try RDKafkaHandle.make(RD_KAFKA_CONSUMER, configuration)
-        defer {
-            rd_kafka_consumer_close(kafka.pointer)
-            rd_kafka_destroy(kafka.pointer)
-        }
-        let list = rd_kafka_topic_partition_list_new(Int32(partitions.count))
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        for partition in partitions {
-            // A timestamp of -1 asks for the latest offset.
-            rd_kafka_topic_partition_list_add(list, topic, partition)?.pointee.offset = -1
-        }
-        if let error = rd_kafka_offsets_for_times(kafka.pointer, list, max(timeout, .milliseconds(1)).clampedMilliseconds).nilIfNoError {
-            throw KafkaError(error)
-        }
-        var end: [Int32: Int64] = [:]
-        guard let list else { return end }
-        for index in 0..<Int(list.pointee.cnt) {
-            let element = list.pointee.elems[index]
-            if let error = element.err.nilIfNoError { throw KafkaError(error) }
-            end[element.partition] = max(element.offset, 0)
-        }
-        return end
     }
 
     /// The consumer's next offset in `partition` (past aborted records and transaction markers); -1 when unknown.

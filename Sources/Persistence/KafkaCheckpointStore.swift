@@ -210,18 +210,18 @@ public final class KafkaCheckpointStore: CheckpointStore {
 
     /// The producer the store saves with, and the tag of its saves.
     private func ownProducer() throws -> (producer: KafkaProducer, tag: UInt64) {
+        let deliveryError = self.deliveryError
+        // A failed save, or a producer that can no longer send, is the next save's error.
+        let onDelivery: @Sendable (KafkaDeliveryReport) -> Void = { report in
+            if let error = report.error { deliveryError.withLockedValue { $0 = error } }
+        }
+        let onError: @Sendable (KafkaError) -> Void = { error in
+            if error.isFatal { deliveryError.withLockedValue { $0 = error } }
+        }
         if let sharedProducer {
-            let deliveryError = self.deliveryError
             let lane = lane.withLockedValue { current in
                 if let current { return current }
-                let opened = sharedProducer.open(
-                    onDelivery: { report in
-                        if let error = report.error { deliveryError.withLockedValue { $0 = error } }
-                    },
-                    onError: { error in
-                        if error.isFatal { deliveryError.withLockedValue { $0 = error } }
-                    }
-                )
+                let opened = sharedProducer.open(onDelivery: onDelivery, onError: onError)
                 current = opened
                 return opened
             }
@@ -229,18 +229,8 @@ public final class KafkaCheckpointStore: CheckpointStore {
         }
         let producer = try producer.withLockedValue { current in
             if let current { return current }
-            let deliveryError = self.deliveryError
             let made = try KafkaProducer(
-                topic: settings.topic,
-                // A checkpoint may hold 100,000 overlap entries (about 7 MB): librdkafka's default of 1 MB would refuse
-                // it on every save. The sink's limit, compressed; the topic's max.message.bytes must allow it too.
-                properties: Self.producerProperties(settings),
-                onDelivery: { report in
-                    if let error = report.error { deliveryError.withLockedValue { $0 = error } }
-                },
-                onError: { error in
-                    if error.isFatal { deliveryError.withLockedValue { $0 = error } }
-                }
+                topic: settings.topic, properties: Self.producerProperties(settings), onDelivery: onDelivery, onError: onError
             )
             current = made
             return made

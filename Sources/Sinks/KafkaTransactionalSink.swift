@@ -60,6 +60,14 @@ public actor KafkaTransactionalSink: RecordSink {
     /// The poll's sequence numbers committed so far: every one below `committedBelow`, and these above it.
     private var committedBelow: UInt64 = 0
     private var committedAbove: Set<UInt64> = []
+    /// Records written ahead of an earlier one still being enriched (enrichment finishes out of order), by sequence
+    /// number: produced once every earlier record is. So a transaction holds a run of sequence numbers from the
+    /// poll's start, and the checkpoint it commits covers every record it commits — a record committed above a gap
+    /// was not in the checkpoint, and a restart after a kill committed it again. Records held when the poll ends
+    /// follow a record a stop withdrew: they are not sent, and the next run delivers them.
+    private var ahead: [UInt64: EncodedRecord] = [:]
+    /// The sequence number to produce next.
+    private var nextSequence: UInt64 = 0
     private let failure = KafkaFailureBox()
 
     public init(
@@ -112,8 +120,22 @@ public actor KafkaTransactionalSink: RecordSink {
     }
 
     public func write(_ record: EncodedRecord) async throws {
-        guard let producer else { throw SinkError(sink: name, message: "written before open or after close") }
+        guard producer != nil else { throw SinkError(sink: name, message: "written before open or after close") }
         try throwIfFailed()
+        guard record.sequence == nextSequence else {
+            ahead[record.sequence] = record
+            return
+        }
+        try await produceInOrder(record)
+        while let next = ahead.removeValue(forKey: nextSequence) {
+            try await produceInOrder(next)
+        }
+    }
+
+    /// Produces the record numbered `nextSequence` into the open transaction (beginning one), and commits when the
+    /// transaction is full or old enough.
+    private func produceInOrder(_ record: EncodedRecord) async throws {
+        guard let producer else { throw SinkError(sink: name, message: "written before open or after close") }
         if began == nil {
             do {
                 try producer.beginTransaction()
@@ -129,6 +151,7 @@ public actor KafkaTransactionalSink: RecordSink {
             await abort()
             throw sinkError("cannot produce the record of threat \(record.key)", error)
         }
+        nextSequence += 1
         pending.append(record.sequence)
         if pending.count >= limits.records || (began.map { .now - $0 >= limits.interval } ?? false) {
             try await commit()
@@ -151,6 +174,8 @@ public actor KafkaTransactionalSink: RecordSink {
         try await commit()
         committedBelow = 0
         committedAbove.removeAll()
+        ahead.removeAll()
+        nextSequence = 0
     }
 
     /// Aborts the open transaction (what it holds was never acknowledged) and closes the producer.

@@ -70,6 +70,13 @@ extension EndToEnd {
                 "\($0.0.id):\($0.0.updatedAt) p\($0.1.partition)@\($0.1.offset) pid \($0.1.producerId).\($0.1.producerEpoch)"
             }
             #expect(twice.isEmpty, "\(twice.count) versions committed more than once: \(where_.joined(separator: "; "))")
+            if !twice.isEmpty {
+                // What each process loaded, committed and aborted, for the one who reads the failure.
+                let lines = command.stderrSoFar.split(separator: "\n").filter {
+                    !$0.contains("level=info") || $0.contains("transaction") || $0.contains("checkpoint")
+                }
+                print("tansu exactly-once log:\n" + lines.suffix(200).joined(separator: "\n"))
+            }
             #expect(records.allSatisfy { $0.state == .committed || $0.state == .aborted }, "an open or non-transactional record is left")
             await emulator.stop()
             let checkpoints = try await KafkaBatches.read(brokers: broker.bootstrapServers, topic: "threatpipe.checkpoints", partitions: 3, in: command)
