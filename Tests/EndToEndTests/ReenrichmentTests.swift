@@ -27,7 +27,9 @@ extension EndToEnd {
                 }
                 let incomplete = records.filter(failed)
                 let reenriched = records.filter { $0["meta"]?["reenriched"] != nil }
-                #expect(incomplete.count == 3, "the faults made three records incomplete")
+                // Three failed requests are two or three records: the order of concurrent requests decides whether two
+                // of them were one threat's analysis and events (a make test run saw two).
+                #expect((2...3).contains(incomplete.count), "the faults made \(incomplete.count) records incomplete")
                 #expect(reenriched.count == incomplete.count)
                 #expect(reenriched.allSatisfy { $0["meta"]?["reenriched"]?["attempt"] == .number("1") && !failed($0) })
                 #expect(Set(reenriched.compactMap { $0["meta"]?["versionId"]?.stringValue }) == Set(incomplete.compactMap { $0["meta"]?["versionId"]?.stringValue }))
