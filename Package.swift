@@ -205,7 +205,10 @@ let package = Package(
         // Linked into the tests only: C11 thrd_create through pthread_create, so ThreadSanitizer sees librdkafka's
         // threads (`make sanitize`); the same semantics in every other build.
         .target(name: "CThreadsForSanitizers", path: "Tests/CThreadsForSanitizers"),
-        .testTarget(name: "SinksTests", dependencies: ["Sinks", "Pipeline", "Kafka", "RawJSON", "CThreadsForSanitizers", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "SinksTests", dependencies: [
+            "Sinks", "Pipeline", "Kafka", "RawJSON", "CThreadsForSanitizers", .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [

@@ -1,5 +1,6 @@
 import Kafka
 import Logging
+import NIOConcurrencyHelpers
 import Foundation
 import Pipeline
 import RawJSON
@@ -119,6 +120,45 @@ import Testing
         let error = await #expect(throws: SinkError.self) { try await sink.write(large) }
         #expect(error?.isPermanent == true)
         #expect(error?.message.contains("threat big (updatedAt 2026-01-01T00:00:00Z)") == true, "\(String(describing: error))")
+        try await sink.close()
+        withExtendedLifetime(cluster) {}
+    }
+}
+
+/// The transactional sink against librdkafka's mock cluster: what a transaction commits is what its checkpoint covers.
+@Suite struct KafkaTransactionalSinkTests {
+    /// Records come out of the enricher out of order. A transaction must not commit a record above one still being
+    /// enriched: its checkpoint covers only the run from the poll's start, so a restart after a kill would commit that
+    /// record again (Tansu's markers showed it). Records 1 and 2 written before 0 are held; with transactions of two
+    /// records, the first commit holds 0 and 1 and its checkpoint covers both.
+    @Test(.timeLimit(.minutes(1))) func aTransactionCommitsOnlyWhatItsCheckpointCovers() async throws {
+        let cluster = try KafkaMockCluster(brokers: 1)
+        try cluster.createTopic("threats", partitions: 1, replicationFactor: 1)
+        try cluster.createTopic("checkpoints", partitions: 1, replicationFactor: 1)
+        let asked = NIOLockedValueBox<[UInt64]>([])
+        let checkpoints = TransactionCheckpoints()
+        checkpoints.use { watermark in
+            asked.withLockedValue { $0.append(watermark) }
+            return Checkpoint(updatedAt: "2026-01-01T00:00:0\(watermark)Z", idsAtUpdatedAt: [])
+        }
+        let tracker = AcknowledgementTracker(sinkCount: 1)
+        let sink = KafkaTransactionalSink(
+            configuration: KafkaSinkConfiguration(brokers: cluster.bootstrapServers, topic: "threats", properties: []),
+            transactionalID: "threatpipe-test", limits: .init(records: 2, interval: .seconds(60)),
+            checkpointRecords: .init(topic: "checkpoints", checkpoints: checkpoints, record: { ("k", Array($0.updatedAt.utf8)) }),
+            logger: Logger(label: "test")
+        )
+        try await sink.open(acknowledger: tracker.acknowledger(forSink: 0))
+        let sequences = (0..<3).map { _ in tracker.register() }
+        for sequence in [sequences[1], sequences[2]] {
+            try await sink.write(EncodedRecord(sequence: sequence, key: "t\(sequence)", bytes: Array("{}".utf8)))
+        }
+        #expect(asked.withLockedValue { $0 }.isEmpty, "nothing is committed above a record not yet written")
+        try await sink.write(EncodedRecord(sequence: sequences[0], key: "t0", bytes: Array("{}".utf8)))
+        #expect(asked.withLockedValue { $0 }.first == 2, "the first commit covers records 0 and 1: \(asked.withLockedValue { $0 })")
+        #expect(tracker.snapshot.acknowledgedCount == [2])
+        try await sink.flush()
+        #expect(tracker.snapshot.isComplete)
         try await sink.close()
         withExtendedLifetime(cluster) {}
     }
