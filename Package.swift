@@ -33,7 +33,7 @@ let package = Package(
         // The core: records, bounded channels, stages, acknowledgement tracking. Knows no HTTP, no files.
         .target(
             name: "Pipeline",
-            dependencies: [
+            dependencies: [.product(name: "CoreMetrics", package: "swift-metrics"), 
                 "RawJSON",
                 "Durations",
                 .product(name: "DequeModule", package: "swift-collections"),
@@ -46,7 +46,7 @@ let package = Package(
         // The source: the SentinelOne management API client (threats, analysis, explore events).
         .target(
             name: "SentinelOne",
-            dependencies: [
+            dependencies: [.product(name: "CoreMetrics", package: "swift-metrics"), 
                 "RawJSON",
                 "Pipeline",
                 "Durations",
@@ -80,7 +80,7 @@ let package = Package(
         // The sinks: stdout, NDJSON files, Kafka.
         .target(
             name: "Sinks",
-            dependencies: [
+            dependencies: [.product(name: "CoreMetrics", package: "swift-metrics"), "RawJSON", 
                 "Pipeline",
                 "Kafka",
                 "Blocking",
@@ -94,7 +94,7 @@ let package = Package(
         // A SentinelOne API emulator over a real HTTP server, for the demo, the tests and the benchmarks.
         .target(
             name: "Emulator",
-            dependencies: [
+            dependencies: [.product(name: "NIOCore", package: "swift-nio"), 
                 "RawJSON",
                 "Durations",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -131,7 +131,7 @@ let package = Package(
         // store and service group, for `export` and `run`; what the command line calls and tests call in process.
         .target(
             name: "Runtime",
-            dependencies: [
+            dependencies: [.product(name: "Metrics", package: "swift-metrics"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTPCompression", package: "swift-nio-extras"), 
                 "RawJSON", "Pipeline", "SentinelOne", "Formats", "Sinks", "Kafka", "Persistence", "Observability",
                 "CMallocTuning", "Durations", "Blocking", "Audit",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -146,7 +146,7 @@ let package = Package(
         // configuration values and calls it; plus the emulator and the mock cluster commands.
         .executableTarget(
             name: "threatpipe",
-            dependencies: [
+            dependencies: [.product(name: "NIOConcurrencyHelpers", package: "swift-nio"), "Persistence", .product(name: "UnixSignals", package: "swift-service-lifecycle"), 
                 "Runtime", "Audit", "RawJSON", "Pipeline", "SentinelOne", "Formats", "Sinks", "Emulator", "Kafka", "Observability",
                 "Blocking", "ConfigurationFile",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -189,7 +189,7 @@ let package = Package(
         .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "Pipeline", "Kafka", "CThreadsForSanitizers"]),
         .testTarget(
             name: "SentinelOneTests",
-            dependencies: [
+            dependencies: [.product(name: "Logging", package: "swift-log"), .product(name: "NIOHTTP1", package: "swift-nio"), 
                 "SentinelOne", "Pipeline", "RawJSON", "Emulator", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -198,7 +198,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RuntimeTests",
-            dependencies: ["Runtime", "Kafka", "Persistence", "Pipeline", "SentinelOne", "Sinks", "RawJSON", "TestSupport", "CThreadsForSanitizers"]
+            dependencies: ["Emulator", .product(name: "Logging", package: "swift-log"), "Observability", "Runtime", "Kafka", "Persistence", "Pipeline", "SentinelOne", "Sinks", "RawJSON", "TestSupport", "CThreadsForSanitizers"]
         ),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "Pipeline", "RawJSON", "Audit"]),
         .testTarget(name: "AuditTests", dependencies: ["Audit", "RawJSON"]),
@@ -211,7 +211,7 @@ let package = Package(
         ]),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: [
+            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"), "Persistence", "Pipeline", 
                 "Emulator", "RawJSON", "TestSupport", "Kafka",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]

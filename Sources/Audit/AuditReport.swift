@@ -1,4 +1,5 @@
 import RawJSON
+import Foundation
 
 /// What an audit found: counts per category (and per site), and the threat ids of each category.
 public struct AuditReport: Sendable {

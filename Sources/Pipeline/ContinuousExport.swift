@@ -1,6 +1,7 @@
 import NIOConcurrencyHelpers
 import Logging
 import RawJSON
+import CoreMetrics
 
 /// `run` mode: a poll every `interval` for the versions updated since the checkpoint, each delivered once, with the
 /// checkpoint moved only past versions every sink acknowledged and saved as it moves.

@@ -6,6 +6,7 @@ import NIOCore
 import NIOSSL
 import Pipeline
 import SentinelOne
+import NIOHTTPCompression
 
 /// What every request to one console shares for the life of a command: the pooled HTTP client (TLS and proxy
 /// settled), the rate limiter and the request counters.

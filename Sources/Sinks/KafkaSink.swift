@@ -3,6 +3,7 @@ import Blocking
 import Kafka
 import Logging
 import Pipeline
+import CoreMetrics
 
 /// Produces records to a Kafka topic through librdkafka, keyed by threat id, with the record's version in a
 /// `threatpipe-version-id` header. A record is acknowledged only when its delivery report says the broker has it;

@@ -6,6 +6,7 @@ import NIOConcurrencyHelpers
 import Observability
 import RawJSON
 import Runtime
+import Pipeline
 
 /// `threatpipe audit`: what the console has in a window against what reached the sink — missing, stale,
 /// incomplete, deleted upstream — and, with `--repair`, sends exactly what is missing again.

@@ -2,6 +2,7 @@ import Blocking
 import Kafka
 import Persistence
 import Runtime
+import SentinelOne
 
 extension CheckCommand {
     /// The Kafka checkpoint store: its topic exists, how many partitions, whether it is compacted; and with exactly

@@ -2,6 +2,7 @@ import ArgumentParser
 import Observability
 import Pipeline
 import Runtime
+import RawJSON
 
 /// `threatpipe run`: follows the console continuously, delivering every new threat and every update once, with a
 /// durable checkpoint.

@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import Testing
+import Emulator
 
 extension EndToEnd {
     /// `--rate-limit auto` against a console that answers 429 beyond 20 requests a second: everything is exported,

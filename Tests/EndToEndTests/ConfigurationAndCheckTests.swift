@@ -3,6 +3,7 @@ import Kafka
 import RawJSON
 import TestSupport
 import Testing
+import Emulator
 
 extension EndToEnd {
     /// `--config` files, `THREATPIPE_*` variables and flags, in that order of strength; and `threatpipe check`.

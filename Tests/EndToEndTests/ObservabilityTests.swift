@@ -3,6 +3,8 @@ import Foundation
 import NIOCore
 import TestSupport
 import Testing
+import Emulator
+import NIOHTTP1
 
 extension EndToEnd {
     /// `--metrics-listen` during an export: `/metrics` parses as Prometheus text and its counters move, `/healthz`

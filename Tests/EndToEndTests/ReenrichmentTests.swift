@@ -2,6 +2,7 @@ import Foundation
 import RawJSON
 import TestSupport
 import Testing
+import Emulator
 
 extension EndToEnd {
     /// `run` enriches again, on later polls, the records whose analysis or events failed: the final output holds a

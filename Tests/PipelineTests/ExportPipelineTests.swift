@@ -1,6 +1,7 @@
 import Testing
 
 @testable import Pipeline
+import Synchronization
 
 @Suite struct ExportPipelineTests {
     @Test func everyThreatReachesEverySinkExactlyOnce() async throws {

@@ -10,6 +10,7 @@ import SentinelOne
 import Sinks
 import TestSupport
 import Testing
+import Observability
 
 /// `ThreatpipeRuntime.runGroup` in process against the emulator and librdkafka's mock cluster: one process of a
 /// group holds every shard, delivers each shard's threats once with each shard's checkpoint in its partition, and a

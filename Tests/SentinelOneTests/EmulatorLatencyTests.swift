@@ -4,6 +4,7 @@ import NIOCore
 import RawJSON
 import TestSupport
 import Testing
+import NIOHTTP1
 
 /// `--latency-ms`: every answer leaves the emulator no sooner than the latency after its request arrived, whole and
 /// in order, on kept-alive connections and on ones the client asks to close.

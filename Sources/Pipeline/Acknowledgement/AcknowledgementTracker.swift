@@ -1,4 +1,5 @@
 import NIOConcurrencyHelpers
+import CoreMetrics
 
 /// The shared, thread-safe home of an ``AcknowledgementState``: the fetcher registers records, sinks acknowledge
 /// them from any thread (Kafka delivery reports, file syncs), and the pipeline reads the watermark.

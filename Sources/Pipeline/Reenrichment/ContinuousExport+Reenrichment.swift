@@ -1,5 +1,6 @@
 import Logging
 import RawJSON
+import Durations
 
 extension ContinuousExport {
     /// The most re-enrichments tried in one poll.

@@ -1,3 +1,4 @@
+import CoreMetrics
 /// The last stage: encodes each enriched threat once and writes it to every sink, in turn; closes (or flushes) the
 /// sinks at the end of input so that they make their data durable and acknowledge it.
 public struct RecordWriter: Sendable {

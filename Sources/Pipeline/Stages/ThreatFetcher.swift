@@ -1,3 +1,4 @@
+import CoreMetrics
 /// The first stage: pages through the threat list and sends each threat on, in API order, numbered in fetch order.
 public struct ThreatFetcher<Source: ThreatSource>: Sendable {
     let source: Source

@@ -1,5 +1,6 @@
 import NIOConcurrencyHelpers
 import Observability
+import Pipeline
 
 /// What `/readyz` says of a group process: not ready while joining, while a shard it holds fails, or until every
 /// shard it holds has completed a poll (a process holding a thousand shards is not ready because it joined); the

@@ -1,6 +1,8 @@
 import Logging
 import Persistence
 import Pipeline
+import NIOConcurrencyHelpers
+import SentinelOne
 
 extension ShardGroup {
     /// Runs one shard until its stop is raised: follows its console from its checkpoint (in its partition of the

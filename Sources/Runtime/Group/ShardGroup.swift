@@ -5,6 +5,7 @@ import NIOConcurrencyHelpers
 import Persistence
 import Pipeline
 import Sinks
+import SentinelOne
 
 /// The shards one process of a group runs: started when the group assigns their partitions, stopped — drained,
 /// their last transaction committed — when it revokes them, before the partitions move on. Each shard follows its

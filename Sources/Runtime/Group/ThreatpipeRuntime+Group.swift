@@ -5,6 +5,8 @@ import Logging
 import Persistence
 import Pipeline
 import Sinks
+import NIOConcurrencyHelpers
+import SentinelOne
 
 extension ThreatpipeRuntime {
     /// `run --group`: joins the consumer group `threatpipe-<group>` on the checkpoint topic and runs the shards

@@ -5,6 +5,7 @@ import Logging
 import Observability
 import Pipeline
 import ServiceLifecycle
+import UnixSignals
 
 /// What every pipeline command does around its work: process set-up, logging, and one service group holding the
 /// metrics server (first, so it stops last) and the work; SIGTERM/SIGINT shut the group down gracefully in reverse

@@ -1,5 +1,6 @@
 import NIOConcurrencyHelpers
 import Pipeline
+import CoreMetrics
 
 /// A token bucket shared by every request to one console: at most `requestsPerSecond` on average, with bursts of up
 /// to `burst` requests. Waiting for a token is not an error; the time waited is counted in ``RequestStatistics``.

@@ -1,4 +1,5 @@
 import RawJSON
+import NIOCore
 
 extension SentinelOneClient {
     /// How many threats `query`'s filters match: one `countOnly` request, read from `pagination.totalItems`; nil when

@@ -7,6 +7,7 @@ import NIOHTTP1
 import NIOSSL
 import Pipeline
 import RawJSON
+import CoreMetrics
 
 /// A client of the SentinelOne management API over AsyncHTTPClient: authenticated GETs with bounded bodies, paced by
 /// a shared rate limiter, with a few retries of transient failures (429, 5xx, broken connections, broken answers).
