@@ -44,8 +44,9 @@ public final class CheckpointTopicRead: Sendable {
         return (values, snapshot)
     }
 
-    /// Reads `partitions` (all when nil) of the topic to the high watermark.
-    static func read(_ settings: KafkaCheckpointStore.Settings, partitions: Set<Int32>?) async throws -> Snapshot {
+    /// Reads `partitions` (all when nil) of the topic to the high watermark, keeping the values of `onlyKey` alone
+    /// when given (a store's own read) or of every key (a read shared by an assignment's shards).
+    static func read(_ settings: KafkaCheckpointStore.Settings, partitions: Set<Int32>?, onlyKey: [UInt8]? = nil) async throws -> Snapshot {
         try await performBlockingCall {
             var snapshot = Snapshot()
             let began = ContinuousClock.now
@@ -54,7 +55,7 @@ public final class CheckpointTopicRead: Sendable {
                     topic: settings.topic, properties: settings.properties, partitions: partitions, timeout: settings.timeout
                 ) { record in
                     snapshot.records += 1
-                    guard let key = record.key else { return }
+                    guard let key = record.key, onlyKey.map({ $0 == key }) ?? true else { return }
                     snapshot.last[key, default: [:]][record.partition] = .some(record.value)
                 }
                 snapshot.partitions = partitions?.count ?? count

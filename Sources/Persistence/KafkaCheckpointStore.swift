@@ -1,4 +1,3 @@
-import Blocking
 import Foundation
 import Kafka
 import Metrics
@@ -104,38 +103,20 @@ public final class KafkaCheckpointStore: CheckpointStore {
     /// The last value of the checkpoint's key in each partition of `partitions` (all when nil) that has one; nil
     /// for a tombstone.
     private func lastValues(in partitions: Set<Int32>?) async throws -> [Int32: [UInt8]?] {
-        let settings = self.settings
         let key = Array(checkpointID.utf8)
-        let loadReading = self.loadReading
+        let values: [Int32: [UInt8]?]
+        let snapshot: CheckpointTopicRead.Snapshot
         if let shared = sharedRead.withLockedValue({ $0 }) {
-            let (values, snapshot) = try await shared.lastValues(of: key, in: partitions)
-            loadReading.withLockedValue { reading in
-                let before = reading ?? (0, 0, .zero)
-                reading = (before.records + snapshot.records, before.partitions + snapshot.partitions, before.elapsed + snapshot.elapsed)
-            }
-            return values
+            (values, snapshot) = try await shared.lastValues(of: key, in: partitions)
+        } else {
+            snapshot = try await CheckpointTopicRead.read(settings, partitions: partitions, onlyKey: key)
+            values = snapshot.last[key] ?? [:]
         }
-        return try await performBlockingCall {
-            var last: [Int32: [UInt8]?] = [:]
-            var read = 0
-            let began = ContinuousClock.now
-            do {
-                let count = try KafkaTopicReader.readToEnd(
-                    topic: settings.topic, properties: settings.properties, partitions: partitions, timeout: settings.timeout
-                ) { record in
-                    read += 1
-                    if record.key == key { last[record.partition] = .some(record.value) }
-                }
-                let elapsed = ContinuousClock.now - began
-                loadReading.withLockedValue { reading in
-                    let before = reading ?? (0, 0, .zero)
-                    reading = (before.records + read, before.partitions + (partitions?.count ?? count), before.elapsed + elapsed)
-                }
-            } catch let error as KafkaError {
-                throw KafkaCheckpointStoreError(topic: settings.topic, underlying: error)
-            }
-            return last
+        loadReading.withLockedValue { reading in
+            let before = reading ?? (0, 0, .zero)
+            reading = (before.records + snapshot.records, before.partitions + snapshot.partitions, before.elapsed + snapshot.elapsed)
         }
+        return values
     }
 
     /// The checkpoint's record: its key and the document.
