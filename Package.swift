@@ -185,7 +185,13 @@ let package = Package(
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "RawJSONTests", dependencies: ["RawJSON"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "RawJSON"]),
+        .testTarget(name: "PipelineTests", dependencies: [
+            "Pipeline", "RawJSON", .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
+        .testTarget(name: "KafkaTests", dependencies: [
+            "Kafka", "CThreadsForSanitizers", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
         .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "Pipeline", "Kafka", "CThreadsForSanitizers"]),
         .testTarget(
             name: "SentinelOneTests",

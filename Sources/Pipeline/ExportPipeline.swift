@@ -1,3 +1,4 @@
+import Logging
 /// One pass over the source: fetcher → enricher → record writer, joined by bounded channels, with every record
 /// tracked until every sink has acknowledged it.
 ///
@@ -17,13 +18,6 @@ public struct ExportPipeline<Source: ThreatSource>: Sendable {
         public var failOnEnrichmentError = false
         /// Raised to stop fetching; what was fetched is still delivered.
         public var stop: StopSignal?
-        /// Sees each threat when it is numbered (sequence numbers start at 0 on every run).
-        public var onFetched: (@Sendable (ListedThreat) -> Void)?
-        /// Told the low watermark each time every record below it has been acknowledged by every sink.
-        public var onWatermarkAdvanced: (@Sendable (UInt64) -> Void)?
-        /// Set when the sinks outlive the pass (`run`): they were opened with this router's acknowledgers, the pass
-        /// points the router at its tracker, and flushes the sinks at the end instead of closing them.
-        public var openSinks: AcknowledgementRouter?
 
         public init(concurrency: Int = 8, fetchedCapacity: Int = 256, enrichedCapacity: Int = 64) {
             self.concurrency = concurrency
@@ -37,6 +31,7 @@ public struct ExportPipeline<Source: ThreatSource>: Sendable {
     let sinks: [any RecordSink]
     let configuration: Configuration
 
+    /// A pass that owns its sinks: ``run()`` opens them, and closes them at the end, whatever happened.
     public init(source: Source, encoder: any RecordEncoder, sinks: [any RecordSink], configuration: Configuration) {
         precondition(!sinks.isEmpty, "at least one sink")
         self.source = source
@@ -45,38 +40,34 @@ public struct ExportPipeline<Source: ThreatSource>: Sendable {
         self.configuration = configuration
     }
 
-    /// Runs the pass to its end. Throws when the source or a sink fails, or when a record was not acknowledged by
-    /// every sink.
+    /// Runs the pass through a session of its own: opens the sinks, delivers, closes them.
     public func run() async throws -> ExportSummary {
-        let tracker = AcknowledgementTracker(
-            sinkCount: sinks.count,
-            onWatermarkAdvanced: configuration.onWatermarkAdvanced
-        )
-        if let router = configuration.openSinks {
-            router.route(to: tracker)
-        } else {
-            for (index, sink) in sinks.enumerated() {
-                do {
-                    try await sink.open(acknowledger: tracker.acknowledger(forSink: index))
-                } catch {
-                    throw PipelineError.sinkFailed(sink, error)
-                }
-            }
-        }
+        let sinks = self.sinks
+        let session = DeliverySession(sinks: { sinks }, checkpoints: nil, lifetime: .onePass, logger: Logger(label: "threatpipe.pipeline"))
+        _ = try await session.prepare()
+        let outcome = await session.deliver { pass in try await self.run(through: pass) }
+        await session.close()
+        return try outcome.get()
+    }
+
+    /// Runs the pass to its end through `pass` (a session's open sinks; flushed at the end, not closed). Throws when
+    /// the source or a sink fails, or when a record was not acknowledged by every sink.
+    public func run(through pass: DeliveryPass) async throws -> ExportSummary {
+        let tracker = pass.tracker
+        let sinks = pass.sinks
         let fetched = BoundedChannel<ListedThreat>(capacity: configuration.fetchedCapacity, name: "fetched")
         let enriched = BoundedChannel<EnrichedThreat>(capacity: configuration.enrichedCapacity, name: "enriched")
         let fetcher = ThreatFetcher(
             source: source,
             tracker: tracker,
             stop: configuration.stop,
-            onFetched: configuration.onFetched
+            onFetched: { pass.fetched($0) }
         )
         let enricher = ThreatEnricher(source: source, concurrency: configuration.concurrency)
         let writer = RecordWriter(
             encoder: encoder,
             sinks: sinks,
-            failOnEnrichmentError: configuration.failOnEnrichmentError,
-            atEnd: configuration.openSinks == nil ? .close : .flush
+            failOnEnrichmentError: configuration.failOnEnrichmentError
         )
 
         var summary = ExportSummary()
@@ -95,16 +86,14 @@ public struct ExportPipeline<Source: ThreatSource>: Sendable {
                     }
                 }
             } catch {
+                // The session flushes or closes the sinks.
                 group.cancelAll()
-                if configuration.openSinks == nil {
-                    // The pass owns its sinks: released on the failure path too (a producer, a descriptor).
-                    for sink in sinks { try? await sink.close() }
-                }
                 throw error
             }
         }
         let acknowledgements = tracker.snapshot
         summary.acknowledgedPerSink = acknowledgements.acknowledgedCount
+        summary.deadLetteredPerSink = acknowledgements.deadLetteredCount
         if summary.withdrawn > 0 {
             // A stop withdrew threats it had fetched: the pass ends short of the list, as if stopped before them.
             summary.fetch.stoppedEarly = true
@@ -134,6 +123,8 @@ public struct ExportSummary: Sendable, Equatable {
     public var write = WriteSummary()
     /// Records acknowledged by each sink, in sink order.
     public var acknowledgedPerSink: [UInt64] = []
+    /// Of those, records each sink wrote to the dead-letter file instead.
+    public var deadLetteredPerSink: [UInt64] = []
     /// Threats fetched but withdrawn because a stop came before their enrichment could be requested: not
     /// delivered, not acknowledged, so the checkpoint stays before them.
     public var withdrawn = 0

@@ -56,9 +56,9 @@ public enum ThreatpipeRuntime {
         var pipeline = ExportPipeline<SentinelOneThreatSource>.Configuration(concurrency: configuration.console.concurrency)
         pipeline.failOnEnrichmentError = configuration.failOnEnrichmentError
         pipeline.stop = stop
-        let progress = configuration.showsProgress ? ProgressLine() : nil
+        let delivery = DeliverySession(sinks: { sinks }, checkpoints: nil, lifetime: .onePass, logger: logger)
+        let progress = configuration.showsProgress ? ProgressLine(deliveredSoFar: { Int(delivery.delivered) }) : nil
         if let progress {
-            pipeline.onWatermarkAdvanced = { progress.setDelivered(Int($0)) }
             let client = session.client(token: try configuration.console.token(), logger: logger)
             progress.setTotal(try? await client.countThreats(ThreatListQuery(filters: filters)))
         }
@@ -66,15 +66,16 @@ public enum ThreatpipeRuntime {
         defer { drawing?.cancel() }
         logger.info("export starting", metadata: ["console": "\(session.console)", "sinks": "\(sinks.map(\.name))"])
         readiness.markReady()
-        let summary = try await ExportPipeline(
-            source: source,
-            encoder: configuration.sinks.format.encoder(consoleURL: session.console.base),
-            sinks: sinks,
-            configuration: pipeline
-        ).run()
+        _ = try await delivery.prepare()
+        let encoder = configuration.sinks.format.encoder(consoleURL: session.console.base)
+        let stages = pipeline
+        let outcome = await delivery.deliver { pass in
+            try await ExportPipeline(source: source, encoder: encoder, sinks: pass.sinks, configuration: stages).run(through: pass)
+        }
+        await delivery.close()
         drawing?.cancel()
         await drawing?.value
-        return summary
+        return try outcome.get()
     }
 
     /// Follows the console until `stop` is raised or a failure `run` cannot retry; returns the last checkpoint.
@@ -89,7 +90,7 @@ public enum ThreatpipeRuntime {
         let instanceID = configuration.resolvedInstanceID
         let store = makeStore(configuration, instanceID: instanceID)
         if case .kafka = configuration.checkpointStore {
-            logger.notice("instance", metadata: ["instance_id": "\(instanceID)", "checkpoint": "\(store.location)", "delivery": "\(configuration.delivery.rawValue)"])
+            logger.notice("instance", metadata: ["instance_id": "\(instanceID)", "checkpoint": "\(store.store.location)", "delivery": "\(configuration.delivery.rawValue)"])
         }
         let result = await Result {
             // A missing token ends the run before anything is requested; so does a checkpoint of other filters or a
@@ -105,14 +106,14 @@ public enum ThreatpipeRuntime {
             await session.shutdown()
             return try result.get()
         }
-        await store.close()
+        await store.store.close()
         return try result.get()
     }
 
     /// Follows one console with one set of filters (the whole run, or one shard of a group) through a session and
     /// a store the caller made and releases; returns the last checkpoint.
     static func follow(
-        _ configuration: RunConfiguration, session: ConsoleSession, store: any CheckpointStore, transactionalID: String,
+        _ configuration: RunConfiguration, session: ConsoleSession, store: RunCheckpointStore, transactionalID: String,
         logger: Logger, health: PollHealth, stop: StopSignal, metricDimensions: [(String, String)] = [],
         sharedKafka: SharedKafkaSinkProducer? = nil
     ) async throws -> Checkpoint? {
@@ -120,31 +121,15 @@ public enum ThreatpipeRuntime {
         let userFilters = console.filters
         let deadLetters = try configuration.sinks.makeDeadLetterFile(logger: logger)
         defer { deadLetters?.close() }
-        let sinks = configuration.sinks
-        let transactions = configuration.delivery == .exactlyOnce ? TransactionCheckpoints() : nil
-        let makeSinks: @Sendable () -> [any RecordSink]
-        if let transactions, let kafkaStore = store as? KafkaCheckpointStore, case .kafka(let kafka) = sinks.sinks.first {
-            let limits = configuration.transactionLimits
-            makeSinks = {
-                [KafkaTransactionalSink(
-                    configuration: kafka, transactionalID: transactionalID, limits: limits,
-                    checkpointRecords: .init(
-                        topic: kafkaStore.settings.topic, partition: kafkaStore.partition, checkpoints: transactions,
-                        record: { kafkaStore.record(for: $0) }
-                    ),
-                    logger: logger
-                )]
-            }
-        } else {
-            makeSinks = { sinks.makeSinks(logger: logger, deadLetters: deadLetters, sharedKafka: sharedKafka) }
-        }
+        let delivery = try deliverySession(
+            configuration, store: store, transactionalID: transactionalID, deadLetters: deadLetters,
+            sharedKafka: sharedKafka, logger: logger, metricDimensions: metricDimensions
+        )
         let parts = ContinuousExport<SentinelOneThreatSource>.Parts(
             makeSource: { since in
                 try console.makeSource(filters: userFilters + pollFilters(since: since), session: session, stop: stop, logger: logger)
             },
-            makeSinks: makeSinks,
-            encoder: sinks.format.encoder(consoleURL: console.console.base),
-            transactionCheckpoints: transactions,
+            encoder: configuration.sinks.format.encoder(consoleURL: console.console.base),
             makeLookupSource: { ids in
                 try console.makeSource(
                     filters: userFilters + [QueryFilter(name: "ids", value: ids.joined(separator: ","))],
@@ -158,7 +143,7 @@ public enum ThreatpipeRuntime {
             pipelineConfiguration: policy.configure(.init(concurrency: console.concurrency)),
             interval: configuration.interval,
             initialSince: configuration.initialSince.description,
-            store: store,
+            session: delivery,
             stop: stop,
             health: health,
             maximumBackoff: configuration.maximumBackoff,
@@ -170,20 +155,20 @@ public enum ThreatpipeRuntime {
     }
 
     /// The checkpoint store the configuration names.
-    static func makeStore(_ configuration: RunConfiguration, instanceID: String) -> any CheckpointStore {
+    static func makeStore(_ configuration: RunConfiguration, instanceID: String) -> RunCheckpointStore {
         let console = configuration.console
         let filters = console.filters.map { "\($0.name)=\($0.value)" }
         switch configuration.checkpointStore {
         case .file:
-            return CheckpointFileStore(
+            return .file(CheckpointFileStore(
                 path: configuration.statePath, consoleURL: console.console.base, filters: filters,
                 startAfresh: configuration.resetState
-            )
+            ))
         case .kafka(let settings):
-            return KafkaCheckpointStore(
+            return .kafka(KafkaCheckpointStore(
                 settings: settings, checkpointID: instanceID, consoleURL: console.console.base, filters: filters,
                 startAfresh: configuration.resetState, savedByTransactions: configuration.delivery == .exactlyOnce
-            )
+            ))
         }
     }
 

@@ -62,7 +62,7 @@ public actor KafkaSink: RecordSink {
                     threatID: version.id, updatedAt: version.updatedAt, sink: name, reason: error.name,
                     error: error.message, record: report.failedValue ?? []
                 )
-                acknowledger.acknowledge(report.tag)
+                acknowledger.acknowledge(report.tag, as: .deadLettered)
             } catch {
                 deliveries.fail(KafkaError(code: .threatpipe, name: "DEAD_LETTER_FAILED", message: "\(error)"), tag: report.tag)
             }
@@ -131,7 +131,7 @@ public actor KafkaSink: RecordSink {
                 record: record.bytes
             )
         }
-        acknowledger?.acknowledge(record.sequence)
+        acknowledger?.acknowledge(record.sequence, as: .deadLettered)
     }
 
     /// Waits up to the flush timeout for every record to be delivered.

@@ -57,16 +57,14 @@ public actor KafkaTransactionalSink: RecordSink {
     /// The transaction under way: its records' sequence numbers and when it began.
     private var pending: [UInt64] = []
     private var began: ContinuousClock.Instant?
-    /// The poll's sequence numbers committed so far: every one below `committedBelow`, and these above it.
-    private var committedBelow: UInt64 = 0
-    private var committedAbove: Set<UInt64> = []
     /// Records written ahead of an earlier one still being enriched (enrichment finishes out of order), by sequence
     /// number: produced once every earlier record is. So a transaction holds a run of sequence numbers from the
     /// poll's start, and the checkpoint it commits covers every record it commits — a record committed above a gap
     /// was not in the checkpoint, and a restart after a kill committed it again. Records held when the poll ends
     /// follow a record a stop withdrew: they are not sent, and the next run delivers them.
     private var ahead: [UInt64: EncodedRecord] = [:]
-    /// The sequence number to produce next.
+    /// The sequence number to produce next: every record of the poll below it is produced, in order, so a commit
+    /// covers exactly the records below it — the watermark the commit's checkpoint is asked for.
     private var nextSequence: UInt64 = 0
     private let failure = KafkaFailureBox()
 
@@ -163,7 +161,7 @@ public actor KafkaTransactionalSink: RecordSink {
     /// poll and is how an idle producer learns that it was fenced.
     public func flush() async throws {
         guard let producer else { throw SinkError(sink: name, message: "flushed before open or after close") }
-        if began == nil, checkpointRecords.checkpoints.checkpoint(coveringBelow: committedBelow) != nil {
+        if began == nil, checkpointRecords.checkpoints.checkpoint(coveringBelow: nextSequence) != nil {
             do {
                 try producer.beginTransaction()
             } catch {
@@ -172,8 +170,6 @@ public actor KafkaTransactionalSink: RecordSink {
             began = .now
         }
         try await commit()
-        committedBelow = 0
-        committedAbove.removeAll()
         ahead.removeAll()
         nextSequence = 0
     }
@@ -190,10 +186,7 @@ public actor KafkaTransactionalSink: RecordSink {
     private func commit() async throws {
         guard let producer, let began else { return }
         try throwIfFailed()
-        var watermark = committedBelow
-        var above = committedAbove.union(pending)
-        while above.remove(watermark) != nil { watermark += 1 }
-        if let checkpoint = checkpointRecords.checkpoints.checkpoint(coveringBelow: watermark) {
+        if let checkpoint = checkpointRecords.checkpoints.checkpoint(coveringBelow: nextSequence) {
             let record = checkpointRecords.record(checkpoint)
             do {
                 try await producer.produceWhenRoom(
@@ -216,8 +209,6 @@ public actor KafkaTransactionalSink: RecordSink {
         }
         try throwIfFailed()
         Self.outcome("committed", since: began)
-        committedBelow = watermark
-        committedAbove = above
         acknowledger?.acknowledge(pending)
         pending.removeAll(keepingCapacity: true)
         self.began = nil

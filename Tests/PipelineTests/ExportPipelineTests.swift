@@ -2,6 +2,7 @@ import Testing
 
 @testable import Pipeline
 import Synchronization
+import Logging
 
 @Suite struct ExportPipelineTests {
     @Test func everyThreatReachesEverySinkExactlyOnce() async throws {
@@ -43,9 +44,15 @@ import Synchronization
         let source = MemorySource(count: 40, stopped: [25, 31])
         let sink = MemorySink()
         let watermark = WatermarkRecorder()
-        var configuration = ExportPipeline<MemorySource>.Configuration(concurrency: 4)
-        configuration.onWatermarkAdvanced = { watermark.record($0) }
-        let summary = try await ExportPipeline(source: source, encoder: IDEncoder(), sinks: [sink], configuration: configuration).run()
+        let configuration = ExportPipeline<MemorySource>.Configuration(concurrency: 4)
+        let session = DeliverySession(sinks: { [sink] }, checkpoints: nil, lifetime: .onePass, logger: Logger(label: "test"))
+        _ = try await session.prepare()
+        let summary = try await session.deliver { pass in
+            let summary = try await ExportPipeline(source: source, encoder: IDEncoder(), sinks: pass.sinks, configuration: configuration).run(through: pass)
+            watermark.record(pass.tracker.snapshot.lowWatermark)
+            return summary
+        }.get()
+        await session.close()
         #expect(summary.withdrawn == 2)
         #expect(summary.fetch.stoppedEarly)
         #expect(summary.write.records == 38)

@@ -19,6 +19,8 @@ public struct AcknowledgementState: Sendable {
     public private(set) var lowWatermark: UInt64 = 0
     /// Acknowledgements received, per sink.
     public private(set) var acknowledgedCount: [UInt64]
+    /// Of those, records the sink rejected for good and wrote to the dead-letter file, per sink.
+    public private(set) var deadLetteredCount: [UInt64]
     /// Pending records: sequence number → bit set of the sinks that have not acknowledged it yet.
     private var pendingSinks: [UInt64: UInt64] = [:]
 
@@ -26,6 +28,7 @@ public struct AcknowledgementState: Sendable {
         precondition((1...64).contains(sinkCount), "between 1 and 64 sinks")
         self.sinkCount = sinkCount
         self.acknowledgedCount = Array(repeating: 0, count: sinkCount)
+        self.deadLetteredCount = Array(repeating: 0, count: sinkCount)
     }
 
     /// Records in flight: registered but not yet acknowledged by every sink.
@@ -42,13 +45,15 @@ public struct AcknowledgementState: Sendable {
         return sequence
     }
 
-    /// Records that `sink` holds `sequence` durably. A repeated or unknown acknowledgement changes nothing.
-    public mutating func acknowledge(_ sequence: UInt64, sink: Int) -> Action {
+    /// Records that `sink` is done with `sequence`: holds it durably, or (`deadLettered`) wrote it durably to the
+    /// dead-letter file. A repeated or unknown acknowledgement changes nothing.
+    public mutating func acknowledge(_ sequence: UInt64, sink: Int, as outcome: Acknowledgement = .delivered) -> Action {
         precondition((0..<sinkCount).contains(sink), "unknown sink index \(sink)")
         guard let pending = pendingSinks[sequence] else { return .none }
         let bit = UInt64(1) << UInt64(sink)
         guard pending & bit != 0 else { return .none }
         acknowledgedCount[sink] += 1
+        if outcome == .deadLettered { deadLetteredCount[sink] += 1 }
         let remaining = pending & ~bit
         if remaining != 0 {
             pendingSinks[sequence] = remaining
@@ -59,4 +64,14 @@ public struct AcknowledgementState: Sendable {
         while lowWatermark < registeredCount && pendingSinks[lowWatermark] == nil { lowWatermark += 1 }
         return .watermarkAdvanced(to: lowWatermark)
     }
+}
+
+/// What became of a record at one sink, as its acknowledgement says (the finalizer's status). Either way the record is
+/// done there and may move the checkpoint; a sink that fails to take a record throws instead and never acknowledges
+/// it, so the checkpoint stays before it.
+public enum Acknowledgement: Sendable, Equatable {
+    /// Durable at the sink's destination.
+    case delivered
+    /// Rejected for good by the destination (too large, unknown topic) and durable in the dead-letter file.
+    case deadLettered
 }

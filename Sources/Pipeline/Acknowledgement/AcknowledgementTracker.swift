@@ -20,10 +20,10 @@ public final class AcknowledgementTracker: Sendable {
         return sequence
     }
 
-    /// Records that sink number `sink` holds `sequence` durably.
+    /// Records that sink number `sink` is done with `sequence` (see ``Acknowledgement``).
     @discardableResult
-    public func acknowledge(_ sequence: UInt64, sink: Int) -> AcknowledgementState.Action {
-        let (action, inFlight) = state.withLockedValue { ($0.acknowledge(sequence, sink: sink), $0.inFlightCount) }
+    public func acknowledge(_ sequence: UInt64, sink: Int, as outcome: Acknowledgement = .delivered) -> AcknowledgementState.Action {
+        let (action, inFlight) = state.withLockedValue { ($0.acknowledge(sequence, sink: sink, as: outcome), $0.inFlightCount) }
         if case .watermarkAdvanced(let watermark) = action {
             PipelineMetrics.recordsInFlight.record(inFlight)
             onWatermarkAdvanced?(watermark)
@@ -67,11 +67,11 @@ public struct SinkAcknowledger: Sendable {
     let target: Target
     let sink: Int
 
-    /// Acknowledges one record.
-    public func acknowledge(_ sequence: UInt64) {
+    /// Acknowledges one record: delivered, or dead-lettered.
+    public func acknowledge(_ sequence: UInt64, as outcome: Acknowledgement = .delivered) {
         switch target {
-        case .tracker(let tracker): tracker.acknowledge(sequence, sink: sink)
-        case .router(let router): router.current?.acknowledge(sequence, sink: sink)
+        case .tracker(let tracker): tracker.acknowledge(sequence, sink: sink, as: outcome)
+        case .router(let router): router.current?.acknowledge(sequence, sink: sink, as: outcome)
         }
     }
 

@@ -1,25 +1,15 @@
 import CoreMetrics
-/// The last stage: encodes each enriched threat once and writes it to every sink, in turn; closes (or flushes) the
-/// sinks at the end of input so that they make their data durable and acknowledge it.
+/// The last stage: encodes each enriched threat once and writes it to every sink, in turn; flushes the sinks at the
+/// end of input so that they make their data durable and acknowledge it (their session closes them).
 public struct RecordWriter: Sendable {
-    /// What the writer does with the sinks at the end of input.
-    public enum AtEnd: Sendable {
-        /// Close them: the pass owns them (`export`).
-        case close
-        /// Flush them and leave them open: they outlive the pass (`run`).
-        case flush
-    }
-
     let encoder: any RecordEncoder
     let sinks: [any RecordSink]
     let failOnEnrichmentError: Bool
-    let atEnd: AtEnd
 
-    public init(encoder: any RecordEncoder, sinks: [any RecordSink], failOnEnrichmentError: Bool = false, atEnd: AtEnd = .close) {
+    public init(encoder: any RecordEncoder, sinks: [any RecordSink], failOnEnrichmentError: Bool = false) {
         self.encoder = encoder
         self.sinks = sinks
         self.failOnEnrichmentError = failOnEnrichmentError
-        self.atEnd = atEnd
     }
 
     /// Writes every threat of `input`; returns what was written.
@@ -108,13 +98,10 @@ public struct RecordWriter: Sendable {
         }
     }
 
-    /// Closes or flushes `sink` at the end of input.
+    /// Flushes `sink` at the end of input.
     private func finish(_ sink: any RecordSink) async throws {
         do {
-            switch atEnd {
-            case .close: try await sink.close()
-            case .flush: try await sink.flush()
-            }
+            try await sink.flush()
         } catch {
             throw PipelineError.sinkFailed(sink, error)
         }

@@ -27,7 +27,7 @@ extension ShardGroup {
             sharedRead = nil
             let outcome = await Result {
                 try await ThreatpipeRuntime.follow(
-                    configuration, session: session, store: store, transactionalID: group.transactionalID(of: shard.name),
+                    configuration, session: session, store: .kafka(store), transactionalID: group.transactionalID(of: shard.name),
                     logger: logger, health: health, stop: stop, metricDimensions: [("shard", shard.name)],
                     sharedKafka: clients.sink
                 )

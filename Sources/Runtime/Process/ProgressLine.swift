@@ -11,9 +11,13 @@ import Synchronization
 /// standard error twice a second. Shown only when standard error is a terminal and standard output is not a pipe
 /// or the stdout sink (records and progress never share a screen or a stream).
 public final class ProgressLine: Sendable {
-    public init() {}
+    /// - Parameter deliveredSoFar: read at each redraw, when given, for the count (``setDelivered(_:)`` otherwise).
+    public init(deliveredSoFar: (@Sendable () -> Int)? = nil) {
+        self.deliveredSoFar = deliveredSoFar
+    }
 
     private let delivered = Atomic<Int>(0)
+    private let deliveredSoFar: (@Sendable () -> Int)?
     private let total = NIOLockedValueBox<Int?>(nil)
     private let started = ContinuousClock.now
 
@@ -41,7 +45,7 @@ public final class ProgressLine: Sendable {
     }
 
     func line() -> String {
-        let done = delivered.load(ordering: .relaxed)
+        let done = deliveredSoFar?() ?? delivered.load(ordering: .relaxed)
         let seconds = (ContinuousClock.now - started).inSeconds
         let rate = seconds > 0 ? Double(done) / seconds : 0
         var text = "threatpipe: \(done)"

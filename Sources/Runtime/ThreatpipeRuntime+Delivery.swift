@@ -1,0 +1,60 @@
+import Logging
+import Persistence
+import Pipeline
+import Sinks
+
+/// The checkpoint store a run was given, by kind: exactly once needs the Kafka one by type, not by a downcast.
+enum RunCheckpointStore: Sendable {
+    case file(CheckpointFileStore)
+    case kafka(KafkaCheckpointStore)
+
+    var store: any CheckpointStore {
+        switch self {
+        case .file(let store): store
+        case .kafka(let store): store
+        }
+    }
+}
+
+extension ThreatpipeRuntime {
+    /// The delivery session a run (or one shard of a group) delivers through, chosen once: at least once, the
+    /// configured sinks and the store's saves; exactly once, the transactional Kafka sink committing the checkpoint
+    /// in its transactions. A configuration that cannot do what it asks fails here, never falls back.
+    static func deliverySession(
+        _ configuration: RunConfiguration, store: RunCheckpointStore, transactionalID: String, deadLetters: DeadLetterFile?,
+        sharedKafka: SharedKafkaSinkProducer?, logger: Logger, metricDimensions: [(String, String)]
+    ) throws -> DeliverySession {
+        let sinks = configuration.sinks
+        switch (configuration.delivery, store) {
+        case (.atLeastOnce, _):
+            return DeliverySession(
+                sinks: { sinks.makeSinks(logger: logger, deadLetters: deadLetters, sharedKafka: sharedKafka) },
+                checkpoints: AtLeastOnceCheckpoints(store: store.store), lifetime: .manyPasses, logger: logger,
+                metricDimensions: metricDimensions
+            )
+        case (.exactlyOnce, .kafka(let kafkaStore)):
+            guard sinks.sinks.count == 1, case .kafka(let kafka) = sinks.sinks[0] else { break }
+            let transactions = TransactionCheckpoints()
+            let limits = configuration.transactionLimits
+            let checkpointRecords = KafkaTransactionalSink.CheckpointRecords(
+                topic: kafkaStore.settings.topic, partition: kafkaStore.partition, checkpoints: transactions,
+                record: { kafkaStore.record(for: $0) }
+            )
+            return DeliverySession(
+                sinks: {
+                    [KafkaTransactionalSink(
+                        configuration: kafka, transactionalID: transactionalID, limits: limits,
+                        checkpointRecords: checkpointRecords, logger: logger
+                    )]
+                },
+                checkpoints: TransactionalCheckpoints(store: kafkaStore, transactions: transactions), lifetime: .manyPasses,
+                logger: logger, metricDimensions: metricDimensions
+            )
+        case (.exactlyOnce, .file):
+            break
+        }
+        // `RunConfiguration.check()` refuses these first; the same words if a caller skipped it.
+        try configuration.check()
+        throw ConfigurationError(description: "--delivery exactly-once needs the Kafka sink as the only sink and --checkpoint-store kafka")
+    }
+}
