@@ -38,20 +38,20 @@ struct AuditCommand: AsyncParsableCommand {
     @OptionGroup var sinks: SinkOptions
     @OptionGroup var operations: OperationsOptions
 
-    @Option(help: "Only threats updated at or after this instant: RFC 3339, or a duration ago such as 7d.")
-    var since: String?
+    @Option(help: "Only threats updated at or after this instant: RFC 3339, or a duration ago such as 7d.", transform: InstantArgument.parser(or: Usage.instant("since")))
+    var since: InstantArgument?
 
-    @Option(help: "Only threats updated at or before this instant: RFC 3339, or a duration ago.")
-    var until: String?
+    @Option(help: "Only threats updated at or before this instant: RFC 3339, or a duration ago.", transform: InstantArgument.parser(or: Usage.instant("until")))
+    var until: InstantArgument?
 
-    @Option(help: "Only threats created at or after this instant (instead of --since on updatedAt).")
-    var createdSince: String?
+    @Option(help: "Only threats created at or after this instant (instead of --since on updatedAt).", transform: InstantArgument.parser(or: Usage.instant("created-since")))
+    var createdSince: InstantArgument?
 
-    @Option(help: "Only threats created at or before this instant.")
-    var createdUntil: String?
+    @Option(help: "Only threats created at or before this instant.", transform: InstantArgument.parser(or: Usage.instant("created-until")))
+    var createdUntil: InstantArgument?
 
-    @Option(help: "Leave out threats updated in this last stretch of time (a running `run` may not have reached them yet): a duration such as 5m; 0s keeps all.")
-    var settle = "5m"
+    @Option(help: "Leave out threats updated in this last stretch of time (a running `run` may not have reached them yet): a duration such as 5m; 0s keeps all.", transform: DurationArgument.parser(or: Usage.settle))
+    var settle = DurationArgument(.seconds(300), written: "5m")
 
     @Option(name: .customLong("from-ndjson"), parsing: .upToNextOption, help: "The delivered side: NDJSON files threatpipe wrote (rotated and .gz ones too), any format.")
     var fromNDJSON: [String] = []
@@ -75,27 +75,18 @@ struct AuditCommand: AsyncParsableCommand {
     var repairFormat: OutputFormat?
 
     func validate() throws {
-        let now = RFC3339Timestamp.now
-        for (value, name) in [(since, "since"), (until, "until"), (createdSince, "created-since"), (createdUntil, "created-until")] {
-            if let value, TimeOptionParsing.instant(value, now: now) == nil {
-                throw ValidationError("--\(name) takes an RFC 3339 time or a duration ago such as 24h, 0s…36500d")
-            }
-        }
         if (since != nil || until != nil) && (createdSince != nil || createdUntil != nil) {
             throw ValidationError("give the window on updatedAt (--since/--until) or on createdAt (--created-since/--created-until), not both")
         }
         // An empty window would say "complete" about nothing.
         for (start, end, names) in [(since, until, ("since", "until")), (createdSince, createdUntil, ("created-since", "created-until"))] {
-            if let start = start.flatMap({ TimeOptionParsing.instant($0, now: now) }),
-                let end = end.flatMap({ TimeOptionParsing.instant($0, now: now) }), start >= end
-            {
+            if let start = start?.instant, let end = end?.instant, start >= end {
                 throw ValidationError("--\(names.0) (\(start)) is not before --\(names.1) (\(end)): the window is empty")
             }
         }
-        guard let settle = TimeOptionParsing.duration(settle), settle <= .seconds(86_400 * 30) else {
-            throw ValidationError("--settle takes a duration such as 5m or 0s, at most 30d")
+        guard settle.duration <= .seconds(86_400 * 30) else {
+            throw ValidationError(Usage.settle)
         }
-        _ = settle
         guard fromNDJSON.isEmpty != !fromKafka else {
             throw ValidationError("name the delivered side: --from-ndjson PATH… or --from-kafka (with --kafka-brokers and --kafka-topic)")
         }
@@ -141,11 +132,10 @@ struct AuditCommand: AsyncParsableCommand {
             )
             : .ndjson(fromNDJSON)
         var audit = AuditConfiguration(console: console, delivered: delivered)
-        let now = RFC3339Timestamp.now
         audit.window.field = createdSince != nil || createdUntil != nil ? .createdAt : .updatedAt
-        audit.window.since = (since ?? createdSince).flatMap { TimeOptionParsing.instant($0, now: now) }
-        audit.window.until = (until ?? createdUntil).flatMap { TimeOptionParsing.instant($0, now: now) }
-        audit.window.settle = TimeOptionParsing.duration(settle)!
+        audit.window.since = (since ?? createdSince)?.instant
+        audit.window.until = (until ?? createdUntil)?.instant
+        audit.window.settle = settle.duration
         audit.bySite = by == .site
         audit.showsProgress = ProgressLine.isWanted(stdoutSinkInUse: false)
         return (audit, ExportConfiguration(console: console, sinks: sinks.configuration(format: repairFormat ?? .raw)))

@@ -26,25 +26,25 @@ struct CheckpointOptions: ParsableArguments {
     @Option(help: "Exactly once: at most this many records per transaction.")
     var transactionRecords = 5000
 
-    @Option(help: "Exactly once: a transaction is committed at the latest this long after it began: a duration such as 1s or 500ms.")
-    var transactionInterval = "1s"
+    @Option(help: "Exactly once: a transaction is committed at the latest this long after it began: a duration such as 1s or 500ms.", transform: DurationArgument.parser(or: Usage.transactionInterval))
+    var transactionInterval = DurationArgument(.seconds(1), written: "1s")
 
     @Option(help: "Run as one process of the group NAME (needs --checkpoint-store kafka and the Kafka sink): the shards of the configuration file's 'shards:' list are spread over every process started with this group, through a Kafka consumer group on the checkpoint topic.")
     var group: String?
 
-    @Option(help: "With --group: how long the group waits for a silent process (killed, cut off) before its shards move, 1s…300s.")
-    var groupSessionTimeout = "10s"
+    @Option(help: "With --group: how long the group waits for a silent process (killed, cut off) before its shards move, 1s…300s.", transform: DurationArgument.parser(or: Usage.groupSessionTimeout))
+    var groupSessionTimeout = DurationArgument(.seconds(10), written: "10s")
 
     func validate() throws {
-        guard let session = TimeOptionParsing.duration(groupSessionTimeout), session >= .seconds(1), session <= .seconds(300) else {
-            throw ValidationError("--group-session-timeout takes a duration such as 10s, 1s…300s")
+        guard (.seconds(1) ... .seconds(300)).contains(groupSessionTimeout.duration) else {
+            throw ValidationError(Usage.groupSessionTimeout)
         }
         if let group, !ShardConfiguration.isUsableName(group) {
             throw ValidationError("--group takes a name of 1…100 characters of A-Z a-z 0-9 . _ -")
         }
         try TimeOptionParsing.check(transactionRecords, in: 1...1_000_000, "transaction-records")
-        guard let transaction = TimeOptionParsing.duration(transactionInterval), transaction >= .milliseconds(10), transaction <= .seconds(50) else {
-            throw ValidationError("--transaction-interval takes a duration such as 1s or 500ms, 10ms…50s")
+        guard (.milliseconds(10) ... .seconds(50)).contains(transactionInterval.duration) else {
+            throw ValidationError(Usage.transactionInterval)
         }
         if let instanceId, instanceId.isEmpty || instanceId.count > 200 || instanceId.contains(where: { $0.isWhitespace || $0.isNewline }) {
             throw ValidationError("--instance-id takes a name of 1…200 characters without spaces")
@@ -72,7 +72,7 @@ struct CheckpointOptions: ParsableArguments {
         let everyShardNamesItsConsole = !entries.isEmpty && entries.allSatisfy { $0.consoleURL != nil }
         let base = try source.configuration(defaultConsole: everyShardNamesItsConsole ? entries[0].consoleURL : nil)
         var configuration = GroupConfiguration(name: group, shards: try ShardsFile.shards(entries, base: base))
-        configuration.sessionTimeout = TimeOptionParsing.duration(groupSessionTimeout)!
+        configuration.sessionTimeout = groupSessionTimeout.duration
         try configuration.check()
         return configuration
     }
@@ -81,7 +81,7 @@ struct CheckpointOptions: ParsableArguments {
     func apply(to configuration: inout RunConfiguration, sinks: SinkOptions) {
         configuration.delivery = delivery
         configuration.instanceID = instanceId
-        configuration.transactionLimits = .init(records: transactionRecords, interval: TimeOptionParsing.duration(transactionInterval)!)
+        configuration.transactionLimits = .init(records: transactionRecords, interval: transactionInterval.duration)
         if checkpointStore == .kafka {
             configuration.checkpointStore = .kafka(.init(
                 properties: [("bootstrap.servers", sinks.kafkaBrokers ?? "")] + sinks.kafkaConfigurationProperties,

@@ -24,21 +24,11 @@ struct ExportCommand: AsyncParsableCommand {
     @Option(help: "When a threat's analysis or events cannot be fetched: emit the record with that part null and the error recorded, or fail.")
     var onEnrichmentError: EnrichmentErrorPolicy = .emit
 
-    @Option(help: "Only threats updated at or after this instant: RFC 3339, or a duration ago such as 24h or 7d.")
-    var since: String?
+    @Option(help: "Only threats updated at or after this instant: RFC 3339, or a duration ago such as 24h or 7d.", transform: InstantArgument.parser(or: Usage.since()))
+    var since: InstantArgument?
 
-    @Option(help: "Only threats updated before this instant: RFC 3339, or a duration ago.")
-    var until: String?
-
-    func validate() throws {
-        let now = RFC3339Timestamp.now
-        if let since, TimeOptionParsing.instant(since, now: now) == nil {
-            throw ValidationError("--since takes an RFC 3339 time or a duration ago such as 24h, 0s…36500d")
-        }
-        if let until, TimeOptionParsing.instant(until, now: now) == nil {
-            throw ValidationError("--until takes an RFC 3339 time or a duration ago such as 1h, 0s…36500d")
-        }
-    }
+    @Option(help: "Only threats updated before this instant: RFC 3339, or a duration ago.", transform: InstantArgument.parser(or: Usage.instant("until", example: "1h")))
+    var until: InstantArgument?
 
     func run() async throws {
         let readiness = Readiness()
@@ -56,9 +46,8 @@ struct ExportCommand: AsyncParsableCommand {
     func runtimeConfiguration() throws -> ExportConfiguration {
         var configuration = ExportConfiguration(console: try source.configuration(), sinks: sinks.configuration(format: record.format))
         configuration.failOnEnrichmentError = onEnrichmentError == .fail
-        let now = RFC3339Timestamp.now
-        configuration.since = since.flatMap { TimeOptionParsing.instant($0, now: now) }
-        configuration.until = until.flatMap { TimeOptionParsing.instant($0, now: now) }
+        configuration.since = since?.instant
+        configuration.until = until?.instant
         configuration.showsProgress = ProgressLine.isWanted(stdoutSinkInUse: configuration.sinks.usesStdout)
         return configuration
     }

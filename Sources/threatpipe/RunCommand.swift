@@ -36,11 +36,11 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "A record whose analysis or events failed (after the retries; not a 404) is enriched again on later polls, with backoff, up to this many times; when it succeeds a complete record of the same version follows (meta.reenriched). 0 turns it off.")
     var reEnrichAttempts = 5
 
-    @Option(help: "Time between the starts of two polls: seconds, or a duration such as 30s or 5m.")
-    var interval = "30s"
+    @Option(help: "Time between the starts of two polls: seconds, or a duration such as 30s or 5m.", transform: DurationArgument.parser(or: Usage.interval))
+    var interval = DurationArgument(.seconds(30), written: "30s")
 
-    @Option(help: "Longest wait between polls after failures: the wait doubles from --interval up to it.")
-    var maxBackoff = "5m"
+    @Option(help: "Longest wait between polls after failures: the wait doubles from --interval up to it.", transform: DurationArgument.parser(or: Usage.maxBackoff))
+    var maxBackoff = DurationArgument(.seconds(300), written: "5m")
 
     @Option(help: "The state file holding the checkpoint.")
     var state = "threatpipe-state.json"
@@ -48,28 +48,22 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Start afresh from --since even if the state file belongs to other filters or another console.")
     var resetState = false
 
-    @Option(help: "Where the first run starts: RFC 3339, or a duration ago such as 24h.")
-    var since = "24h"
+    @Option(help: "Where the first run starts: RFC 3339, or a duration ago such as 24h.", transform: InstantArgument.parser(or: Usage.since()))
+    var since = InstantArgument(ago: .seconds(86_400), written: "24h")
 
-    @Option(help: "Each poll starts this long before the checkpoint, to catch versions that become visible late (replication lag); versions already delivered are left out. 0s turns it off.")
-    var overlap = "5s"
+    @Option(help: "Each poll starts this long before the checkpoint, to catch versions that become visible late (replication lag); versions already delivered are left out. 0s turns it off.", transform: DurationArgument.parser(or: Usage.overlap))
+    var overlap = DurationArgument(.seconds(5), written: "5s")
 
     @OptionGroup var checkpoints: CheckpointOptions
 
     func validate() throws {
         try checkpoints.validate(with: sinks)
         try TimeOptionParsing.check(reEnrichAttempts, in: 0...20, "re-enrich-attempts")
-        guard let interval = TimeOptionParsing.duration(interval), interval >= .seconds(1) else {
-            throw TimeOptionParsing.durationError("interval", example: "30s or 5m", minimum: "1s")
+        guard interval.duration >= .seconds(1) else {
+            throw ValidationError(Usage.interval)
         }
-        guard let overlap = TimeOptionParsing.duration(overlap), overlap <= .seconds(3600) else {
-            throw ValidationError("--overlap takes seconds or a duration such as 5s, 0s…1h")
-        }
-        guard TimeOptionParsing.duration(maxBackoff) != nil else {
-            throw TimeOptionParsing.durationError("max-backoff", example: "5m")
-        }
-        guard TimeOptionParsing.instant(since, now: .now) != nil else {
-            throw ValidationError("--since takes an RFC 3339 time or a duration ago such as 24h, 0s…36500d")
+        guard overlap.duration <= .seconds(3600) else {
+            throw ValidationError(Usage.overlap)
         }
     }
 
@@ -113,13 +107,13 @@ struct RunCommand: AsyncParsableCommand {
     func runtimeConfiguration(console: ConsoleConfiguration? = nil) throws -> RunConfiguration {
         var configuration = RunConfiguration(
             console: try console ?? source.configuration(), sinks: sinks.configuration(format: record.format),
-            initialSince: TimeOptionParsing.instant(since, now: .now)!
+            initialSince: since.instant
         )
         configuration.failOnEnrichmentError = onEnrichmentError == .fail
         configuration.reenrichmentAttempts = reEnrichAttempts
-        configuration.interval = TimeOptionParsing.duration(interval)!
-        configuration.maximumBackoff = TimeOptionParsing.duration(maxBackoff)!
-        configuration.overlap = TimeOptionParsing.duration(overlap)!
+        configuration.interval = interval.duration
+        configuration.maximumBackoff = maxBackoff.duration
+        configuration.overlap = overlap.duration
         configuration.statePath = state
         configuration.resetState = resetState
         checkpoints.apply(to: &configuration, sinks: sinks)

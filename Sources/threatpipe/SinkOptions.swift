@@ -19,8 +19,8 @@ struct SinkOptions: ParsableArguments {
     @Option(help: "Start a new NDJSON file once the current one holds this much: bytes, or with K, M or G (e.g. 512M).")
     var rotateSize: String?
 
-    @Option(help: "Start a new NDJSON file once the current one is this old: a duration such as 1h or 15m.")
-    var rotateInterval: String?
+    @Option(help: "Start a new NDJSON file once the current one is this old: a duration such as 1h or 15m.", transform: DurationArgument.parser(or: Usage.rotateInterval))
+    var rotateInterval: DurationArgument?
 
     @Flag(help: "gzip NDJSON files once they are rotated out.")
     var rotateGzip = false
@@ -57,8 +57,8 @@ struct SinkOptions: ParsableArguments {
         if let rotateSize, Self.byteCount(rotateSize) == nil {
             throw ValidationError("--rotate-size takes bytes, or a number with K, M or G (e.g. 512M), 1…1024G")
         }
-        if let rotateInterval, (TimeOptionParsing.duration(rotateInterval) ?? .zero) < .seconds(1) {
-            throw TimeOptionParsing.durationError("rotate-interval", example: "1h or 15m", minimum: "1s")
+        if let rotateInterval, rotateInterval.duration < .seconds(1) {
+            throw ValidationError(Usage.rotateInterval)
         }
         if let retain { try TimeOptionParsing.check(retain, in: 1...1_000_000, "retain") }
         if (rotateSize != nil || rotateInterval != nil || rotateGzip || retain != nil), !resolvedSinks.contains(.ndjson) {
@@ -125,7 +125,7 @@ struct SinkOptions: ParsableArguments {
     var rotation: NDJSONRotation {
         NDJSONRotation(
             maximumBytes: rotateSize.flatMap(Self.byteCount),
-            maximumAge: rotateInterval.flatMap(TimeOptionParsing.duration),
+            maximumAge: rotateInterval?.duration,
             compress: rotateGzip,
             retain: retain
         )

@@ -44,8 +44,8 @@ struct SourceOptions: ParsableArguments {
     @Option(help: "Largest answer accepted, in bytes; a larger one is an error for that request.")
     var maxResponseBytes = 64 * 1024 * 1024
 
-    @Option(help: "Requests per second to the console, shared by all requests (a token bucket); 0 turns it off. Or auto[:MAX]: the rate follows the console's answers — it grows while they are 2xx and is cut on a 429 or 503, Retry-After honoured — never above MAX (default 50).")
-    var rateLimit = "10"
+    @Option(help: "Requests per second to the console, shared by all requests (a token bucket); 0 turns it off. Or auto[:MAX]: the rate follows the console's answers — it grows while they are 2xx and is cut on a 429 or 503, Retry-After honoured — never above MAX (default 50).", transform: RateLimit.parser(or: Usage.rateLimit))
+    var rateLimit = RateLimit.fixed(10)
 
     @Option(help: "Also trust the CA certificates in this PEM file (a console behind a private CA).")
     var caFile: String?
@@ -63,9 +63,6 @@ struct SourceOptions: ParsableArguments {
         try TimeOptionParsing.check(maxRetries, in: 0...20, "max-retries")
         try TimeOptionParsing.check(maxResponseBytes, in: 1024...(1 << 32), "max-response-bytes")
         try TimeOptionParsing.check(maxRetryWait, in: 0...86_400, "max-retry-wait", unit: "seconds")
-        guard Self.rateLimit(rateLimit) != nil else {
-            throw ValidationError("--rate-limit is 0 (off)…10000 requests per second, or auto[:MAX] (MAX 1…10000, default 50), got '\(rateLimit)'")
-        }
     }
 
     /// The console, checked.
@@ -98,30 +95,14 @@ struct SourceOptions: ParsableArguments {
         configuration.maximumRetries = maxRetries
         configuration.maximumRetryWait = .seconds(maxRetryWait)
         configuration.maximumResponseBytes = maxResponseBytes
-        switch Self.rateLimit(rateLimit)! {
+        switch rateLimit {
+        case .off: configuration.rateLimit = 0
         case .fixed(let rate): configuration.rateLimit = rate
-        case .adaptive(let maximum): configuration.adaptiveRateLimit = maximum
+        case .auto(let maximum): configuration.adaptiveRateLimit = maximum
         }
         configuration.caFile = caFile
         configuration.insecureSkipTLSVerify = insecureSkipTLSVerify
         configuration.environment = ProcessInfo.processInfo.environment
         return configuration
-    }
-
-    /// `--rate-limit`: requests per second, or `auto[:MAX]`.
-    enum RateLimit: Equatable {
-        case fixed(Double)
-        case adaptive(maximum: Double)
-    }
-
-    /// `10`, `0` (off), `2.5`, `auto` (maximum 50) or `auto:30`; nil when it is none of these.
-    static func rateLimit(_ text: String) -> RateLimit? {
-        if text == "auto" { return .adaptive(maximum: 50) }
-        if text.hasPrefix("auto:") {
-            guard let maximum = Double(text.dropFirst(5)), maximum.isFinite, (1...10_000).contains(maximum) else { return nil }
-            return .adaptive(maximum: maximum)
-        }
-        guard let rate = Double(text), rate.isFinite, (0...10_000).contains(rate) else { return nil }
-        return .fixed(rate)
     }
 }

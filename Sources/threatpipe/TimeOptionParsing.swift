@@ -33,11 +33,6 @@ enum TimeOptionParsing {
         return RFC3339Timestamp(microseconds: now.microseconds - ago.components.seconds * 1_000_000)
     }
 
-    /// The usage error for a duration option that is not one, naming the range.
-    static func durationError(_ option: String, example: String, minimum: String = "0s") -> ValidationError {
-        ValidationError("--\(option) takes seconds or a duration such as \(example), \(minimum)…36500d")
-    }
-
     /// Throws the usage error `--option is LOW…HIGH` unless `value` is in `range`.
     static func check<Value: Comparable>(_ value: Value, in range: ClosedRange<Value>, _ option: String, unit: String = "") throws {
         guard range.contains(value) else {
