@@ -218,7 +218,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"), "Persistence", "Pipeline", 
-                "Emulator", "RawJSON", "TestSupport", "Kafka",
+                "Emulator", "RawJSON", "TestSupport", "Kafka", "ConfigurationFile",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),

@@ -18,18 +18,16 @@ import ConfigurationFile
 /// its source. Secrets are never accepted from the file or a variable as values: only as files (`api-token-file`,
 /// `kafka-sasl-password-file`), or through `S1_API_TOKEN`.
 enum ConfigurationLayers {
-    /// The commands that take configuration.
-    static let commands: [String: any ParsableCommand.Type] = [
-        "export": ExportCommand.self, "run": RunCommand.self, "check": CheckCommand.self, "audit": AuditCommand.self,
-    ]
+    /// The commands that take configuration, and their long options (a table made from the commands by
+    /// `scripts/option-table.py`; a test keeps it equal to what the commands parse).
+    static let commands: [String: [String: OptionShape]] = ConfigurationFile.optionTable
 
     /// One long option of a command.
     typealias OptionShape = ConfigurationFile.OptionShape
 
     /// The process's arguments with the file's and the environment's settings added where no flag gives them.
     static func arguments(_ arguments: [String], environment: [String: String]) async throws -> [String] {
-        guard let command = arguments.first, let type = commands[command] else { return arguments }
-        let options = try Self.options(of: type)
+        guard let command = arguments.first, let options = commands[command] else { return arguments }
         let given = Set(arguments.compactMap(optionName))
         var layered = environment.filter { $0.key.hasPrefix("THREATPIPE_") }
         // S1_CONSOLE_URL is the environment's console URL too: it wins over the file, as every variable does.
@@ -52,7 +50,7 @@ enum ConfigurationLayers {
             // One file serves every command: the other commands' options are known keys too.
             var known = options
             for other in commands where other.key != command {
-                known.merge(try Self.options(of: other.value)) { mine, _ in mine }
+                known.merge(other.value) { mine, _ in mine }
             }
             providers.append(InMemoryProvider(name: path, values: try fileValues(path: path, known: known)))
         }
@@ -132,35 +130,6 @@ enum ConfigurationLayers {
         return name.contains("password") || name.contains("secret") || name.contains("token") && !name.contains("token-file") && !name.contains("token_file")
     }
 
-    /// The command's long options, from ArgumentParser's structured description of the command (the JSON its
-    /// `--experimental-dump-help` prints).
-    static func options(of type: any ParsableCommand.Type) throws -> [String: OptionShape] {
-        let dump = try JSONDecoder().decode(ToolDescription.self, from: Data(type._dumpHelp().utf8))
-        var options: [String: OptionShape] = [:]
-        for argument in dump.command.arguments ?? [] where argument.kind != "positional" {
-            for name in argument.names ?? [] where name.kind == "long" && name.name != "help" {
-                options[name.name] = OptionShape(isFlag: argument.kind == "flag", isRepeating: argument.isRepeating ?? false)
-            }
-        }
-        return options
-    }
-
-    /// The part of ArgumentParser's command description read here.
-    private struct ToolDescription: Decodable {
-        struct Command: Decodable {
-            var arguments: [Argument]?
-        }
-        struct Argument: Decodable {
-            var kind: String
-            var names: [Name]?
-            var isRepeating: Bool?
-        }
-        struct Name: Decodable {
-            var kind: String
-            var name: String
-        }
-        var command: Command
-    }
 
     private static func optionName(_ argument: String) -> String? {
         guard argument.hasPrefix("--"), let name = argument.dropFirst(2).split(separator: "=", maxSplits: 1).first else { return nil }
