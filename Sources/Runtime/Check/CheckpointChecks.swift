@@ -1,23 +1,22 @@
 import Blocking
 import Kafka
 import Persistence
-import Runtime
+import Logging
+import Pipeline
 import SentinelOne
 
-extension CheckCommand {
+extension ThreatpipeRuntime {
     /// The Kafka checkpoint store: its topic exists, how many partitions, whether it is compacted; and with exactly
     /// once, that the cluster registers a transactional id of this instance.
-    func checkCheckpointStore() async -> [Line] {
-        if checkpoints.group != nil, let failure = Result(catching: { try groupConfiguration() }).failure {
-            return [Line(name: "group \(checkpoints.group!)", failure: failure, detail: "\(failure)")]
+    static func checkCheckpointStore(_ check: CheckConfiguration) async -> [CheckLine] {
+        if let group = check.group, case .failure(let failure) = group.shards {
+            return [CheckLine(name: "group \(group.name)", failure: failure, detail: "\(failure)")]
         }
-        guard checkpoints.checkpointStore == .kafka, let brokers = sinks.kafkaBrokers else { return [] }
-        let topic = checkpoints.checkpointTopic
-        let properties = [("bootstrap.servers", brokers)] + sinks.kafkaConfigurationProperties
+        guard let (topic, properties) = check.checkpointTopic else { return [] }
         let metadata = await performBlockingCall {
             Result { () throws(KafkaError) in try KafkaClusterProbe.metadata(topic: topic, properties: properties, timeout: .seconds(5)) }
         }
-        var lines: [Line] = []
+        var lines: [CheckLine] = []
         switch metadata {
         case .success(let metadata) where metadata.partitions != nil:
             let policy = await performBlockingCall {
@@ -30,20 +29,20 @@ extension CheckCommand {
             case .notSet: "cleanup.policy is not set on this topic (so: delete): old checkpoints are deleted by age only; set cleanup.policy=compact"
             case .noAnswer: "compaction unknown (the cluster did not answer DescribeConfigs)"
             }
-            lines.append(Line(name: "checkpoint topic \(topic)", detail: "present, \(metadata.partitions!) partitions, \(compaction)"))
-            lines.append(await checkpointSizeLine(topic: topic, properties: properties))
-            lines += groupLines(partitions: metadata.partitions!)
+            lines.append(CheckLine(name: "checkpoint topic \(topic)", detail: "present, \(metadata.partitions!) partitions, \(compaction)"))
+            lines.append(await checkpointSizeLine(check, topic: topic, properties: properties))
+            lines += groupLines(check, partitions: metadata.partitions!)
         case .success:
             let error = KafkaError(code: .unknownTopicOrPartition, name: "UNKNOWN_TOPIC_OR_PART", message: "topic \(topic) does not exist")
-            lines.append(Line(name: "checkpoint topic \(topic)", failure: error, detail: "does not exist: create it with cleanup.policy=compact"))
+            lines.append(CheckLine(name: "checkpoint topic \(topic)", failure: error, detail: "does not exist: create it with cleanup.policy=compact"))
             return lines
         case .failure(let error):
-            lines.append(Line(name: "checkpoint topic \(topic)", failure: error, detail: "\(error)"))
+            lines.append(CheckLine(name: "checkpoint topic \(topic)", failure: error, detail: "\(error)"))
             return lines
         }
-        guard checkpoints.delivery == .exactlyOnce else { return lines }
+        guard check.delivery == .exactlyOnce else { return lines }
         // A probe id of its own: registering the run's id itself would fence a running instance.
-        let instance = checkpoints.instanceId ?? ((try? source.configuration()).map {
+        let instance = check.instanceID ?? ((try? check.console.get()).map {
             RunConfiguration.defaultInstanceID(console: $0.console, filters: $0.filters)
         } ?? "threatpipe")
         let probe = "threatpipe-\(instance)-check"
@@ -54,19 +53,19 @@ extension CheckCommand {
         }
         switch registered {
         case .success:
-            lines.append(Line(name: "transactions", detail: "the cluster registered transactional id \(probe) (InitProducerId)"))
+            lines.append(CheckLine(name: "transactions", detail: "the cluster registered transactional id \(probe) (InitProducerId)"))
         case .failure(let error):
-            lines.append(Line(name: "transactions", failure: error, detail: "InitProducerId for \(probe) failed: \(error)"))
+            lines.append(CheckLine(name: "transactions", failure: error, detail: "InitProducerId for \(probe) failed: \(error)"))
         }
         return lines
     }
 }
 
-extension CheckCommand {
+extension ThreatpipeRuntime {
     /// The topic's `max.message.bytes` against what the store writes: this instance's stored checkpoint (outside a
     /// group) must fit, or every save fails; a checkpoint grows with the versions of the overlap up to the store
     /// producer's 16 MiB, so a lower limit is named with the value that fits every checkpoint.
-    func checkpointSizeLine(topic: String, properties: [(key: String, value: String)]) async -> Line {
+    static func checkpointSizeLine(_ check: CheckConfiguration, topic: String, properties: [(key: String, value: String)]) async -> CheckLine {
         let answer = await performBlockingCall {
             (try? KafkaClusterProbe.topicConfiguration(topic: topic, key: "max.message.bytes", properties: properties, timeout: .seconds(5)))
                 ?? .noAnswer
@@ -89,33 +88,35 @@ extension CheckCommand {
             detail += "; a checkpoint grows with the overlap's versions (about 70 bytes each), up to \(producerLimit) bytes: "
                 + "max.message.bytes=\(producerLimit) fits every one"
         }
-        guard checkpoints.group == nil else { return Line(name: "checkpoint size", detail: detail) }
+        guard check.group == nil else { return CheckLine(name: "checkpoint size", detail: detail) }
         let size: Int?
-        switch await storedCheckpointSize(topic: topic, properties: properties) {
+        switch await storedCheckpointSize(check, topic: topic, properties: properties) {
         case .success(let stored): size = stored
-        case .failure(let error): return Line(name: "checkpoint size", detail: "this instance's checkpoint could not be read (\(error)); " + detail)
+        case .failure(let error): return CheckLine(name: "checkpoint size", detail: "this instance's checkpoint could not be read (\(error)); " + detail)
         }
-        guard let size else { return Line(name: "checkpoint size", detail: "no checkpoint stored for this instance yet; " + detail) }
+        guard let size else { return CheckLine(name: "checkpoint size", detail: "no checkpoint stored for this instance yet; " + detail) }
         if let limit, size > limit {
             let error = ConfigurationError(
                 description: "this instance's checkpoint is \(size) bytes, over the topic's max.message.bytes=\(limit): "
                     + "it cannot be saved again; set max.message.bytes=\(producerLimit)"
             )
-            return Line(name: "checkpoint size", failure: error, detail: error.description)
+            return CheckLine(name: "checkpoint size", failure: error, detail: error.description)
         }
-        return Line(name: "checkpoint size", detail: "this instance's checkpoint is \(size) bytes; " + detail)
+        return CheckLine(name: "checkpoint size", detail: "this instance's checkpoint is \(size) bytes; " + detail)
     }
 
     /// The size of the record holding this instance's stored checkpoint; nil when there is none.
-    private func storedCheckpointSize(topic: String, properties: [(key: String, value: String)]) async -> Result<Int?, any Error> {
+    private static func storedCheckpointSize(
+        _ check: CheckConfiguration, topic: String, properties: [(key: String, value: String)]
+    ) async -> Result<Int?, any Error> {
         let console: ConsoleConfiguration
         do {
-            console = try source.configuration()
+            console = try check.console.get()
         } catch {
             return .failure(error)
         }
         let filters = console.filters.map { "\($0.name)=\($0.value)" }
-        let instance = checkpoints.instanceId ?? RunConfiguration.defaultInstanceID(console: console.console, filters: console.filters)
+        let instance = check.instanceID ?? RunConfiguration.defaultInstanceID(console: console.console, filters: console.filters)
         var settings = KafkaCheckpointStore.Settings(properties: properties, topic: topic)
         settings.timeout = .seconds(10)
         let store = KafkaCheckpointStore(settings: settings, checkpointID: instance, consoleURL: console.console.base, filters: filters)
@@ -130,21 +131,16 @@ extension CheckCommand {
     }
 }
 
-extension CheckCommand {
-    /// `--group`: the shards of the configuration file.
-    func groupConfiguration() throws -> GroupConfiguration? {
-        try checkpoints.groupConfiguration(configFile: operations.config, source: source)
-    }
-
+extension ThreatpipeRuntime {
     /// `--group`: the group's shards — each one's console, token, filters and partition — and whether the
     /// checkpoint topic has partitions enough: one per process at least (a process without a partition holds no
     /// shard), one per shard advised (shards sharing a partition always move together).
-    func groupLines(partitions: Int) -> [Line] {
-        guard let group = try? groupConfiguration() else { return [] }
+    static func groupLines(_ check: CheckConfiguration, partitions: Int) -> [CheckLine] {
+        guard case .success(let group)? = check.group?.shards else { return [] }
         let advice = partitions >= group.shards.count
             ? "at most \(partitions) processes hold shards"
             : "fewer partitions than shards: shards sharing a partition move together; \(group.shards.count) partitions advised"
-        var lines = [Line(
+        var lines = [CheckLine(
             name: "group \(group.name)",
             detail: "\(group.shards.count) shards, consumer group \(group.consumerGroupID), \(partitions) partitions: \(advice)"
         )]
@@ -154,7 +150,7 @@ extension CheckCommand {
             let token = Result { try console.token() }
             let filters = console.filters.map { "\($0.name)=\($0.value)" }.joined(separator: " ")
             let partition = ShardPlacement.partition(of: shard.name, partitions: partitions)
-            lines.append(Line(
+            lines.append(CheckLine(
                 name: "shard \(shard.name)", failure: token.failure,
                 detail: "console \(console.console.base), token \(tokenSource) \(token.failure == nil ? "readable" : "unreadable: \(token.failure!)"), "
                     + "filters \(filters.isEmpty ? "none" : filters), partition \(partition)"
