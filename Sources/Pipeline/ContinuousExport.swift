@@ -82,6 +82,7 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
     /// poll that fails is logged and tried again from the checkpoint it reached, after a backoff that doubles from
     /// `interval` up to `maximumBackoff`; `handling` says which failures stop the run and which need a person.
     public func run(handling: @Sendable (any Error) -> PollFailureHandling) async throws -> Checkpoint? {
+        PipelineMetrics.consecutiveFailures(metricDimensions).record(health.state.consecutiveFailures)
         while !stop.isStopRequested, !Task.isCancelled {
             let began = ContinuousClock.now
             let outcome = await poll()
@@ -90,6 +91,7 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
             case .success(let summary):
                 health.recordSuccess()
                 PipelineMetrics.poll(succeeded: true, metricDimensions)
+                PipelineMetrics.consecutiveFailures(metricDimensions).record(0)
                 // A poll that brought a backlog (a burst of new threats) may have left more behind it: the next one
                 // starts at once rather than an interval after this one began.
                 if summary.write.records >= Self.backlogRecords { wait = .zero }
@@ -101,6 +103,7 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
                 }
                 PipelineMetrics.poll(succeeded: false, metricDimensions)
                 let failures = health.recordFailure(error)
+                PipelineMetrics.consecutiveFailures(metricDimensions).record(failures)
                 wait = backoff(afterFailures: failures)
                 let metadata: Logger.Metadata = [
                     "error": "\(error)", "consecutive_failures": "\(failures)", "next_poll_in": "\(wait)",

@@ -2,7 +2,7 @@ import Metrics
 
 /// The pipeline's metrics, through swift-metrics (exported as Prometheus text when `--metrics-listen` is set;
 /// no-ops otherwise).
-enum PipelineMetrics {
+public enum PipelineMetrics {
     /// `threatpipe_threats_fetched_total`: threats listed and sent on to enrichment.
     static let threatsFetched = Counter(label: "threatpipe_threats_fetched_total")
 
@@ -29,6 +29,12 @@ enum PipelineMetrics {
     /// `threatpipe_polls_total{outcome}` (run): polls that succeeded or failed; `{shard, outcome}` in a group.
     static func poll(succeeded: Bool, _ dimensions: [(String, String)]) {
         Counter(label: "threatpipe_polls_total", dimensions: dimensions + [("outcome", succeeded ? "success" : "failure")]).increment()
+    }
+
+    /// `threatpipe_consecutive_failures` (run): polls failed in a row, 0 once one succeeds; `{shard}` in a group,
+    /// where a shard's run that failed before polling counts too.
+    public static func consecutiveFailures(_ dimensions: [(String, String)]) -> Gauge {
+        Gauge(label: "threatpipe_consecutive_failures", dimensions: dimensions)
     }
 
     /// `threatpipe_reenrichment_total{outcome}` (run): incomplete versions scheduled for re-enrichment, and what

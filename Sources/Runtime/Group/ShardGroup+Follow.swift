@@ -40,7 +40,7 @@ extension ShardGroup {
                 processStop.requestStop()
                 return
             }
-            _ = health.recordFailure(error)
+            PipelineMetrics.consecutiveFailures([("shard", shard.name)]).record(health.recordFailure(error))
             logger.critical("shard stopped by a failure; starting it again after a backoff", metadata: [
                 "error": "\(error)", "next_start_in": "\(configuration.maximumBackoff)",
             ])
