@@ -23,9 +23,12 @@ demo: release
 demo-kafka: release
 	@bash scripts/demo-kafka.sh
 
-## test: every test — unit, against the emulator over loopback, and end to end through the binary; the peak-memory
+## test: the alert rules' promtool tests, the generated dashboard and PrometheusRule up to date, then every test — unit,
+## against the emulator over loopback, end to end through the binary, the monitoring files against a real Prometheus; the peak-memory
 ## comparison runs last, alone: with every other suite running beside it, two cores are busy enough to shift peaks
 test: build
+	promtool test rules deploy/prometheus/threatpipe-rules.test.yaml
+	python3 deploy/grafana/generate.py --check
 	$(SWIFT) test --skip-build --skip BoundedMemoryTests
 	$(SWIFT) test --skip-build --filter BoundedMemoryTests
 

@@ -15,6 +15,9 @@ command -v pkg-config >/dev/null 2>&1 || packages+=(pkg-config)
 dpkg -s librdkafka-dev >/dev/null 2>&1 || packages+=(librdkafka-dev)
 dpkg -s zlib1g-dev >/dev/null 2>&1 || packages+=(zlib1g-dev)
 command -v kcat >/dev/null 2>&1 || packages+=(kcat)
+# The monitoring tests: promtool unit-tests the alert rules; a real Prometheus scrapes a run and answers every
+# dashboard query and alert expression.
+command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1 || packages+=(prometheus)
 
 if [ ${#packages[@]} -gt 0 ]; then
     run_as_root=()
