@@ -67,7 +67,8 @@ public struct ExportPipeline<Source: ThreatSource>: Sendable {
         let writer = RecordWriter(
             encoder: encoder,
             sinks: sinks,
-            failOnEnrichmentError: configuration.failOnEnrichmentError
+            failOnEnrichmentError: configuration.failOnEnrichmentError,
+            closesSinksAtEnd: pass.closesSinksAtEnd
         )
 
         var summary = ExportSummary()

@@ -8,15 +8,20 @@ import NIOConcurrencyHelpers
 /// sink, each sink acknowledges it through the tracker once it is durable, and when the watermark passes it its
 /// version is folded into the checkpoint — which the session's policy then stores.
 public struct DeliveryPass: Sendable {
-    /// The sinks, open; the pass writes to them and flushes them at its end (the session closes them).
+    /// The sinks, open; the pass writes to them and, at the end of its input, makes them durable.
     public let sinks: [any RecordSink]
+    /// Whether the end of the pass's input closes the sinks (they live for this pass only, `export`) rather than
+    /// flushes them (they serve the next pass, `run`): a flush may rotate an NDJSON file by size or age, which an
+    /// export's last file must not be left empty by.
+    public let closesSinksAtEnd: Bool
     /// Where the sinks' acknowledgements of this pass go.
     public let tracker: AcknowledgementTracker
     /// The pass's checkpoint state; nil when the session keeps no checkpoint (`export`).
     let covered: NIOLockedValueBox<CheckpointState>?
 
-    init(sinks: [any RecordSink], tracker: AcknowledgementTracker, covered: NIOLockedValueBox<CheckpointState>?) {
+    init(sinks: [any RecordSink], closesSinksAtEnd: Bool, tracker: AcknowledgementTracker, covered: NIOLockedValueBox<CheckpointState>?) {
         self.sinks = sinks
+        self.closesSinksAtEnd = closesSinksAtEnd
         self.tracker = tracker
         self.covered = covered
     }

@@ -90,7 +90,7 @@ public actor DeliverySession {
             _ = state?.withLockedValue { $0.fold(toWatermark: reached) }
         }
         router.route(to: tracker)
-        let pass = DeliveryPass(sinks: sinks, tracker: tracker, covered: state)
+        let pass = DeliveryPass(sinks: sinks, closesSinksAtEnd: lifetime == .onePass, tracker: tracker, covered: state)
         policy?.begin(pass)
         let ticker = policy.map { policy in
             Task { [logger, metricDimensions] in

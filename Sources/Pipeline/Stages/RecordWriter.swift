@@ -1,15 +1,17 @@
 import CoreMetrics
-/// The last stage: encodes each enriched threat once and writes it to every sink, in turn; flushes the sinks at the
-/// end of input so that they make their data durable and acknowledge it (their session closes them).
+/// The last stage: encodes each enriched threat once and writes it to every sink, in turn; at the end of input,
+/// closes or flushes the sinks (as their ``DeliveryPass`` says) so that they make their data durable and acknowledge it.
 public struct RecordWriter: Sendable {
     let encoder: any RecordEncoder
     let sinks: [any RecordSink]
     let failOnEnrichmentError: Bool
+    let closesSinksAtEnd: Bool
 
-    public init(encoder: any RecordEncoder, sinks: [any RecordSink], failOnEnrichmentError: Bool = false) {
+    public init(encoder: any RecordEncoder, sinks: [any RecordSink], failOnEnrichmentError: Bool = false, closesSinksAtEnd: Bool = false) {
         self.encoder = encoder
         self.sinks = sinks
         self.failOnEnrichmentError = failOnEnrichmentError
+        self.closesSinksAtEnd = closesSinksAtEnd
     }
 
     /// Writes every threat of `input`; returns what was written.
@@ -98,10 +100,14 @@ public struct RecordWriter: Sendable {
         }
     }
 
-    /// Flushes `sink` at the end of input.
+    /// Closes or flushes `sink` at the end of input.
     private func finish(_ sink: any RecordSink) async throws {
         do {
-            try await sink.flush()
+            if closesSinksAtEnd {
+                try await sink.close()
+            } else {
+                try await sink.flush()
+            }
         } catch {
             throw PipelineError.sinkFailed(sink, error)
         }
