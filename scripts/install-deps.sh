@@ -42,6 +42,13 @@ if ! python3 -c 'import py_ocsf_models' >/dev/null 2>&1; then
         || python3 -m pip install --quiet --break-system-packages 'py-ocsf-models==0.10.0'
 fi
 
+# deploy/grafana/generate.py (its --check runs in make test) reads the rule file with PyYAML.
+if ! python3 -c 'import yaml' >/dev/null 2>&1; then
+    echo "install-deps: installing the Python package PyYAML"
+    python3 -m pip install --quiet 'PyYAML==6.0.3' 2>/dev/null \
+        || python3 -m pip install --quiet --break-system-packages 'PyYAML==6.0.3'
+fi
+
 # The Kafka tests read raw record batches, some lz4-compressed, to tell committed from aborted records.
 if ! python3 -c 'import lz4.frame' >/dev/null 2>&1; then
     echo "install-deps: installing the Python package lz4"

@@ -17,28 +17,13 @@ import Observability
 /// stop drains and leaves. (In process, so the ThreadSanitizer pass sees the coordinator and the member's thread.)
 @Suite(.serialized) struct GroupRuntimeTests {
     @Test(.timeLimit(.minutes(2))) func oneProcessHoldsEveryShardAndCheckpointsEachInItsPartition() async throws {
-        let cluster = try KafkaMockCluster(brokers: 1)
-        try cluster.createTopic("threats", partitions: 2, replicationFactor: 1)
-        try cluster.createTopic("threatpipe.checkpoints", partitions: 4, replicationFactor: 1)
-        let emulator = try await RunningEmulator.start(threats: 36)
-        var console = ConsoleConfiguration(console: try ConsoleURL(emulator.url))
-        console.environment = ["S1_API_TOKEN": emulator.token]
-        console.rateLimit = 30
+        var fixture = try await GroupFixture.start(threats: 36, threatPartitions: 2, rateLimit: 30)
+        let (cluster, emulator, settings) = (fixture.cluster, fixture.emulator, fixture.settings)
         let sites = Array(ThreatDataset.siteIDs.prefix(3))
-        let shards = sites.enumerated().map { index, site in
-            var shard = console
-            shard.filters = [QueryFilter(name: "siteIds", value: site)]
-            return ShardConfiguration(name: "site-\(index + 1)", console: shard)
-        }
-        var configuration = RunConfiguration(
-            console: console,
-            sinks: SinksConfiguration(sinks: [.kafka(KafkaSinkConfiguration(brokers: cluster.bootstrapServers, topic: "threats"))]),
-            initialSince: RFC3339Timestamp("2020-01-01T00:00:00Z")!
-        )
-        configuration.interval = .milliseconds(300)
-        configuration.delivery = .exactlyOnce
-        let settings = KafkaCheckpointStore.Settings(properties: [("bootstrap.servers", cluster.bootstrapServers)], topic: "threatpipe.checkpoints")
-        configuration.checkpointStore = .kafka(settings)
+        let shards = fixture.shards(sites.enumerated().map { ("site-\($0.offset + 1)", $0.element) })
+        fixture.template.interval = .milliseconds(300)
+        fixture.template.delivery = .exactlyOnce
+        let configuration = fixture.template
         var group = GroupConfiguration(name: "inproc", shards: shards)
         group.sessionTimeout = .seconds(3)
         var logger = Logger(label: "test.group")

@@ -15,26 +15,11 @@ import Testing
 /// is split by the shares held, and `stopAll` starts nothing more.
 @Suite(.serialized) struct ShardGroupTests {
     @Test(.timeLimit(.minutes(2))) func assignmentsStartShardsRevocationsStopThemAndTheBudgetFollows() async throws {
-        let cluster = try KafkaMockCluster(brokers: 1)
-        try cluster.createTopic("threats", partitions: 1, replicationFactor: 1)
-        try cluster.createTopic("threatpipe.checkpoints", partitions: 4, replicationFactor: 1)
-        let emulator = try await RunningEmulator.start(threats: 8)
-        var console = ConsoleConfiguration(console: try ConsoleURL(emulator.url))
-        console.environment = ["S1_API_TOKEN": emulator.token]
-        console.rateLimit = 40
-        let shards = (1...8).map { index in
-            var shard = console
-            shard.filters = [QueryFilter(name: "siteIds", value: "site-\(index)")]
-            return ShardConfiguration(name: "shard-\(index)", console: shard)
-        }
-        var template = RunConfiguration(
-            console: console,
-            sinks: SinksConfiguration(sinks: [.kafka(KafkaSinkConfiguration(brokers: cluster.bootstrapServers, topic: "threats"))]),
-            initialSince: RFC3339Timestamp("2020-01-01T00:00:00Z")!
-        )
-        template.interval = .seconds(1)
-        let settings = KafkaCheckpointStore.Settings(properties: [("bootstrap.servers", cluster.bootstrapServers)], topic: "threatpipe.checkpoints")
-        template.checkpointStore = .kafka(settings)
+        var fixture = try await GroupFixture.start(threats: 8, threatPartitions: 1, rateLimit: 40)
+        let (cluster, emulator, console, settings) = (fixture.cluster, fixture.emulator, fixture.console, fixture.settings)
+        let shards = fixture.shards((1...8).map { ("shard-\($0)", "site-\($0)") })
+        fixture.template.interval = .seconds(1)
+        let template = fixture.template
         var logger = Logger(label: "test.shards")
         logger.logLevel = .error
         let session = try ConsoleSession(configuration: console, logger: logger)
