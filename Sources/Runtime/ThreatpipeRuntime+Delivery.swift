@@ -35,7 +35,7 @@ extension ThreatpipeRuntime {
         case (.exactlyOnce, .kafka(let kafkaStore)):
             guard sinks.sinks.count == 1, case .kafka(let kafka) = sinks.sinks[0] else { break }
             let transactions = TransactionCheckpoints()
-            let limits = configuration.transactionLimits
+            let limits = configuration.transactionLimits.sinkLimits
             let checkpointRecords = KafkaTransactionalSink.CheckpointRecords(
                 topic: kafkaStore.settings.topic, partition: kafkaStore.partition, checkpoints: transactions,
                 record: { kafkaStore.record(for: $0) }
@@ -43,7 +43,7 @@ extension ThreatpipeRuntime {
             return DeliverySession(
                 sinks: {
                     [KafkaTransactionalSink(
-                        configuration: kafka, transactionalID: transactionalID, limits: limits,
+                        configuration: kafka.sinkConfiguration, transactionalID: transactionalID, limits: limits,
                         checkpointRecords: checkpointRecords, logger: logger
                     )]
                 },

@@ -166,7 +166,7 @@ public enum ThreatpipeRuntime {
             ))
         case .kafka(let settings):
             return .kafka(KafkaCheckpointStore(
-                settings: settings, checkpointID: instanceID, consoleURL: console.console.base, filters: filters,
+                settings: settings.storeSettings, checkpointID: instanceID, consoleURL: console.console.base, filters: filters,
                 startAfresh: configuration.resetState, savedByTransactions: configuration.delivery == .exactlyOnce
             ))
         }

@@ -122,8 +122,8 @@ struct SinkOptions: ParsableArguments {
     }
 
     /// How the NDJSON file rotates.
-    var rotation: NDJSONRotation {
-        NDJSONRotation(
+    var rotation: FileRotationSettings {
+        FileRotationSettings(
             maximumBytes: rotateSize.flatMap(Self.byteCount),
             maximumAge: rotateInterval?.duration,
             compress: rotateGzip,
@@ -164,8 +164,8 @@ struct SinkOptions: ParsableArguments {
     }
 
     /// The Kafka sink's settings; records carry their format and schema in headers.
-    private func kafkaConfiguration(format: OutputFormat) -> KafkaSinkConfiguration {
-        KafkaSinkConfiguration(
+    private func kafkaConfiguration(format: OutputFormat) -> KafkaSinkSettings {
+        KafkaSinkSettings(
             brokers: kafkaBrokers ?? "",
             topic: kafkaTopic ?? "",
             properties: kafkaConfigurationProperties,

@@ -26,11 +26,11 @@ struct GroupFixture {
         console.rateLimit = rateLimit
         var template = RunConfiguration(
             console: console,
-            sinks: SinksConfiguration(sinks: [.kafka(KafkaSinkConfiguration(brokers: cluster.bootstrapServers, topic: "threats"))]),
+            sinks: SinksConfiguration(sinks: [.kafka(KafkaSinkSettings(brokers: cluster.bootstrapServers, topic: "threats"))]),
             initialSince: RFC3339Timestamp("2020-01-01T00:00:00Z")!
         )
         let settings = KafkaCheckpointStore.Settings(properties: [("bootstrap.servers", cluster.bootstrapServers)], topic: "threatpipe.checkpoints")
-        template.checkpointStore = .kafka(settings)
+        template.checkpointStore = .kafka(CheckpointTopicSettings(properties: settings.properties, topic: settings.topic))
         return GroupFixture(cluster: cluster, emulator: emulator, console: console, template: template, settings: settings)
     }
 

@@ -37,7 +37,7 @@ import Testing
     func runConfiguration(_ emulator: RunningEmulator, filters: [QueryFilter] = []) throws -> RunConfiguration {
         var configuration = RunConfiguration(
             console: try console(emulator, filters: filters),
-            sinks: SinksConfiguration(sinks: [.ndjson(path: "\(directory)/out.ndjson", rotation: NDJSONRotation())]),
+            sinks: SinksConfiguration(sinks: [.ndjson(path: "\(directory)/out.ndjson", rotation: FileRotationSettings())]),
             initialSince: RFC3339Timestamp("2020-01-01T00:00:00Z")!
         )
         configuration.interval = .milliseconds(200)
@@ -115,7 +115,7 @@ import Testing
         defer { Task { await emulator.stop() } }
         let configuration = ExportConfiguration(
             console: try console(emulator),
-            sinks: SinksConfiguration(sinks: [.ndjson(path: "\(directory)/out.ndjson", rotation: NDJSONRotation())])
+            sinks: SinksConfiguration(sinks: [.ndjson(path: "\(directory)/out.ndjson", rotation: FileRotationSettings())])
         )
         let line = try await ThreatpipeRuntime.export(configuration, logger: logger)
         #expect(line.contains("exported 30 threats"))

@@ -31,14 +31,14 @@ public struct RunConfiguration: Sendable {
     /// later polls, with backoff, until a complete record of the same version follows; 0 turns it off.
     public var reenrichmentAttempts = 5
     /// How large one transaction may grow (exactly once).
-    public var transactionLimits = KafkaTransactionalSink.Limits()
+    public var transactionLimits = TransactionLimits()
 
     /// Where the checkpoint is kept.
     public enum CheckpointStoreKind: Sendable {
         /// The state file (``RunConfiguration/statePath``).
         case file
         /// A compacted topic of the cluster: librdkafka properties (with `bootstrap.servers`) and the topic.
-        case kafka(KafkaCheckpointStore.Settings)
+        case kafka(CheckpointTopicSettings)
     }
 
     /// The delivery guarantee.

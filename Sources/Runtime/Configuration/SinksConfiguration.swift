@@ -8,8 +8,8 @@ public struct SinksConfiguration: Sendable {
     /// One sink and its settings.
     public enum Sink: Sendable {
         case stdout
-        case ndjson(path: String, rotation: NDJSONRotation)
-        case kafka(KafkaSinkConfiguration)
+        case ndjson(path: String, rotation: FileRotationSettings)
+        case kafka(KafkaSinkSettings)
 
         /// `stdout`, `ndjson` or `kafka`.
         public var kind: String {
@@ -48,9 +48,9 @@ public struct SinksConfiguration: Sendable {
         sinks.map { sink in
             switch sink {
             case .stdout: return StdoutSink()
-            case .ndjson(let path, let rotation): return NDJSONFileSink(path: path, rotation: rotation)
+            case .ndjson(let path, let rotation): return NDJSONFileSink(path: path, rotation: rotation.rotation)
             case .kafka(let configuration):
-                return KafkaSink(configuration: configuration, deadLetters: deadLetters, shared: sharedKafka, logger: logger)
+                return KafkaSink(configuration: configuration.sinkConfiguration, deadLetters: deadLetters, shared: sharedKafka, logger: logger)
             }
         }
     }

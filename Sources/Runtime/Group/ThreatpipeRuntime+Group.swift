@@ -41,7 +41,7 @@ extension ThreatpipeRuntime {
             if configuration.delivery == .atLeastOnce {
                 clients.checkpoints = try KafkaCheckpointStore.sharedProducer(settings)
                 if case .kafka(let kafka)? = configuration.sinks.sinks.first {
-                    clients.sink = try SharedKafkaSinkProducer(configuration: kafka, logger: logger)
+                    clients.sink = try SharedKafkaSinkProducer(configuration: kafka.sinkConfiguration, logger: logger)
                 }
             }
             let shards = ShardGroup(
@@ -89,7 +89,7 @@ extension ThreatpipeRuntime {
         guard kafkaOnly, !configuration.sinks.sinks.isEmpty else {
             throw ConfigurationError(description: "--group needs the Kafka sink as the only sink: shards move between processes, files and stdout do not")
         }
-        return settings
+        return settings.storeSettings
     }
 
     /// The checkpoint topic's partition count: a shard's partition is `hash(name) mod` it.
