@@ -1,3 +1,5 @@
+import Dispatch
+import Glibc
 import Foundation
 import SentinelOne
 
