@@ -79,8 +79,11 @@ extension EndToEnd {
             let panels = try Self.panelQueries()
             let expectedAlerts: Set<String> = ["ThreatpipeDeadLetters", "ThreatpipeConsoleThrottling", "ThreatpipeEnrichmentFailing"]
 
-            // Until every panel has data and the expected alerts are active (or the time limit says what is missing).
+            // Until every panel has data, the expected alerts are active and every documented metric is there with its
+            // labels (or the time limit says what is missing).
+            let documented = try Self.documentedMetrics()
             var emptyPanels: [String] = []
+            var missingMetrics: [String] = []
             var rules: [Prometheus.Rule] = []
             let deadline = ContinuousClock.now + .seconds(150)
             repeat {
@@ -89,8 +92,19 @@ extension EndToEnd {
                 emptyPanels = []
                 for (title, query) in panels where try await api.query(query).isEmpty { emptyPanels.append("\(title): \(query)") }
                 rules = try await api.rules()
+                missingMetrics = []
+                for (name, labels) in documented {
+                    var series = try await api.query(name)
+                    if series.isEmpty { series = try await api.query(name + "_count") }
+                    if series.isEmpty {
+                        missingMetrics.append("\(name) is not exported")
+                    }
+                    for label in labels where !series.isEmpty && !series.contains(where: { $0[label] != nil }) {
+                        missingMetrics.append("\(name) has no label \(label): \(series.prefix(3))")
+                    }
+                }
                 let active = Set(rules.filter { $0.state == "pending" || $0.state == "firing" }.map(\.name))
-                if emptyPanels.isEmpty, expectedAlerts.isSubset(of: active) { break }
+                if emptyPanels.isEmpty, missingMetrics.isEmpty, expectedAlerts.isSubset(of: active) { break }
             } while ContinuousClock.now < deadline
 
             #expect(panels.count >= 20)
@@ -103,14 +117,8 @@ extension EndToEnd {
             #expect(expectedAlerts.isSubset(of: active), "active: \(active.sorted())")
 
             // Every metric the README names, with the labels it documents.
-            for (name, labels) in try Self.documentedMetrics() {
-                var series = try await api.query(name)
-                if series.isEmpty { series = try await api.query(name + "_count") }
-                #expect(!series.isEmpty, "\(name) is not exported")
-                for label in labels {
-                    #expect(series.contains { $0[label] != nil }, "\(name) has no label \(label): \(series.prefix(3))")
-                }
-            }
+            #expect(documented.count >= 20)
+            #expect(missingMetrics.isEmpty, "\(missingMetrics.joined(separator: "\n"))")
             await emulator.stop()
             withExtendedLifetime(cluster) {}
         }
