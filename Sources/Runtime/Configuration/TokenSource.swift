@@ -1,4 +1,7 @@
-import Dispatch
+#if canImport(CDispatch)
+// `stat` and its fields resolve to the copy of <sys/stat.h> that Foundation's Dispatch brings in.
+import CDispatch
+#endif
 import Glibc
 import Foundation
 import SentinelOne
