@@ -224,9 +224,3 @@ let package = Package(
         ),
     ]
 )
-
-// Every Swift target imports the modules whose members it uses (not ones another import happens to bring along).
-let cTargets: Set<String> = ["CMallocTuning", "CFuzzMain", "CThreadsForSanitizers"]
-for target in package.targets where target.type != .system && target.type != .binary && !cTargets.contains(target.name) {
-    target.swiftSettings = (target.swiftSettings ?? []) + [.enableUpcomingFeature("MemberImportVisibility")]
-}
