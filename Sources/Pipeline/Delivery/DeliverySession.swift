@@ -28,13 +28,11 @@ public actor DeliverySession {
     private let logger: Logger
     /// Labels added to the checkpoint-lag metric (`shard` in a group).
     private let metricDimensions: [(String, String)]
-    private let router = AcknowledgementRouter()
+    private nonisolated let router = AcknowledgementRouter()
     private var sinks: [any RecordSink]?
     private var loaded = false
     /// The checkpoint: loaded, then moved by every pass (the last one stored).
     public private(set) var checkpoint: Checkpoint?
-    /// The low watermark of the pass under way (or the last one): records acknowledged by every sink.
-    private let watermark = NIOLockedValueBox<UInt64>(0)
 
     /// - Parameter makeSinks: fresh sinks, not yet opened; called again only to replace sinks that failed.
     public init(
@@ -49,7 +47,7 @@ public actor DeliverySession {
     }
 
     /// Records acknowledged by every sink in the pass under way (its low watermark): `export`'s progress.
-    public nonisolated var delivered: UInt64 { watermark.withLockedValue { $0 } }
+    public nonisolated var delivered: UInt64 { router.current?.snapshot.lowWatermark ?? 0 }
 
     /// Opens the sinks unless they are open, and loads the stored checkpoint when the policy says: once, before
     /// the first opening (at least once), or after every opening (transactional). Returns the checkpoint to resume
@@ -83,12 +81,13 @@ public actor DeliverySession {
         }
         let start = checkpoint
         let state = policy.map { _ in NIOLockedValueBox(covered ?? CheckpointState(resumingFrom: start)) }
-        let watermark = self.watermark
-        watermark.withLockedValue { $0 = 0 }
-        let tracker = AcknowledgementTracker(sinkCount: sinks.count) { reached in
-            watermark.withLockedValue { $0 = reached }
-            _ = state?.withLockedValue { $0.fold(toWatermark: reached) }
-        }
+        // Without a checkpoint (export) nothing listens to the watermark: the progress line reads it from the tracker.
+        let tracker = AcknowledgementTracker(
+            sinkCount: sinks.count,
+            onWatermarkAdvanced: state.map { state -> @Sendable (UInt64) -> Void in
+                { reached in _ = state.withLockedValue { $0.fold(toWatermark: reached) } }
+            }
+        )
         router.route(to: tracker)
         let pass = DeliveryPass(sinks: sinks, closesSinksAtEnd: lifetime == .onePass, tracker: tracker, covered: state)
         policy?.begin(pass)
