@@ -1,0 +1,44 @@
+import RawJSON
+
+/// Says what changed in a threat version against the entry of the version delivered before it. Pure: the
+/// ``ChangeLedger`` finds the entry and keeps the result.
+public struct ChangeDetector: Sendable {
+    public let tracked: TrackedFields
+
+    public init(tracked: TrackedFields) {
+        self.tracked = tracked
+    }
+
+    /// The change of `threat` against `previous` (nil: none known) and the entry to keep once it is acknowledged.
+    /// `horizon` is when the state began: a threat created since, with no entry, is new; one created before (or a
+    /// state without a horizon) is unknown. The same version delivered again says the change it said.
+    public func detect(_ threat: ListedThreat, previous: ThreatStateEntry?, horizon: RFC3339Timestamp?, now: Int64) -> (change: ThreatChange, entry: ThreatStateEntry) {
+        if var previous, previous.updatedAt != nil, previous.updatedAt == threat.updatedAt {
+            previous.lastSeen = now
+            return (previous.change, previous)
+        }
+        let current = tracked.values(in: threat.json)
+        let change: ThreatChange
+        if let previous {
+            var fields: [ThreatChange.Field] = []
+            for path in tracked.paths where previous.paths.contains(path) {
+                let before = previous.values[path]
+                let after = current.values[path]
+                if before != after { fields.append(ThreatChange.Field(path: path, from: before, to: after)) }
+            }
+            change = ThreatChange(
+                kind: fields.isEmpty ? .unchanged : .changed, previousUpdatedAt: previous.updatedAt, fields: fields,
+                closes: current.resolved && !previous.resolved
+            )
+        } else {
+            let created = current.createdAt.flatMap(RFC3339Timestamp.init)
+            let isNew = horizon.map { horizon in created.map { $0.microseconds >= horizon.microseconds } ?? false } ?? false
+            change = ThreatChange(kind: isNew ? .new : .unknown)
+        }
+        let entry = ThreatStateEntry(
+            id: threat.id, updatedAt: threat.updatedAt, paths: tracked.paths, values: current.values,
+            resolved: current.resolved, change: change, lastSeen: now
+        )
+        return (change, entry)
+    }
+}

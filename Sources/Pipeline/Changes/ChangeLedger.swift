@@ -1,0 +1,134 @@
+import CoreMetrics
+import DequeModule
+import NIOConcurrencyHelpers
+import RawJSON
+
+/// The change of every record, and the state it is computed from, kept by acknowledgement: a version's entry is
+/// stored only once every sink has acknowledged the version (before the checkpoint that covers it is stored), so a
+/// crash can neither lose a change nor say one twice.
+///
+/// Until then the entry waits here, in order: the next version of the same threat is compared with it (the version
+/// handed to the sinks before), and a pass that fails drops the entries of what it did not deliver. Memory is
+/// bounded by the records in flight and those acknowledged since the last save (at most a second's worth), never
+/// by the number of threats: the rest is in the store.
+public final class ChangeLedger: Sendable {
+    /// What `run` sends.
+    public enum Emit: String, Sendable, CaseIterable {
+        /// Every version.
+        case all
+        /// New threats and versions where a tracked field changed; the others are acknowledged unsent.
+        case changes
+    }
+
+    public let store: any ThreatStateStore
+    public let detector: ChangeDetector
+    public let emit: Emit
+    /// Threats not listed for this long are forgotten.
+    public let retention: Duration
+    private let state = NIOLockedValueBox(State())
+
+    private struct State {
+        var horizon: RFC3339Timestamp?
+        /// The newest entry handed to the sinks, per threat, until the store has it.
+        var overlay: [String: ThreatStateEntry] = [:]
+        /// Entries of the pass under way, by sequence number, waiting for the watermark.
+        var pending: Deque<(sequence: UInt64, entry: ThreatStateEntry)> = []
+        /// Acknowledged, not yet stored.
+        var acknowledged: [ThreatStateEntry] = []
+        var lastForget: Int64 = 0
+    }
+
+    public init(store: any ThreatStateStore, tracked: TrackedFields, emit: Emit, retention: Duration) {
+        self.store = store
+        self.detector = ChangeDetector(tracked: tracked)
+        self.emit = emit
+        self.retention = retention
+    }
+
+    /// Opens the store and forgets what retention says.
+    public func open() async throws {
+        let horizon = try await store.open()
+        state.withLockedValue { $0.horizon = RFC3339Timestamp(horizon) }
+        try await forgetExpired()
+    }
+
+    /// The change of `threat` against the version of it handed to the sinks before; notes the entry to store once
+    /// `threat` is acknowledged. Called in the order the records go to the sinks.
+    public func detect(_ threat: ListedThreat) async throws -> (change: ThreatChange, entry: ThreatStateEntry) {
+        let (held, horizon) = state.withLockedValue { ($0.overlay[threat.id], $0.horizon) }
+        let previous: ThreatStateEntry?
+        if let held { previous = held } else { previous = try await store.entry(for: threat.id) }
+        let (change, entry) = detector.detect(threat, previous: previous, horizon: horizon, now: Self.now())
+        state.withLockedValue { state in
+            state.overlay[threat.id] = entry
+            state.pending.append((threat.sequence, entry))
+        }
+        return (change, entry)
+    }
+
+    /// Every record below `watermark` is acknowledged by every sink: their entries are ready to store.
+    func acknowledged(below watermark: UInt64) {
+        let ready = state.withLockedValue { state -> [ThreatStateEntry] in
+            var ready: [ThreatStateEntry] = []
+            while let first = state.pending.first, first.sequence < watermark {
+                ready.append(state.pending.removeFirst().entry)
+            }
+            state.acknowledged += ready
+            return ready
+        }
+        for entry in ready {
+            Self.changesCounter(entry.change.kind).increment()
+            for field in entry.change.fields { Counter(label: "threatpipe_changed_fields_total", dimensions: [("field", field.path)]).increment() }
+        }
+    }
+
+    /// Stores what was acknowledged; called before the checkpoint that covers it is stored.
+    public func persist() async throws {
+        let ready = state.withLockedValue { state in
+            defer { state.acknowledged = [] }
+            return state.acknowledged
+        }
+        guard !ready.isEmpty else { return }
+        do {
+            // Not cut short by the cancellation of whoever asked (the session's ticker, at the end of a pass): a
+            // save once begun finishes, and the next one finds nothing left.
+            let store = self.store
+            try await Task { try await store.save(ready) }.value
+        } catch {
+            // Kept, to be stored with the next save: the checkpoint does not move past them meanwhile.
+            state.withLockedValue { $0.acknowledged = ready + $0.acknowledged }
+            throw error
+        }
+        state.withLockedValue { state in
+            for entry in ready where state.overlay[entry.id] == entry { state.overlay[entry.id] = nil }
+        }
+    }
+
+    /// The pass ended: stores what it acknowledged, and forgets what it did not deliver (the next pass fetches it
+    /// again and compares it with what was delivered).
+    func endPass() async throws {
+        try await persist()
+        state.withLockedValue { state in
+            for (_, entry) in state.pending where state.overlay[entry.id] == entry { state.overlay[entry.id] = nil }
+            state.pending = []
+        }
+        let hour: Int64 = 3600
+        if Self.now() - state.withLockedValue({ $0.lastForget }) >= hour { try await forgetExpired() }
+    }
+
+    /// Entries waiting: handed to the sinks or acknowledged, not yet stored.
+    public var heldCount: Int { state.withLockedValue { $0.overlay.count } }
+
+    private func forgetExpired() async throws {
+        let now = Self.now()
+        state.withLockedValue { $0.lastForget = now }
+        let forgotten = try await store.forget(notSeenSince: now - Int64(retention.components.seconds))
+        if forgotten > 0 { Counter(label: "threatpipe_state_forgotten_total").increment(by: forgotten) }
+    }
+
+    static func now() -> Int64 { RFC3339Timestamp.now.microseconds / 1_000_000 }
+
+    static func changesCounter(_ kind: ThreatChange.Kind) -> Counter {
+        Counter(label: "threatpipe_changes_total", dimensions: [("kind", kind.rawValue)])
+    }
+}

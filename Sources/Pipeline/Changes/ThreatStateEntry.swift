@@ -1,0 +1,101 @@
+import RawJSON
+
+/// What the state keeps of a threat: the tracked values of the version last delivered, and the change it was
+/// delivered with — so that delivering the same version again (after a crash) says the same change. Small: the
+/// tracked values, never the document.
+public struct ThreatStateEntry: Sendable, Equatable {
+    public var id: String
+    public var updatedAt: String?
+    /// The paths tracked when it was stored: a path tracked since is not compared (it was not known).
+    public var paths: [String]
+    public var values: [String: [UInt8]]
+    public var resolved: Bool
+    public var change: ThreatChange
+    /// When the console last listed the threat (seconds since 1970): `--state-retention` forgets it after that long.
+    public var lastSeen: Int64
+
+    public init(
+        id: String, updatedAt: String?, paths: [String], values: [String: [UInt8]], resolved: Bool, change: ThreatChange, lastSeen: Int64
+    ) {
+        self.id = id
+        self.updatedAt = updatedAt
+        self.paths = paths
+        self.values = values
+        self.resolved = resolved
+        self.change = change
+        self.lastSeen = lastSeen
+    }
+
+    /// The entry as one compact JSON document (the SQLite row's value, the state topic's record value).
+    public var encoded: [UInt8] {
+        var out = Array("{\"v\":1,\"id\":".utf8)
+        JSONSplicer.appendString(id, to: &out)
+        out.append(contentsOf: Array(",\"updatedAt\":".utf8))
+        if let updatedAt { JSONSplicer.appendString(updatedAt, to: &out) } else { out.append(contentsOf: Array("null".utf8)) }
+        out.append(contentsOf: Array(",\"seen\":\(lastSeen),\"resolved\":\(resolved),\"closes\":\(change.closes),\"values\":{".utf8))
+        for (index, path) in paths.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            JSONSplicer.appendString(path, to: &out)
+            out.append(UInt8(ascii: ":"))
+            // Absent and present-but-null differ: absent is written as a member-less marker.
+            if let value = values[path] {
+                out.append(contentsOf: Array("{\"value\":".utf8))
+                out.append(contentsOf: value)
+                out.append(UInt8(ascii: "}"))
+            } else {
+                out.append(contentsOf: Array("{}".utf8))
+            }
+        }
+        out.append(contentsOf: Array("},\"change\":".utf8))
+        change.appendJSON(to: &out)
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    /// Reads an entry ``encoded`` wrote; throws ``ThreatStateError`` for anything else.
+    public init(decoding bytes: some Collection<UInt8>) throws(ThreatStateError) {
+        guard let document = try? JSONValue.parse(bytes), case .object(let members) = document,
+            document["v"] == .number("1"), let id = document["id"]?.stringValue,
+            case .object(let valueMembers)? = document["values"], let change = document["change"],
+            let kind = change["kind"]?.stringValue.flatMap(ThreatChange.Kind.init(rawValue:)),
+            case .number(let seen)? = document["seen"], let lastSeen = Int64(seen)
+        else { throw ThreatStateError(message: "a threat state entry is not one threatpipe wrote") }
+        _ = members
+        var paths: [String] = []
+        var values: [String: [UInt8]] = [:]
+        for member in valueMembers {
+            paths.append(member.key)
+            if let value = member.value["value"] { values[member.key] = value.serialized }
+        }
+        var fields: [ThreatChange.Field] = []
+        for field in change["fields"]?.arrayValue ?? [] {
+            guard let path = field["path"]?.stringValue else { continue }
+            // An absent value and a null one are both written null in a change: read back, the same bytes.
+            let from = field["from"]?.serialized
+            let to = field["to"]?.serialized
+            fields.append(ThreatChange.Field(path: path, from: from, to: to))
+        }
+        self.init(
+            id: id, updatedAt: document["updatedAt"]?.stringValue, paths: paths, values: values,
+            resolved: document["resolved"] == .bool(true),
+            change: ThreatChange(
+                kind: kind, previousUpdatedAt: change["previousUpdatedAt"]?.stringValue, fields: fields,
+                closes: document["closes"] == .bool(true)
+            ),
+            lastSeen: lastSeen
+        )
+    }
+}
+
+/// The threat state store could not be read or written, or holds what threatpipe did not write.
+public struct ThreatStateError: Error, Sendable, CustomStringConvertible, ClassifiedError {
+    public var message: String
+    public var kind: FailureKind
+
+    public init(message: String, kind: FailureKind = .state) {
+        self.message = message
+        self.kind = kind
+    }
+
+    public var description: String { message }
+}

@@ -1,0 +1,141 @@
+import RawJSON
+import Testing
+
+@testable import Pipeline
+
+/// What a version says changed: compared exactly as the console sent the values, against the version delivered
+/// before, new only after the state began, and the same when a version is delivered again.
+@Suite struct ChangeDetectorTests {
+    static let detector = ChangeDetector(tracked: .defaults)
+    static let horizon = RFC3339Timestamp("2026-06-01T00:00:00Z")
+
+    static func threat(
+        _ updatedAt: String, created: String = "2026-07-01T00:00:00Z", status: String = "unresolved", verdict: String = "undefined",
+        confidence: String = "\"malicious\"", extra: String = ""
+    ) -> ListedThreat {
+        let json = """
+            {"id":"t1","mitigationStatus":[{"action":"kill","status":"success"}],"threatInfo":{"createdAt":"\(created)","updatedAt":"\(updatedAt)",\
+            "incidentStatus":"\(status)","analystVerdict":"\(verdict)","confidenceLevel":\(confidence)\(extra)},"agentRealtimeInfo":{"agentNetworkStatus":"connected"}}
+            """
+        return ListedThreat(id: "t1", updatedAt: updatedAt, json: Array(json.utf8))
+    }
+
+    static func text(_ field: ThreatChange.Field) -> String {
+        "\(field.path):\(field.from.map { String(decoding: $0, as: UTF8.self) } ?? "absent")->\(field.to.map { String(decoding: $0, as: UTF8.self) } ?? "absent")"
+    }
+
+    @Test func aThreatIsNewOnlyWhenCreatedSinceTheStateBeganAndUnknownOtherwise() {
+        let created = Self.detector.detect(Self.threat("2026-07-01T00:00:00Z"), previous: nil, horizon: Self.horizon, now: 0)
+        #expect(created.change.kind == .new)
+        let older = Self.detector.detect(Self.threat("2026-07-01T00:00:00Z", created: "2026-01-01T00:00:00Z"), previous: nil, horizon: Self.horizon, now: 0)
+        #expect(older.change.kind == .unknown)
+        let noHorizon = Self.detector.detect(Self.threat("2026-07-01T00:00:00Z"), previous: nil, horizon: nil, now: 0)
+        #expect(noHorizon.change.kind == .unknown)
+    }
+
+    @Test func aTrackedFieldThatDiffersIsSaidWithItsValuesAsServedAndTheTransitionToResolvedClosesOnce() {
+        let first = Self.detector.detect(Self.threat("2026-07-01T00:00:00Z"), previous: nil, horizon: Self.horizon, now: 0)
+        let verdict = Self.detector.detect(Self.threat("2026-07-02T00:00:00Z", verdict: "true_positive"), previous: first.entry, horizon: Self.horizon, now: 0)
+        #expect(verdict.change.kind == .changed)
+        #expect(verdict.change.previousUpdatedAt == "2026-07-01T00:00:00Z")
+        #expect(verdict.change.fields.map(Self.text) == [#"threatInfo.analystVerdict:"undefined"->"true_positive""#])
+        #expect(!verdict.change.closes)
+        let resolved = Self.detector.detect(
+            Self.threat("2026-07-03T00:00:00Z", status: "resolved", verdict: "true_positive"), previous: verdict.entry, horizon: Self.horizon, now: 0
+        )
+        #expect(resolved.change.closes)
+        #expect(resolved.change.fields.map(Self.text) == [#"threatInfo.incidentStatus:"unresolved"->"resolved""#])
+        let later = Self.detector.detect(
+            Self.threat("2026-07-04T00:00:00Z", status: "resolved", verdict: "true_positive", extra: #","note":"x""#), previous: resolved.entry,
+            horizon: Self.horizon, now: 0
+        )
+        #expect(later.change.kind == .unchanged, "an untracked field only")
+        #expect(!later.change.closes, "Close once, not on every later version")
+    }
+
+    @Test func valuesAreComparedExactlyAsSentNotAsNumbersOrStrings() {
+        let first = Self.detector.detect(Self.threat("2026-07-01T00:00:00Z", confidence: "1.50"), previous: nil, horizon: Self.horizon, now: 0)
+        let same = Self.detector.detect(Self.threat("2026-07-02T00:00:00Z", confidence: "1.50"), previous: first.entry, horizon: Self.horizon, now: 0)
+        #expect(same.change.kind == .unchanged)
+        let respelled = Self.detector.detect(Self.threat("2026-07-03T00:00:00Z", confidence: "1.5"), previous: same.entry, horizon: Self.horizon, now: 0)
+        #expect(respelled.change.fields.map(Self.text) == ["threatInfo.confidenceLevel:1.50->1.5"])
+        let null = Self.detector.detect(Self.threat("2026-07-04T00:00:00Z", confidence: "null"), previous: respelled.entry, horizon: Self.horizon, now: 0)
+        #expect(null.change.fields.map(Self.text) == ["threatInfo.confidenceLevel:1.5->null"], "null is a value, not absent")
+    }
+
+    @Test func theSameVersionDeliveredAgainSaysTheChangeItSaid() {
+        let first = Self.detector.detect(Self.threat("2026-07-01T00:00:00Z"), previous: nil, horizon: Self.horizon, now: 0)
+        let second = Self.detector.detect(Self.threat("2026-07-02T00:00:00Z", status: "in_progress"), previous: first.entry, horizon: Self.horizon, now: 5)
+        let again = Self.detector.detect(Self.threat("2026-07-02T00:00:00Z", status: "in_progress"), previous: second.entry, horizon: Self.horizon, now: 9)
+        #expect(again.change == second.change)
+        #expect(again.entry.lastSeen == 9)
+    }
+
+    @Test func aPathTrackedSinceTheEntryWasStoredIsNotComparedAndTrackReplacesTheDefaults() throws {
+        let narrow = ChangeDetector(tracked: try TrackedFields(["threatInfo.incidentStatus"]))
+        let first = narrow.detect(Self.threat("2026-07-01T00:00:00Z"), previous: nil, horizon: Self.horizon, now: 0)
+        let verdict = narrow.detect(Self.threat("2026-07-02T00:00:00Z", verdict: "true_positive"), previous: first.entry, horizon: Self.horizon, now: 0)
+        #expect(verdict.change.kind == .unchanged, "the verdict is not tracked")
+        let wide = Self.detector.detect(Self.threat("2026-07-03T00:00:00Z", verdict: "false_positive"), previous: verdict.entry, horizon: Self.horizon, now: 0)
+        #expect(wide.change.kind == .unchanged, "the verdict was not in the stored entry: not compared")
+        #expect(throws: TrackedFieldsError.self) { try TrackedFields(["threatInfo..x"]) }
+        #expect(throws: TrackedFieldsError.self) { try TrackedFields([]) }
+    }
+
+    @Test func anEntryRoundTripsThroughItsDocument() throws {
+        let first = Self.detector.detect(Self.threat("2026-07-01T00:00:00Z"), previous: nil, horizon: Self.horizon, now: 0)
+        let second = Self.detector.detect(Self.threat("2026-07-02T00:00:00Z", status: "resolved", confidence: "null"), previous: first.entry, horizon: Self.horizon, now: 7)
+        let decoded = try ThreatStateEntry(decoding: second.entry.encoded)
+        #expect(decoded.encoded == second.entry.encoded)
+        #expect(decoded.values == second.entry.values && decoded.change.closes == second.entry.change.closes)
+        #expect(throws: ThreatStateError.self) { try ThreatStateEntry(decoding: Array("{\"v\":2}".utf8)) }
+        var json: [UInt8] = []
+        second.change.appendJSON(to: &json)
+        #expect(String(decoding: json, as: UTF8.self) == #"{"kind":"changed","previousUpdatedAt":"2026-07-01T00:00:00Z","fields":[{"path":"threatInfo.incidentStatus","from":"unresolved","to":"resolved"},{"path":"threatInfo.confidenceLevel","from":"malicious","to":null}]}"#)
+    }
+}
+
+/// The ledger stores a version's entry only once every sink acknowledged it, and a pass that fails forgets what it
+/// did not deliver.
+@Suite struct ChangeLedgerTests {
+    actor MemoryStateStore: ThreatStateStore {
+        var entries: [String: ThreatStateEntry] = [:]
+        var saves = 0
+        nonisolated var location: String { "memory" }
+        func open() async throws -> RFC3339TimestampText { "2026-06-01T00:00:00Z" }
+        func entry(for id: String) async throws -> ThreatStateEntry? { entries[id] }
+        func save(_ saved: [ThreatStateEntry]) async throws {
+            saves += 1
+            for entry in saved { entries[entry.id] = entry }
+        }
+        func forget(notSeenSince lastSeen: Int64) async throws -> Int { 0 }
+        func count() async throws -> Int { entries.count }
+        func close() async {}
+    }
+
+    @Test func anEntryIsStoredOnlyOnceItsVersionIsAcknowledgedAndTheNextVersionComparesWithTheOneInFlight() async throws {
+        let store = MemoryStateStore()
+        let ledger = ChangeLedger(store: store, tracked: .defaults, emit: .all, retention: .seconds(86_400))
+        try await ledger.open()
+        var first = ChangeDetectorTests.threat("2026-07-01T00:00:00Z")
+        first.sequence = 0
+        var second = ChangeDetectorTests.threat("2026-07-02T00:00:00Z", status: "resolved")
+        second.sequence = 1
+        #expect(try await ledger.detect(first).change.kind == .new)
+        #expect(try await ledger.detect(second).change.fields.count == 1, "compared with the version handed to the sinks before")
+        try await ledger.persist()
+        #expect(await store.entries.isEmpty, "nothing acknowledged: nothing stored")
+        ledger.acknowledged(below: 1)
+        try await ledger.persist()
+        #expect(await store.entries["t1"]?.updatedAt == "2026-07-01T00:00:00Z")
+        // The pass fails before the second version is acknowledged: the next pass compares with the first again.
+        try await ledger.endPass()
+        #expect(ledger.heldCount == 0)
+        second.sequence = 0
+        let again = try await ledger.detect(second)
+        #expect(again.change.previousUpdatedAt == "2026-07-01T00:00:00Z")
+        ledger.acknowledged(below: 1)
+        try await ledger.endPass()
+        #expect(await store.entries["t1"]?.updatedAt == "2026-07-02T00:00:00Z")
+    }
+}
