@@ -68,7 +68,8 @@ public struct ExportPipeline<Source: ThreatSource>: Sendable {
             encoder: encoder,
             sinks: sinks,
             failOnEnrichmentError: configuration.failOnEnrichmentError,
-            closesSinksAtEnd: pass.closesSinksAtEnd
+            closesSinksAtEnd: pass.closesSinksAtEnd,
+            changes: pass.changes
         )
 
         var summary = ExportSummary()

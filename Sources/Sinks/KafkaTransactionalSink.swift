@@ -26,6 +26,19 @@ public actor KafkaTransactionalSink: RecordSink {
         }
     }
 
+    /// Where the threats' state goes: each record's entry (``EncodedRecord/state``) is written to this topic in the
+    /// record's transaction, so that state, records and checkpoint become visible together.
+    public struct StateRecords: Sendable {
+        public var topic: String
+        /// The entries' partition (a shard's checkpoint partition); nil: the key's.
+        public var partition: Int32?
+
+        public init(topic: String, partition: Int32?) {
+            self.topic = topic
+            self.partition = partition
+        }
+    }
+
     /// Where the checkpoint record goes and how it is made.
     public struct CheckpointRecords: Sendable {
         public var topic: String
@@ -51,6 +64,7 @@ public actor KafkaTransactionalSink: RecordSink {
     private let transactionalID: String
     private let limits: Limits
     private let checkpointRecords: CheckpointRecords
+    private let stateRecords: StateRecords?
     private let logger: Logger
     private var producer: KafkaProducer?
     private var acknowledger: SinkAcknowledger?
@@ -70,8 +84,9 @@ public actor KafkaTransactionalSink: RecordSink {
 
     public init(
         configuration: KafkaSinkConfiguration, transactionalID: String, limits: Limits = Limits(),
-        checkpointRecords: CheckpointRecords, logger: Logger
+        checkpointRecords: CheckpointRecords, stateRecords: StateRecords? = nil, logger: Logger
     ) {
+        self.stateRecords = stateRecords
         self.configuration = configuration
         self.transactionalID = transactionalID
         self.limits = limits
@@ -143,8 +158,16 @@ public actor KafkaTransactionalSink: RecordSink {
             began = .now
         }
         do {
-            // A full queue waits for deliveries (a flush inside a transaction only waits).
-            try await producer.produceWhenRoom(key: record.key, value: record.bytes, tag: record.sequence, versionID: record.versionID)
+            // A full queue waits for deliveries (a flush inside a transaction only waits). A record `--emit changes`
+            // does not send is committed all the same: its state, and the checkpoint past it.
+            if !record.suppressed {
+                try await producer.produceWhenRoom(key: record.key, value: record.bytes, tag: record.sequence, versionID: record.versionID)
+            }
+            if let stateRecords, let state = record.state {
+                try await producer.produceWhenRoom(
+                    key: state.id, value: state.encoded, tag: UInt64.max - 2, topic: stateRecords.topic, partition: stateRecords.partition
+                )
+            }
         } catch {
             await abort()
             throw sinkError("cannot produce the record of threat \(record.key)", error)

@@ -18,8 +18,14 @@ public struct DeliveryPass: Sendable {
     public let tracker: AcknowledgementTracker
     /// The pass's checkpoint state; nil when the session keeps no checkpoint (`export`).
     let covered: NIOLockedValueBox<CheckpointState>?
+    /// The session's change ledger, when it keeps the threats' state.
+    public let changes: ChangeLedger?
 
-    init(sinks: [any RecordSink], closesSinksAtEnd: Bool, tracker: AcknowledgementTracker, covered: NIOLockedValueBox<CheckpointState>?) {
+    init(
+        sinks: [any RecordSink], closesSinksAtEnd: Bool, tracker: AcknowledgementTracker, covered: NIOLockedValueBox<CheckpointState>?,
+        changes: ChangeLedger? = nil
+    ) {
+        self.changes = changes
         self.sinks = sinks
         self.closesSinksAtEnd = closesSinksAtEnd
         self.tracker = tracker

@@ -31,14 +31,18 @@ public actor DeliverySession {
     private nonisolated let router = AcknowledgementRouter()
     private var sinks: [any RecordSink]?
     private var loaded = false
+    /// The threats' state and each record's change (`run` with state); nil: none.
+    public nonisolated let changes: ChangeLedger?
+    private var changesOpened = false
     /// The checkpoint: loaded, then moved by every pass (the last one stored).
     public private(set) var checkpoint: Checkpoint?
 
     /// - Parameter makeSinks: fresh sinks, not yet opened; called again only to replace sinks that failed.
     public init(
         sinks makeSinks: @escaping @Sendable () -> [any RecordSink], checkpoints policy: (any CheckpointPolicy)?,
-        lifetime: Lifetime, logger: Logger, metricDimensions: [(String, String)] = []
+        lifetime: Lifetime, logger: Logger, metricDimensions: [(String, String)] = [], changes: ChangeLedger? = nil
     ) {
+        self.changes = changes
         self.makeSinks = makeSinks
         self.policy = policy
         self.lifetime = lifetime
@@ -53,6 +57,16 @@ public actor DeliverySession {
     /// the first opening (at least once), or after every opening (transactional). Returns the checkpoint to resume
     /// from. A sink that cannot open closes those opened before it.
     public func prepare() async throws -> Checkpoint? {
+        if let changes, !changesOpened {
+            let began = ContinuousClock.now
+            try await changes.open()
+            changesOpened = true
+            let entries = (try? await changes.store.count()) ?? 0
+            logger.notice("threat state opened", metadata: [
+                "at": "\(changes.store.location)", "entries": "\(entries)",
+                "took_ms": "\((ContinuousClock.now - began) / .milliseconds(1))", "emit": "\(changes.emit.rawValue)",
+            ])
+        }
         if let policy, !policy.loadsWhenSinksOpen, !loaded {
             checkpoint = try await load(policy.store)
             loaded = true
@@ -82,18 +96,24 @@ public actor DeliverySession {
         let start = checkpoint
         let state = policy.map { _ in NIOLockedValueBox(covered ?? CheckpointState(resumingFrom: start)) }
         // Without a checkpoint (export) nothing listens to the watermark: the progress line reads it from the tracker.
+        // The ledger hears of the watermark before the checkpoint folds it: by the time a checkpoint is read to be
+        // stored, the entries of every version it covers wait to be stored before it.
+        let changes = self.changes
         let tracker = AcknowledgementTracker(
             sinkCount: sinks.count,
             onWatermarkAdvanced: state.map { state -> @Sendable (UInt64) -> Void in
-                { reached in _ = state.withLockedValue { $0.fold(toWatermark: reached) } }
+                { reached in
+                    changes?.acknowledged(below: reached)
+                    _ = state.withLockedValue { $0.fold(toWatermark: reached) }
+                }
             }
         )
         router.route(to: tracker)
-        let pass = DeliveryPass(sinks: sinks, closesSinksAtEnd: lifetime == .onePass, tracker: tracker, covered: state)
+        let pass = DeliveryPass(sinks: sinks, closesSinksAtEnd: lifetime == .onePass, tracker: tracker, covered: state, changes: changes)
         policy?.begin(pass)
         let ticker = policy.map { policy in
             Task { [logger, metricDimensions] in
-                await Self.storeEverySecond(pass, from: start, policy: policy, logger: logger, metricDimensions)
+                await Self.storeEverySecond(pass, from: start, policy: policy, changes: changes, logger: logger, metricDimensions)
             }
         }
         var outcome: Result<ExportSummary, any Error>
@@ -108,6 +128,15 @@ public actor DeliverySession {
         ticker?.cancel()
         let stored = await ticker?.value ?? start
         policy?.end()
+        do {
+            try await changes?.endPass()
+        } catch {
+            // The entries stay for the next save; the checkpoint must not pass them meanwhile.
+            logger.warning("the threat state could not be saved", metadata: ["error": "\(error)"])
+            checkpoint = stored
+            if case .success = outcome { outcome = .failure(error) }
+            return outcome
+        }
         guard let policy else { return outcome }
         let reached = pass.checkpoint
         Self.recordLag(of: reached ?? start, metricDimensions)
@@ -189,7 +218,7 @@ public actor DeliverySession {
     /// checkpoint if it moved. A failed store is logged and counted, and tried again a second later. Returns the
     /// last checkpoint stored.
     private static func storeEverySecond(
-        _ pass: DeliveryPass, from start: Checkpoint?, policy: any CheckpointPolicy, logger: Logger,
+        _ pass: DeliveryPass, from start: Checkpoint?, policy: any CheckpointPolicy, changes: ChangeLedger?, logger: Logger,
         _ dimensions: [(String, String)]
     ) async -> Checkpoint? {
         var stored = start
@@ -199,7 +228,12 @@ public actor DeliverySession {
             recordLag(of: current ?? stored, dimensions)
             guard policy.storesDuringPass, let current, current != stored else { continue }
             do {
-                try await policy.store(current)
+                // The state of every version the checkpoint covers is stored first. A store once begun finishes
+                // even when the pass ends meanwhile (the ticker is cancelled then): not a failure, not half done.
+                try await Task {
+                    try await changes?.persist()
+                    try await policy.store(current)
+                }.value
                 stored = current
             } catch {
                 Counter(label: "threatpipe_checkpoint_save_failures_total", dimensions: dimensions).increment()

@@ -8,6 +8,12 @@ public struct EncodedRecord: Sendable {
     public var bytes: [UInt8]
     /// The threat version's `threatInfo.updatedAt`, when the API gave one.
     public var updatedAt: String?
+    /// `--emit changes` does not send this version (nothing tracked changed): each sink acknowledges it without
+    /// writing it (the transactional sink still commits its state); `bytes` is empty.
+    public var suppressed = false
+    /// The threat's state once this version is delivered: what the transactional sink commits to the state topic
+    /// with the record. nil without state.
+    public var state: ThreatStateEntry?
 
     public init(sequence: UInt64, key: String, bytes: [UInt8], updatedAt: String? = nil) {
         self.sequence = sequence

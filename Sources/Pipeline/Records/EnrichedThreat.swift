@@ -4,6 +4,8 @@ public struct EnrichedThreat: Sendable {
     /// The analysis response's `data` object, compact JSON.
     public var analysis: EnrichmentOutcome<[UInt8]>
     public var events: EnrichmentOutcome<ThreatEvents>
+    /// What changed since the version delivered before (`run` with state); nil without state (`export`).
+    public var change: ThreatChange?
 
     public init(threat: ListedThreat, analysis: EnrichmentOutcome<[UInt8]>, events: EnrichmentOutcome<ThreatEvents>) {
         self.threat = threat

@@ -6,8 +6,14 @@ public struct RecordWriter: Sendable {
     let sinks: [any RecordSink]
     let failOnEnrichmentError: Bool
     let closesSinksAtEnd: Bool
+    /// Says each record's change and whether it is sent (`run` with state); nil: every record is sent as it is.
+    let changes: ChangeLedger?
 
-    public init(encoder: any RecordEncoder, sinks: [any RecordSink], failOnEnrichmentError: Bool = false, closesSinksAtEnd: Bool = false) {
+    public init(
+        encoder: any RecordEncoder, sinks: [any RecordSink], failOnEnrichmentError: Bool = false, closesSinksAtEnd: Bool = false,
+        changes: ChangeLedger? = nil
+    ) {
+        self.changes = changes
         self.encoder = encoder
         self.sinks = sinks
         self.failOnEnrichmentError = failOnEnrichmentError
@@ -25,7 +31,7 @@ public struct RecordWriter: Sendable {
             let emitted = PipelineMetrics.recordsEmitted(sink: sink.name)
             let summary = try await encodeAll(input) { record in
                 try await Self.write(record, to: sink)
-                emitted.increment()
+                if !record.suppressed { emitted.increment() }
             }
             try await finish(sink)
             return summary
@@ -37,7 +43,7 @@ public struct RecordWriter: Sendable {
                     let emitted = PipelineMetrics.recordsEmitted(sink: sink.name)
                     for await record in lane.elements {
                         try await Self.write(record, to: sink)
-                        emitted.increment()
+                        if !record.suppressed { emitted.increment() }
                     }
                     try Task.checkCancellation()
                     try await finish(sink)
@@ -86,10 +92,30 @@ public struct RecordWriter: Sendable {
                     )
                 }
             }
-            try await deliver(encoder.encode(enriched))
+            try await deliver(encode(enriched, summary: &summary))
             summary.count(enriched)
         }
         return summary
+    }
+
+    /// The record of `enriched`: with its change when the run keeps state, and not encoded at all when
+    /// `--emit changes` does not send it.
+    private func encode(_ enriched: EnrichedThreat, summary: inout WriteSummary) async throws -> EncodedRecord {
+        guard let changes else { return encoder.encode(enriched) }
+        var enriched = enriched
+        let (change, entry) = try await changes.detect(enriched.threat)
+        enriched.change = change
+        var record: EncodedRecord
+        if changes.emit == .changes, !change.isWorthSending {
+            let threat = enriched.threat
+            record = EncodedRecord(sequence: threat.sequence, key: threat.id, bytes: [], updatedAt: threat.updatedAt)
+            record.suppressed = true
+            summary.suppressed += 1
+        } else {
+            record = encoder.encode(enriched)
+        }
+        record.state = entry
+        return record
     }
 
     private static func write(_ record: EncodedRecord, to sink: any RecordSink) async throws {
@@ -123,6 +149,8 @@ public struct WriteSummary: Sendable, Equatable {
     public var eventsFailed = 0
     public var eventsTruncated = 0
     public var events = 0
+    /// Of the records, those `--emit changes` acknowledged without sending (nothing tracked changed).
+    public var suppressed = 0
 
     public init() {}
 
