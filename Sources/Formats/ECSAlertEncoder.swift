@@ -43,7 +43,9 @@ public struct ECSAlertEncoder: RecordEncoder {
             "event": .compact([
                 "kind": "alert",
                 "category": ["malware"],
-                "type": ["info"],
+                // `change` on a version where a tracked field changed (`run` with state; the change itself is
+                // `sentinel_one.export.change`).
+                "type": source.change?.kind == .changed ? ["info", "change"] : ["info"],
                 "id": .string(id),
                 "dataset": "sentinel_one.threat",
                 "module": "sentinel_one",

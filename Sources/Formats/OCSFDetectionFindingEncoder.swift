@@ -37,7 +37,7 @@ public struct OCSFDetectionFindingEncoder: RecordEncoder {
         let classification = source.string(info + "classification")
         let incidentStatus = source.string(info + "incidentStatus")
         let activity = OCSFEnumerations.activity(
-            createdAt: source.string(info + "createdAt"), updatedAt: source.string(info + "updatedAt"),
+            change: source.change, createdAt: source.string(info + "createdAt"), updatedAt: source.string(info + "updatedAt"),
             incidentStatus: incidentStatus
         )
         let lastAction = source.value("mitigationStatus")?.arrayValue?.last?.at("action")?.stringValue

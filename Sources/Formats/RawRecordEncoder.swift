@@ -51,6 +51,10 @@ public struct RawRecordEncoder: RecordEncoder {
             out.append(contentsOf: events.truncated ? Self.trueBytes : Self.falseBytes)
         }
         out.append(UInt8(ascii: "}"))
+        if let change = enriched.change {
+            out.append(contentsOf: Self.changeKey)
+            change.appendJSON(to: &out)
+        }
         if let attempt = threat.reenrichmentAttempt {
             out.append(contentsOf: Self.reenrichedKey)
             out.append(contentsOf: String(attempt).utf8)
@@ -101,6 +105,7 @@ public struct RawRecordEncoder: RecordEncoder {
     private static let countKey = Array(",\"count\":".utf8)
     private static let totalItemsKey = Array(",\"totalItems\":".utf8)
     private static let truncatedKey = Array(",\"truncated\":".utf8)
+    private static let changeKey = Array(",\"change\":".utf8)
     private static let reenrichedKey = Array(",\"reenriched\":{\"attempt\":".utf8)
     private static let threatKey = Array(",\"threat\":".utf8)
     private static let analysisKey = Array(",\"analysis\":".utf8)

@@ -28,6 +28,10 @@ enum EnrichmentStatus {
             "analysis": status(of: enriched.analysis),
             "events": events,
         ]
+        if let change = enriched.change, case .object(var members) = object {
+            members.append(JSONMember("change", change.jsonValue))
+            object = .object(members)
+        }
         if let attempt = enriched.threat.reenrichmentAttempt, case .object(var members) = object {
             members.append(JSONMember("reenriched", ["attempt": .int(attempt)]))
             object = .object(members)

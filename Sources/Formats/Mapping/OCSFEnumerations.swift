@@ -1,3 +1,4 @@
+import Pipeline
 import RawJSON
 
 /// SentinelOne's enumerated values as OCSF 1.5.0 enum ids with their captions. A value no table knows maps to
@@ -45,8 +46,14 @@ enum OCSFEnumerations {
         ])
     }
 
-    /// The finding's activity: Create while the threat was never updated, Close once resolved, Update otherwise.
-    static func activity(createdAt: String?, updatedAt: String?, incidentStatus: String?) -> Choice {
+    /// The finding's activity. From the change, when the run keeps state: Create for a new threat, Close on the
+    /// transition to resolved (once), Update for any other version. Without state, or when no earlier version is
+    /// known, from the threat itself: Close once resolved, Create while never updated, Update otherwise.
+    static func activity(change: ThreatChange?, createdAt: String?, updatedAt: String?, incidentStatus: String?) -> Choice {
+        if let change, change.kind != .unknown {
+            if change.kind == .new { return Choice(id: 1, caption: "Create") }
+            return change.closes ? Choice(id: 3, caption: "Close") : Choice(id: 2, caption: "Update")
+        }
         if incidentStatus?.lowercased() == "resolved" { return Choice(id: 3, caption: "Close") }
         if createdAt == nil || updatedAt == nil || createdAt == updatedAt { return Choice(id: 1, caption: "Create") }
         return Choice(id: 2, caption: "Update")

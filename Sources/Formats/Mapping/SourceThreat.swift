@@ -11,10 +11,13 @@ struct SourceThreat {
     let events: [JSONValue]?
     /// What threatpipe did: enrichment statuses, counts, export time, console.
     let status: JSONValue
+    /// What changed since the version delivered before (`run` with state).
+    let change: ThreatChange?
 
     /// Parses `enriched`; a part that is not valid JSON is kept as a string under `status` rather than lost.
     init(_ enriched: EnrichedThreat, format: String, schema: String, consoleURL: String, exportedAt: RFC3339Timestamp) {
         threat = (try? JSONValue.parse(enriched.threat.json)) ?? .object([])
+        change = enriched.change
         analysis = enriched.analysis.value.flatMap { try? JSONValue.parse($0) }
         events = enriched.events.value.flatMap { events in
             var array = [UInt8(ascii: "[")]
