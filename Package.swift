@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: ["YAML"]),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // The threats' state beside the state file: SQLite, vendored by sqlite-nio (one known SQLite on every machine).
+        .package(url: "https://github.com/vapor/sqlite-nio", from: "1.13.2"),
     ],
     targets: [
         // Every Duration → number conversion (seconds, saturating micro/milli/nanoseconds), in one place.
@@ -124,7 +126,7 @@ let package = Package(
             ]
         ),
         // The state of a continuous export: the checkpoint file (written atomically) or a compacted Kafka topic.
-        .target(name: "Persistence", dependencies: ["Pipeline", "RawJSON", "Kafka", "Blocking", "Durations", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "Metrics", package: "swift-metrics")]),
+        .target(name: "Persistence", dependencies: ["Pipeline", "RawJSON", "Kafka", "Blocking", "Durations", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "Metrics", package: "swift-metrics"), .product(name: "SQLiteNIO", package: "sqlite-nio")]),
         // glibc malloc tuning that keeps peak memory flat over long exports.
         .target(name: "CMallocTuning"),
         // The composition root: plain configuration values → console session, source, encoder, sinks, checkpoint
@@ -192,7 +194,7 @@ let package = Package(
         .testTarget(name: "KafkaTests", dependencies: [
             "Kafka", "CThreadsForSanitizers", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
-        .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "Pipeline", "Kafka", "CThreadsForSanitizers"]),
+        .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "Pipeline", "RawJSON", "Kafka", "CThreadsForSanitizers"]),
         .testTarget(
             name: "SentinelOneTests",
             dependencies: [.product(name: "Logging", package: "swift-log"), .product(name: "NIOHTTP1", package: "swift-nio"), 

@@ -1,0 +1,173 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import Pipeline
+import RawJSON
+import SQLiteNIO
+
+/// The threats' state in an embedded SQLite database (sqlite-nio, which vendors one known SQLite; its calls run on
+/// NIO's blocking pool): one row per threat — its id, the version's `updatedAt`, when it was last listed, and the
+/// ``ThreatStateEntry`` document. Write-ahead log, `synchronous=NORMAL` (a committed save survives the process being
+/// killed), and a page cache of 4 MiB: memory stays flat whatever the number of threats.
+///
+/// The file store keeps it beside the state file; the Kafka store restores its topic into one in a temporary file.
+public final class SQLiteThreatStateStore: ThreatStateStore {
+    public let path: String
+    /// Empty the store when opened (`--reset-state`).
+    let startAfresh: Bool
+    /// Remove the file when closed (a cache restored from a topic).
+    let removeOnClose: Bool
+    private let connection = NIOLockedValueBox<SQLiteConnection?>(nil)
+
+    public init(path: String, startAfresh: Bool = false, removeOnClose: Bool = false) {
+        self.path = path
+        self.startAfresh = startAfresh
+        self.removeOnClose = removeOnClose
+    }
+
+    public var location: String { path }
+
+    /// The database beside a state file: `<state file>.threats.db`.
+    public static func path(besideStateFile statePath: String) -> String { statePath + ".threats.db" }
+
+    public func open() async throws -> RFC3339TimestampText {
+        if let existing = connection.withLockedValue({ $0 }) {
+            return try await horizon(existing)
+        }
+        let opened: SQLiteConnection
+        do {
+            opened = try await SQLiteConnection.open(storage: .file(path: path), logger: Logger(label: "threatpipe.state"))
+        } catch {
+            throw ThreatStateError(message: "the threat state \(path) cannot be opened: \(error)")
+        }
+        do {
+            for statement in [
+                "PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA cache_size=-4096", "PRAGMA busy_timeout=5000",
+                "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+                "CREATE TABLE IF NOT EXISTS threats (id TEXT PRIMARY KEY, updated_at TEXT, last_seen INTEGER NOT NULL, entry TEXT NOT NULL) WITHOUT ROWID",
+                "CREATE INDEX IF NOT EXISTS threats_last_seen ON threats(last_seen)",
+            ] {
+                _ = try await opened.query(statement)
+            }
+            if startAfresh {
+                _ = try await opened.query("DELETE FROM threats")
+                _ = try await opened.query("DELETE FROM meta WHERE key = 'horizon'")
+            }
+            _ = try await opened.query(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('horizon', ?)", [.text(RFC3339Timestamp.now.formatted(fractionDigits: 6))]
+            )
+        } catch {
+            try? await opened.close()
+            throw ThreatStateError(message: "the threat state \(path) is not a database threatpipe can use: \(error)")
+        }
+        connection.withLockedValue { $0 = opened }
+        return try await horizon(opened)
+    }
+
+    private func horizon(_ connection: SQLiteConnection) async throws -> RFC3339TimestampText {
+        let rows = try await run { try await connection.query("SELECT value FROM meta WHERE key = 'horizon'") }
+        guard let value = rows.first?.column("value")?.string else {
+            throw ThreatStateError(message: "the threat state \(path) has no horizon")
+        }
+        return value
+    }
+
+    /// Sets when the state began (a store restored from a topic takes the topic's).
+    public func setHorizon(_ horizon: RFC3339TimestampText) async throws {
+        let connection = try connected()
+        _ = try await run {
+            try await connection.query("INSERT OR REPLACE INTO meta (key, value) VALUES ('horizon', ?)", [.text(horizon)])
+        }
+    }
+
+    public func entry(for id: String) async throws -> ThreatStateEntry? {
+        let connection = try connected()
+        let rows = try await run { try await connection.query("SELECT entry FROM threats WHERE id = ?", [.text(id)]) }
+        guard let text = rows.first?.column("entry")?.string else { return nil }
+        return try ThreatStateEntry(decoding: Array(text.utf8))
+    }
+
+    public func save(_ entries: [ThreatStateEntry]) async throws {
+        guard !entries.isEmpty else { return }
+        let connection = try connected()
+        // One statement per chunk, each atomic; an entry never replaces a newer version of its threat.
+        for start in stride(from: 0, to: entries.count, by: Self.chunk) {
+            let (sql, binds) = Self.upsert(entries[start..<min(start + Self.chunk, entries.count)])
+            _ = try await run { try await connection.query(sql, binds) }
+        }
+    }
+
+    /// ``save(_:)`` from a thread that may block (a restore reading a topic): waits for each statement.
+    public func saveBlocking(_ entries: some Collection<ThreatStateEntry>) throws {
+        let connection = try connected()
+        let all = Array(entries)
+        for start in stride(from: 0, to: all.count, by: Self.chunk) {
+            let (sql, binds) = Self.upsert(all[start..<min(start + Self.chunk, all.count)])
+            do {
+                try connection.query(sql, binds, { _ in }).wait()
+            } catch {
+                throw ThreatStateError(message: "the threat state \(path): \(error)")
+            }
+        }
+    }
+
+    /// The statement that stores `entries` (at most ``chunk``) and its values.
+    private static func upsert(_ entries: ArraySlice<ThreatStateEntry>) -> (String, [SQLiteData]) {
+        var binds: [SQLiteData] = []
+        binds.reserveCapacity(entries.count * 4)
+        for entry in entries {
+            binds += [
+                .text(entry.id), entry.updatedAt.map(SQLiteData.text) ?? .null, .integer(Int(entry.lastSeen)),
+                .text(String(decoding: entry.encoded, as: UTF8.self)),
+            ]
+        }
+        let values = Array(repeating: "(?, ?, ?, ?)", count: entries.count).joined(separator: ", ")
+        let sql = """
+            INSERT INTO threats (id, updated_at, last_seen, entry) VALUES \(values)
+            ON CONFLICT(id) DO UPDATE SET updated_at = excluded.updated_at, last_seen = excluded.last_seen, entry = excluded.entry
+            WHERE threats.updated_at IS NULL OR excluded.updated_at IS NULL OR excluded.updated_at >= threats.updated_at
+            """
+        return (sql, binds)
+    }
+
+    static let chunk = 256
+
+    public func forget(notSeenSince lastSeen: Int64) async throws -> Int {
+        let connection = try connected()
+        let before = try await count()
+        _ = try await run { try await connection.query("DELETE FROM threats WHERE last_seen < ?", [.integer(Int(lastSeen))]) }
+        return before - (try await count())
+    }
+
+    public func count() async throws -> Int {
+        let connection = try connected()
+        let rows = try await run { try await connection.query("SELECT COUNT(*) AS n FROM threats") }
+        return rows.first?.column("n")?.integer ?? 0
+    }
+
+    public func close() async {
+        guard let connection = connection.withLockedValue({ current -> SQLiteConnection? in defer { current = nil }; return current }) else { return }
+        try? await connection.close()
+        if removeOnClose {
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        }
+    }
+
+    private func connected() throws -> SQLiteConnection {
+        guard let connection = connection.withLockedValue({ $0 }) else {
+            throw ThreatStateError(message: "the threat state \(path) is used before it is opened or after it is closed")
+        }
+        return connection
+    }
+
+    /// Runs a query, saying which store failed.
+    private func run<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as ThreatStateError {
+            throw error
+        } catch {
+            throw ThreatStateError(message: "the threat state \(path): \(error)")
+        }
+    }
+}
