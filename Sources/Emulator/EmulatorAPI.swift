@@ -30,12 +30,18 @@ public final class EmulatorAPI: Sendable {
 
     /// A threat's current list item: the generated one, with the latest live update applied.
     public func listItem(at index: Int) -> JSONValue {
-        applyingLiveVersion(to: dataset.listItem(at: index), version: live.override(at: index))
+        applyingLiveVersion(to: dataset.listItem(at: index), version: live.override(at: index), addedAt: live.addedAt(index))
     }
 
     /// Adds and updates threats (live mode); stamped with `now`, the `late` updates `lateBy` earlier.
     public func change(added: Int, updated: Int, now: RFC3339Timestamp, late: Int = 0, lateBy: Duration = .seconds(2)) {
         live.change(added: added, updated: updated, now: now, late: late, lateBy: lateBy, seed: initialDataset.seed)
+    }
+
+    /// Updates the threat at `index` (its next version in a live threat's life: a verdict, in progress, resolved,
+    /// then versions that change nothing tracked), stamped with `now`.
+    public func update(at index: Int, now: RFC3339Timestamp = .now) {
+        live.update(index, now: now)
     }
 
     /// Deletes threats from the console (by position): they are no longer listed and their analysis and events
@@ -48,16 +54,20 @@ public final class EmulatorAPI: Sendable {
     /// Every (id, updatedAt) version served in a list answer so far.
     public var servedVersions: Set<ServedVersion> { live.served }
 
-    private func applyingLiveVersion(to value: JSONValue, version: (number: Int, updatedAt: RFC3339Timestamp)?) -> JSONValue {
+    private func applyingLiveVersion(to value: JSONValue, version: (number: Int, updatedAt: RFC3339Timestamp)?, addedAt: RFC3339Timestamp?) -> JSONValue {
         guard let version, case .object(var members) = value,
             let infoIndex = members.firstIndex(where: { $0.key == "threatInfo" }),
             case .object(var info) = members[infoIndex].value
         else { return value }
-        let statuses = ["unresolved", "in_progress", "resolved"]
+        // A live threat's life, version by version: created (1), a verdict set (2), in progress (3), resolved (4);
+        // later versions change nothing tracked.
+        let status = version.number <= 2 ? "unresolved" : version.number == 3 ? "in_progress" : "resolved"
         for position in info.indices {
             switch info[position].key {
             case "updatedAt": info[position].value = .string(version.updatedAt.description)
-            case "incidentStatus": info[position].value = .string(statuses[version.number % statuses.count])
+            case "incidentStatus": info[position].value = .string(status)
+            case "createdAt": if let addedAt { info[position].value = .string(addedAt.description) }
+            case "analystVerdict": info[position].value = .string(version.number >= 2 ? "true_positive" : "undefined")
             default: break
             }
         }
@@ -144,7 +154,7 @@ public final class EmulatorAPI: Sendable {
         for position in start..<end {
             if position > start { body.append(UInt8(ascii: ",")) }
             let index = selected[position].index
-            applyingLiveVersion(to: dataset.listItem(at: index), version: snapshot.overrides[index]).write(to: &body)
+            applyingLiveVersion(to: dataset.listItem(at: index), version: snapshot.overrides[index], addedAt: live.addedAt(index)).write(to: &body)
             served.append((ServedVersion(id: dataset.id(at: index), updatedAt: updatedAt(index).description), snapshot.created[index]))
         }
         live.recordServed(served)
@@ -168,7 +178,7 @@ public final class EmulatorAPI: Sendable {
         count { $0.analysis += 1 }
         let index = try liveIndex(threatID)
         var body = Array("{\"data\":".utf8)
-        var analysis = applyingLiveVersion(to: dataset.analysis(at: index), version: live.override(at: index))
+        var analysis = applyingLiveVersion(to: dataset.analysis(at: index), version: live.override(at: index), addedAt: live.addedAt(index))
         if faults.enlargesAnalysis(ofThreatAt: index), case .object(var members) = analysis {
             members.append(JSONMember("padding", .string(String(repeating: "x", count: 2 * 1024 * 1024))))
             analysis = .object(members)

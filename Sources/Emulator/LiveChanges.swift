@@ -17,6 +17,8 @@ final class LiveChanges: Sendable {
         var removed: Set<Int> = []
         /// When each live version became visible (wall clock): the versions log says it, for freshness.
         var created: [Int: RFC3339Timestamp] = [:]
+        /// When each threat added while serving was added: its `createdAt`.
+        var added: [Int: RFC3339Timestamp] = [:]
         var served: Set<Version> = []
         var tick: UInt64 = 0
     }
@@ -58,6 +60,9 @@ final class LiveChanges: Sendable {
 
     func isRemoved(_ index: Int) -> Bool { state.withLockedValue { $0.removed.contains(index) } }
 
+    /// When the threat at `index` was added while serving; nil for the initial threats.
+    func addedAt(_ index: Int) -> RFC3339Timestamp? { state.withLockedValue { $0.added[index] } }
+
     func override(at index: Int) -> (number: Int, updatedAt: RFC3339Timestamp)? {
         state.withLockedValue { $0.overrides[index] }
     }
@@ -77,6 +82,7 @@ final class LiveChanges: Sendable {
             for _ in 0..<added {
                 state.overrides[state.count] = (1, stamp())
                 state.created[state.count] = now
+                state.added[state.count] = now
                 state.count += 1
             }
             guard state.count > 0 else { return }
@@ -94,6 +100,16 @@ final class LiveChanges: Sendable {
                 state.overrides[index] = (1, RFC3339Timestamp(microseconds: now.microseconds - lateMicroseconds + Int64(offset)))
                 state.created[index] = now
             }
+        }
+    }
+
+    /// The next version of the threat at `index`, stamped with `now` (strictly after every earlier stamp).
+    func update(_ index: Int, now: RFC3339Timestamp) {
+        state.withLockedValue { state in
+            guard index < state.count else { return }
+            state.lastStamp = max(state.lastStamp + 1, now.microseconds)
+            state.overrides[index] = ((state.overrides[index]?.number ?? 0) + 1, RFC3339Timestamp(microseconds: state.lastStamp))
+            state.created[index] = now
         }
     }
 

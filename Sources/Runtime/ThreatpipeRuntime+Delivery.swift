@@ -22,7 +22,7 @@ extension ThreatpipeRuntime {
     /// in its transactions. A configuration that cannot do what it asks fails here, never falls back.
     static func deliverySession(
         _ configuration: RunConfiguration, store: RunCheckpointStore, transactionalID: String, deadLetters: DeadLetterFile?,
-        sharedKafka: SharedKafkaSinkProducer?, logger: Logger, metricDimensions: [(String, String)]
+        sharedKafka: SharedKafkaSinkProducer?, logger: Logger, metricDimensions: [(String, String)], changes: ChangeLedger? = nil
     ) throws -> DeliverySession {
         let sinks = configuration.sinks
         switch (configuration.delivery, store) {
@@ -30,7 +30,7 @@ extension ThreatpipeRuntime {
             return DeliverySession(
                 sinks: { sinks.makeSinks(logger: logger, deadLetters: deadLetters, sharedKafka: sharedKafka) },
                 checkpoints: AtLeastOnceCheckpoints(store: store.store), lifetime: .manyPasses, logger: logger,
-                metricDimensions: metricDimensions
+                metricDimensions: metricDimensions, changes: changes
             )
         case (.exactlyOnce, .kafka(let kafkaStore)):
             guard sinks.sinks.count == 1, case .kafka(let kafka) = sinks.sinks[0] else { break }
@@ -40,15 +40,19 @@ extension ThreatpipeRuntime {
                 topic: kafkaStore.settings.topic, partition: kafkaStore.partition, checkpoints: transactions,
                 record: { kafkaStore.record(for: $0) }
             )
+            // The threats' state is committed in the records' transactions, to the state topic.
+            let stateRecords = (changes?.store as? KafkaThreatStateStore).map {
+                KafkaTransactionalSink.StateRecords(topic: $0.settings.topic, partition: $0.partition)
+            }
             return DeliverySession(
                 sinks: {
                     [KafkaTransactionalSink(
                         configuration: kafka.sinkConfiguration, transactionalID: transactionalID, limits: limits,
-                        checkpointRecords: checkpointRecords, logger: logger
+                        checkpointRecords: checkpointRecords, stateRecords: stateRecords, logger: logger
                     )]
                 },
                 checkpoints: TransactionalCheckpoints(store: kafkaStore, transactions: transactions), lifetime: .manyPasses,
-                logger: logger, metricDimensions: metricDimensions
+                logger: logger, metricDimensions: metricDimensions, changes: changes
             )
         case (.exactlyOnce, .file):
             break
@@ -56,5 +60,26 @@ extension ThreatpipeRuntime {
         // `RunConfiguration.check()` refuses these first; the same words if a caller skipped it.
         try configuration.check()
         throw ConfigurationError(description: "--delivery exactly-once needs the Kafka sink as the only sink and --checkpoint-store kafka")
+    }
+
+    /// The change ledger of a run (or a shard), over the state store beside its checkpoint: an SQLite database
+    /// beside the state file, or the state topic restored into a local one. nil when changes are off.
+    static func changeLedger(_ configuration: RunConfiguration, store: RunCheckpointStore) -> ChangeLedger? {
+        guard let settings = configuration.changes else { return nil }
+        let stateStore: any ThreatStateStore
+        switch store {
+        case .file:
+            stateStore = SQLiteThreatStateStore(
+                path: SQLiteThreatStateStore.path(besideStateFile: configuration.statePath), startAfresh: configuration.resetState
+            )
+        case .kafka(let checkpoints):
+            var topic = checkpoints.settings
+            topic.topic = settings.stateTopic
+            stateStore = KafkaThreatStateStore(
+                settings: topic, partition: checkpoints.partition, savedByTransactions: configuration.delivery == .exactlyOnce,
+                startAfresh: configuration.resetState
+            )
+        }
+        return ChangeLedger(store: stateStore, tracked: settings.tracked, emit: settings.emit, retention: settings.retention)
     }
 }

@@ -121,9 +121,10 @@ public enum ThreatpipeRuntime {
         let userFilters = console.filters
         let deadLetters = try configuration.sinks.makeDeadLetterFile(logger: logger)
         defer { deadLetters?.close() }
+        let changes = changeLedger(configuration, store: store)
         let delivery = try deliverySession(
             configuration, store: store, transactionalID: transactionalID, deadLetters: deadLetters,
-            sharedKafka: sharedKafka, logger: logger, metricDimensions: metricDimensions
+            sharedKafka: sharedKafka, logger: logger, metricDimensions: metricDimensions, changes: changes
         )
         let parts = ContinuousExport<SentinelOneThreatSource>.Parts(
             makeSource: { since in
@@ -138,7 +139,7 @@ public enum ThreatpipeRuntime {
             }
         )
         let policy: EnrichmentErrorPolicy = configuration.failOnEnrichmentError ? .fail : .emit
-        return try await ContinuousExport(
+        let outcome = await Result { try await ContinuousExport(
             parts: parts,
             pipelineConfiguration: policy.configure(.init(concurrency: console.concurrency)),
             interval: configuration.interval,
@@ -151,7 +152,9 @@ public enum ThreatpipeRuntime {
             logger: logger,
             metricDimensions: metricDimensions,
             reenrichmentAttempts: configuration.failOnEnrichmentError ? 0 : configuration.reenrichmentAttempts
-        ).run(handling: runFailureHandling)
+        ).run(handling: runFailureHandling) }
+        await changes?.store.close()
+        return try outcome.get()
     }
 
     /// The checkpoint store the configuration names.

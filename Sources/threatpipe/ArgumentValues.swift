@@ -101,5 +101,6 @@ enum Usage {
     static let transactionInterval = "--transaction-interval takes a duration such as 1s or 500ms, 10ms…50s"
     static let settle = "--settle takes a duration such as 5m or 0s, at most 30d"
     static let rotateInterval = "--rotate-interval takes seconds or a duration such as 1h or 15m, 1s…36500d"
+    static let stateRetention = "--state-retention takes a duration such as 180d, 1d…36500d"
     static let rateLimit = "--rate-limit is 0 (off)…10000 requests per second, or auto[:MAX] (MAX 1…10000, default 50)"
 }

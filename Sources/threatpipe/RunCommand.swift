@@ -45,7 +45,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "The state file holding the checkpoint.")
     var state = "threatpipe-state.json"
 
-    @Flag(help: "Start afresh from --since even if the state file belongs to other filters or another console.")
+    @Flag(help: "Start afresh from --since even if the state file belongs to other filters or another console; the threats' state (meta.change) starts afresh too.")
     var resetState = false
 
     @Option(help: "Where the first run starts: RFC 3339, or a duration ago such as 24h.", transform: InstantArgument.parser(or: Usage.since()))
@@ -55,6 +55,7 @@ struct RunCommand: AsyncParsableCommand {
     var overlap = DurationArgument(.seconds(5), written: "5s")
 
     @OptionGroup var checkpoints: CheckpointOptions
+    @OptionGroup var changes: ChangeOptions
 
     func validate() throws {
         try checkpoints.validate(with: sinks)
@@ -117,6 +118,7 @@ struct RunCommand: AsyncParsableCommand {
         configuration.statePath = state
         configuration.resetState = resetState
         checkpoints.apply(to: &configuration, sinks: sinks)
+        try changes.apply(to: &configuration)
         return configuration
     }
 }

@@ -32,6 +32,8 @@ public struct RunConfiguration: Sendable {
     public var reenrichmentAttempts = 5
     /// How large one transaction may grow (exactly once).
     public var transactionLimits = TransactionLimits()
+    /// Each record's change and the threats' state; nil: neither (`--no-track-changes`).
+    public var changes: ChangeSettings? = ChangeSettings()
 
     /// Where the checkpoint is kept.
     public enum CheckpointStoreKind: Sendable {

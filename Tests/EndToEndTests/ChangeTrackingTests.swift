@@ -1,0 +1,184 @@
+import Emulator
+import Foundation
+import RawJSON
+import TestSupport
+import Testing
+
+extension EndToEnd {
+    /// `run` says what changed in each version (`meta.change`), against the version delivered before it, with the
+    /// state beside the state file — across a graceful restart and a kill -9.
+    @Suite(.serialized) struct ChangeTrackingTests {
+        /// One delivered record's threat version and what it says of its change, whatever the format.
+        struct Said: Equatable, CustomStringConvertible {
+            var updatedAt: String
+            var kind: String
+            var fields: [String]
+            /// OCSF's `activity_id`, ECS's `event.type`, or nothing (raw).
+            var form: String
+
+            var description: String { "\(updatedAt) \(kind) \(fields) \(form)" }
+        }
+
+        static func said(_ line: [UInt8], format: String) throws -> (id: String, said: Said) {
+            let record = try JSONValue.parse(line)
+            let meta: JSONValue?
+            let form: String
+            switch format {
+            case "ocsf":
+                meta = record["unmapped"]?["threatpipe"]
+                form = record["activity_id"].map { String(decoding: $0.serialized, as: UTF8.self) } ?? "?"
+            case "ecs":
+                meta = record["sentinel_one"]?["export"]
+                form = (record["event"]?["type"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: ",")
+            default:
+                meta = record["meta"]
+                form = ""
+            }
+            let change = try #require(meta?["change"], "every record of run says its change")
+            let fields = (change["fields"]?.arrayValue ?? []).map { field in
+                let path = field["path"]?.stringValue ?? "?"
+                let from = field["from"].map { String(decoding: $0.serialized, as: UTF8.self) } ?? "?"
+                let to = field["to"].map { String(decoding: $0.serialized, as: UTF8.self) } ?? "?"
+                return "\(path):\(from)->\(to)"
+            }
+            return (
+                try #require(meta?["threatId"]?.stringValue),
+                Said(updatedAt: meta?["threatUpdatedAt"]?.stringValue ?? "", kind: change["kind"]?.stringValue ?? "?", fields: fields, form: form)
+            )
+        }
+
+        static func delivered(_ command: ThreatpipeCommand, format: String) throws -> [(id: String, said: Said)] {
+            let data = (try? Data(contentsOf: URL(fileURLWithPath: command.path("out.ndjson")))) ?? Data()
+            return try RecordExpectations.lines(data).map { try said($0, format: format) }
+        }
+
+        /// Returns once a record of threat `id` at `updatedAt` is in the output (the file is read as it grows).
+        static func waitForVersion(_ command: ThreatpipeCommand, format: String, id: String, updatedAt: String, run: ChildProcess.Started) async throws {
+            let deadline = ContinuousClock.now + .seconds(60)
+            while ContinuousClock.now < deadline {
+                if try delivered(command, format: format).contains(where: { $0.id == id && $0.said.updatedAt == updatedAt }) { return }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            Issue.record("version \(updatedAt) of \(id) was not delivered: \(command.stderrSoFar.suffix(2000))")
+            throw CancellationError()
+        }
+
+        /// Returns once the checkpoint in the state file has reached `updatedAt`.
+        static func waitForCheckpoint(_ command: ThreatpipeCommand, atLeast updatedAt: String) async throws {
+            let deadline = ContinuousClock.now + .seconds(60)
+            while ContinuousClock.now < deadline {
+                if let text = try? String(contentsOfFile: command.path("state.json"), encoding: .utf8),
+                    let state = try? JSONValue.parse(Array(text.utf8)), let reached = state["checkpoint"]?["updatedAt"]?.stringValue,
+                    reached >= updatedAt
+                { return }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            Issue.record("the checkpoint did not reach \(updatedAt)")
+            throw CancellationError()
+        }
+
+        func arguments(_ emulator: RunningEmulator, _ command: ThreatpipeCommand, format: String, extra: [String] = []) -> [String] {
+            ["run", "--console-url", emulator.url, "--interval", "1s", "--since", "2000-01-01T00:00:00Z", "--format", format,
+             "--output", command.path("out.ndjson"), "--state", command.path("state.json"), "--overlap", "0s"] + extra
+        }
+
+        @Test(.timeLimit(.minutes(4)), arguments: ["raw", "ocsf", "ecs"])
+        func aThreatsLifeIsFourChangesAndOneCloseAcrossARestartAndAKill(_ format: String) async throws {
+            let emulator = try await RunningEmulator.start(threats: 5)
+            let command = try ThreatpipeCommand()
+            defer { command.cleanUp() }
+            let environment = ["S1_API_TOKEN": emulator.token]
+            var run = try command.start(arguments(emulator, command, format: format), environment: environment)
+            func nextVersion(of index: Int) async throws {
+                let id = emulator.api.dataset.id(at: index)
+                try await Self.waitForVersion(command, format: format, id: id, updatedAt: emulator.api.updatedAt(at: index).description, run: run)
+            }
+            // The console's threats older than the state: unknown.
+            try await nextVersion(of: 4)
+            emulator.api.change(added: 1, updated: 0, now: .now)
+            let threat = 5
+            try await nextVersion(of: threat)  // created
+            emulator.api.update(at: threat)  // a verdict
+            try await nextVersion(of: threat)
+            run.send(SIGKILL)
+            _ = await run.wait()
+            run = try command.start(arguments(emulator, command, format: format), environment: environment)
+            emulator.api.update(at: threat)  // in progress
+            try await nextVersion(of: threat)
+            try await Self.waitForCheckpoint(command, atLeast: emulator.api.updatedAt(at: threat).description)
+            run.send(SIGTERM)
+            #expect(await run.wait().status == 0, "\(command.stderrSoFar.suffix(2000))")
+            run = try command.start(arguments(emulator, command, format: format), environment: environment)
+            emulator.api.update(at: threat)  // resolved
+            try await nextVersion(of: threat)
+            emulator.api.update(at: threat)  // nothing tracked changes
+            try await nextVersion(of: threat)
+            run.send(SIGTERM)
+            #expect(await run.wait().status == 0, "\(command.stderrSoFar.suffix(2000))")
+            await emulator.stop()
+
+            let records = try Self.delivered(command, format: format)
+            let id = emulator.api.dataset.id(at: threat)
+            // What each version said, once per version: a version delivered again (after the kill) says the same.
+            var byVersion: [String: Said] = [:]
+            var order: [String] = []
+            for record in records where record.id == id {
+                if let earlier = byVersion[record.said.updatedAt] {
+                    #expect(earlier == record.said, "a version delivered again says the same change")
+                } else {
+                    byVersion[record.said.updatedAt] = record.said
+                    order.append(record.said.updatedAt)
+                }
+            }
+            let life = order.map { byVersion[$0]! }
+            #expect(life.map(\.kind) == ["new", "changed", "changed", "changed", "unchanged"], "\(life)")
+            #expect(life.map(\.fields) == [
+                [], ["threatInfo.analystVerdict:\"undefined\"->\"true_positive\""],
+                ["threatInfo.incidentStatus:\"unresolved\"->\"in_progress\""], ["threatInfo.incidentStatus:\"in_progress\"->\"resolved\""], [],
+            ], "\(life)")
+            switch format {
+            case "ocsf": #expect(life.map(\.form) == ["1", "2", "2", "3", "2"], "Create, Update, Update, Close once, Update")
+            case "ecs": #expect(life.map(\.form) == ["info", "info,change", "info,change", "info,change", "info"])
+            default: break
+            }
+            let others = records.filter { $0.id != id }
+            #expect(!others.isEmpty && others.allSatisfy { $0.said.kind == "unknown" }, "threats older than the state are unknown")
+        }
+
+        @Test(.timeLimit(.minutes(3)))
+        func emitChangesSendsOnlyNewAndChangedVersionsAndStillMovesTheCheckpoint() async throws {
+            let emulator = try await RunningEmulator.start(threats: 3)
+            let command = try ThreatpipeCommand()
+            defer { command.cleanUp() }
+            let run = try command.start(
+                arguments(emulator, command, format: "raw", extra: ["--emit", "changes", "--track", "threatInfo.incidentStatus"]),
+                environment: ["S1_API_TOKEN": emulator.token]
+            )
+            let id = { emulator.api.dataset.id(at: 3) }
+            try await Self.waitForVersion(command, format: "raw", id: emulator.api.dataset.id(at: 2), updatedAt: emulator.api.updatedAt(at: 2).description, run: run)
+            emulator.api.change(added: 1, updated: 0, now: .now)
+            try await Self.waitForVersion(command, format: "raw", id: id(), updatedAt: emulator.api.updatedAt(at: 3).description, run: run)
+            // The verdict is not tracked here: this version changes nothing tracked.
+            emulator.api.update(at: 3)
+            let untracked = emulator.api.updatedAt(at: 3).description
+            try await Self.waitForCheckpoint(command, atLeast: untracked)
+            emulator.api.update(at: 3)  // in progress: tracked
+            try await Self.waitForVersion(command, format: "raw", id: id(), updatedAt: emulator.api.updatedAt(at: 3).description, run: run)
+            run.send(SIGTERM)
+            #expect(await run.wait().status == 0, "\(command.stderrSoFar.suffix(2000))")
+            await emulator.stop()
+
+            let mine = try Self.delivered(command, format: "raw").filter { $0.id == id() }.map(\.said)
+            #expect(mine.map(\.kind) == ["new", "changed"], "\(mine)")
+            #expect(!mine.contains { $0.updatedAt == untracked }, "the unchanged version is not sent")
+            #expect(mine.last?.fields == ["threatInfo.incidentStatus:\"unresolved\"->\"in_progress\""])
+
+            let validation = try await ChildProcess.run(
+                "/usr/bin/env", ["python3", ExportCommandTests.validatorPath, ExportCommandTests.schemaPath, command.path("out.ndjson")],
+                environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"],
+                stdoutPath: command.path("validation.out"), stderrPath: command.path("validation.err")
+            )
+            #expect(validation.status == 0, "\((try? String(contentsOfFile: command.path("validation.out"), encoding: .utf8)) ?? "")")
+        }
+    }
+}
