@@ -23,6 +23,13 @@ public final class KafkaThreatStateStore: ThreatStateStore {
     public let savedByTransactions: Bool
     let startAfresh: Bool
     let local: SQLiteThreatStateStore
+    /// The clients a group process's shards share (one local database, one producer, one read of each partition
+    /// per assignment); nil: the store's own.
+    let shared: SharedThreatState?
+    /// Which read of the partition this store uses when shared: the assignment's (the same one for every shard it
+    /// started with), or a fresh one (a shard started again after a failure).
+    let generation: UInt64
+    private let lane = NIOLockedValueBox<KafkaProducerLanes.Lane?>(nil)
     private let producer = NIOLockedValueBox<KafkaProducer?>(nil)
     private let deliveryError = NIOLockedValueBox<KafkaError?>(nil)
     private let restored = NIOLockedValueBox<(records: Int, elapsed: Duration)?>(nil)
@@ -30,14 +37,22 @@ public final class KafkaThreatStateStore: ThreatStateStore {
     /// The key of the records that say when the state began.
     public static let horizonKey = "threatpipe.state-horizon"
 
-    public init(settings: KafkaCheckpointStore.Settings, partition: Int32?, savedByTransactions: Bool, startAfresh: Bool, localDirectory: String? = nil) {
+    public init(
+        settings: KafkaCheckpointStore.Settings, partition: Int32?, savedByTransactions: Bool, startAfresh: Bool,
+        shared: SharedThreatState? = nil, generation: UInt64 = 0
+    ) {
         self.settings = settings
         self.partition = partition
         self.savedByTransactions = savedByTransactions
         self.startAfresh = startAfresh
-        let directory = localDirectory ?? NSTemporaryDirectory()
-        let name = "threatpipe-state-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).db"
-        local = SQLiteThreatStateStore(path: (directory as NSString).appendingPathComponent(name), startAfresh: true, removeOnClose: true)
+        self.shared = shared
+        self.generation = generation
+        local = shared?.local ?? SQLiteThreatStateStore(path: Self.temporaryPath(), startAfresh: true, removeOnClose: true)
+    }
+
+    /// A new file for a local copy, in the temporary directory.
+    static func temporaryPath() -> String {
+        (NSTemporaryDirectory() as NSString).appendingPathComponent("threatpipe-state-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).db")
     }
 
     public var location: String { "kafka:\(settings.topic)" + (partition.map { "/\($0)" } ?? "") }
@@ -48,28 +63,31 @@ public final class KafkaThreatStateStore: ThreatStateStore {
     }
 
     public func open() async throws -> RFC3339TimestampText {
-        _ = try await local.open()
         let began = ContinuousClock.now
-        let (horizon, records) = try await restore()
-        restored.withLockedValue { $0 = (records, ContinuousClock.now - began) }
-        if let horizon, !startAfresh {
-            try await local.setHorizon(horizon.text)
-            return horizon.text
+        let (horizon, records): (Horizon?, Int)
+        if let shared {
+            (horizon, records) = try await shared.restore(partition: partition, generation: generation, startAfresh: startAfresh)
+        } else {
+            _ = try await local.open()
+            (horizon, records) = try await Self.restore(settings: settings, partition: partition, into: local, startAfresh: startAfresh)
         }
+        restored.withLockedValue { $0 = (records, ContinuousClock.now - began) }
+        if let horizon, !startAfresh { return horizon.text }
         // A state that begins now: said in the topic, so that a restart keeps the same horizon.
         let now = RFC3339Timestamp.now
         let marker = Horizon(text: now.formatted(fractionDigits: 6), resetAt: startAfresh ? now.microseconds / 1_000_000 : 0)
         try await produce([(Self.horizonKey, marker.encoded)])
-        try await local.setHorizon(marker.text)
+        shared?.noteHorizon(marker, partition: partition)
         return marker.text
     }
 
-    /// Reads the topic into the local database; returns the horizon record (the newest) and how many records it read.
-    private func restore() async throws -> (Horizon?, Int) {
+    /// Reads the topic (`partition` alone, or all) into `local`; returns the horizon record (the newest) and how many
+    /// records it read.
+    static func restore(
+        settings: KafkaCheckpointStore.Settings, partition: Int32?, into local: SQLiteThreatStateStore, startAfresh: Bool
+    ) async throws -> (Horizon?, Int) {
         guard !startAfresh else { return (nil, 0) }
-        let settings = self.settings
         let partitions = partition.map { Set([$0]) }
-        let local = self.local
         let read: (Horizon?, Int) = try await performBlockingCall {
             var horizon: Horizon?
             var batch: [ThreatStateEntry] = []
@@ -128,19 +146,24 @@ public final class KafkaThreatStateStore: ThreatStateStore {
     public func count() async throws -> Int { try await local.count() }
 
     public func close() async {
+        if let lane = lane.withLockedValue({ current in defer { current = nil }; return current }) {
+            // Shared: the store leaves its lane (its saves were each flushed); the process closes the rest.
+            shared?.lanes.close(lane)
+            return
+        }
         if let producer = producer.withLockedValue({ current -> KafkaProducer? in defer { current = nil }; return current }) {
             _ = await producer.close(flushTimeout: settings.timeout)
         }
-        await local.close()
+        if shared == nil { await local.close() }
     }
 
     /// Produces `records` to the topic (the store's partition) and waits until the cluster has every one.
     private func produce(_ records: [(key: String, value: [UInt8])]) async throws {
-        let producer = try ownProducer()
+        let (producer, tag) = try ownProducer()
         deliveryError.withLockedValue { $0 = nil }
         do {
             for record in records {
-                try await producer.produceWhenRoom(key: record.key, value: record.value, tag: 0, partition: partition)
+                try await producer.produceWhenRoom(key: record.key, value: record.value, tag: tag, topic: settings.topic, partition: partition)
             }
             if try await producer.flush(timeout: settings.timeout) > 0 {
                 throw KafkaError(code: .threatpipe, name: "TIMED_OUT", message: "the threat state was not delivered within \(settings.timeout)")
@@ -153,9 +176,21 @@ public final class KafkaThreatStateStore: ThreatStateStore {
         }
     }
 
-    private func ownProducer() throws -> KafkaProducer {
+    private func ownProducer() throws -> (KafkaProducer, UInt64) {
         let deliveryError = self.deliveryError
-        return try producer.withLockedValue { current in
+        if let shared {
+            let lane = lane.withLockedValue { current in
+                if let current { return current }
+                let opened = shared.lanes.open(
+                    onDelivery: { report in if let error = report.error { deliveryError.withLockedValue { $0 = error } } },
+                    onError: { error in if error.isFatal { deliveryError.withLockedValue { $0 = error } } }
+                )
+                current = opened
+                return opened
+            }
+            return (shared.lanes.producer, lane.tag(0))
+        }
+        let made: KafkaProducer = try producer.withLockedValue { current in
             if let current { return current }
             do {
                 let made = try KafkaProducer(
@@ -169,6 +204,7 @@ public final class KafkaThreatStateStore: ThreatStateStore {
                 throw KafkaThreatStateStoreError(topic: settings.topic, underlying: error)
             }
         }
+        return (made, 0)
     }
 
     /// When the state began, and from when its entries count (seconds since 1970; 0: all).
@@ -213,5 +249,82 @@ public struct KafkaThreatStateStoreError: Error, Sendable, CustomStringConvertib
         underlying.code == .unknownTopicOrPartition
             ? "the state topic \(topic) does not exist: create it (cleanup.policy=compact, as many partitions as the checkpoint topic), or name another with --state-topic"
             : "the state topic \(topic): \(underlying)"
+    }
+}
+
+/// What the shards of a group process share for their state: one local SQLite copy (not one per shard: three
+/// descriptors each), one producer, and one read of each state partition per assignment (a thousand shards must not
+/// make a thousand reads). A partition is read again for a new assignment — another process may have written it
+/// meanwhile — and the local copy keeps, per threat, the newest of what it held and what it read.
+public final class SharedThreatState: Sendable {
+    public let settings: KafkaCheckpointStore.Settings
+    let local: SQLiteThreatStateStore
+    let lanes: KafkaProducerLanes
+    private let reads = NIOLockedValueBox<[ReadKey: Task<(KafkaThreatStateStore.Horizon?, Int), any Error>]>([:])
+    private let opening = NIOLockedValueBox<Task<Void, any Error>?>(nil)
+    private let generations = NIOLockedValueBox<UInt64>(1)
+
+    struct ReadKey: Hashable {
+        var partition: Int32?
+        var generation: UInt64
+    }
+
+    public init(settings: KafkaCheckpointStore.Settings) throws {
+        self.settings = settings
+        local = SQLiteThreatStateStore(path: KafkaThreatStateStore.temporaryPath(), startAfresh: true, removeOnClose: true)
+        do {
+            lanes = try KafkaProducerLanes(topic: settings.topic, properties: KafkaCheckpointStore.producerProperties(settings))
+        } catch {
+            throw KafkaThreatStateStoreError(topic: settings.topic, underlying: error)
+        }
+    }
+
+    /// A read generation no store has used: a shard started again after a failure reads its partition afresh.
+    public func freshGeneration() -> UInt64 {
+        generations.withLockedValue { next in
+            defer { next += 1 }
+            return next
+        }
+    }
+
+    /// The generation of an assignment's read (`assignment` identifies it): the same for every shard it started.
+    public static func generation(of assignment: AnyObject) -> UInt64 {
+        UInt64(UInt(bitPattern: ObjectIdentifier(assignment).hashValue)) | (1 << 63)
+    }
+
+    /// Reads `partition` once for `generation`, into the shared local copy.
+    func restore(partition: Int32?, generation: UInt64, startAfresh: Bool) async throws -> (KafkaThreatStateStore.Horizon?, Int) {
+        let opening = self.opening.withLockedValue { current in
+            if let current { return current }
+            let local = self.local
+            let made = Task { _ = try await local.open() }
+            current = made
+            return made
+        }
+        try await opening.value
+        let key = ReadKey(partition: partition, generation: generation)
+        let read = reads.withLockedValue { reads in
+            if let read = reads[key] { return read }
+            let (settings, local) = (self.settings, self.local)
+            let read = Task { try await KafkaThreatStateStore.restore(settings: settings, partition: partition, into: local, startAfresh: startAfresh) }
+            reads[key] = read
+            return read
+        }
+        return try await read.value
+    }
+
+    /// A store wrote a horizon for `partition`: later readers of the same read see it.
+    func noteHorizon(_ horizon: KafkaThreatStateStore.Horizon, partition: Int32?) {
+        reads.withLockedValue { reads in
+            for (key, _) in reads where key.partition == partition {
+                reads[key] = Task { (horizon, 0) }
+            }
+        }
+    }
+
+    /// Closes the producer and removes the local copy (every shard has stopped).
+    public func close() async {
+        _ = await lanes.producer.close(flushTimeout: settings.timeout)
+        await local.close()
     }
 }

@@ -64,7 +64,9 @@ extension ThreatpipeRuntime {
 
     /// The change ledger of a run (or a shard), over the state store beside its checkpoint: an SQLite database
     /// beside the state file, or the state topic restored into a local one. nil when changes are off.
-    static func changeLedger(_ configuration: RunConfiguration, store: RunCheckpointStore) -> ChangeLedger? {
+    static func changeLedger(
+        _ configuration: RunConfiguration, store: RunCheckpointStore, shared: (SharedThreatState, generation: UInt64)? = nil
+    ) -> ChangeLedger? {
         guard let settings = configuration.changes else { return nil }
         let stateStore: any ThreatStateStore
         switch store {
@@ -77,7 +79,7 @@ extension ThreatpipeRuntime {
             topic.topic = settings.stateTopic
             stateStore = KafkaThreatStateStore(
                 settings: topic, partition: checkpoints.partition, savedByTransactions: configuration.delivery == .exactlyOnce,
-                startAfresh: configuration.resetState
+                startAfresh: configuration.resetState, shared: shared?.0, generation: shared?.generation ?? 0
             )
         }
         return ChangeLedger(store: stateStore, tracked: settings.tracked, emit: settings.emit, retention: settings.retention)

@@ -115,13 +115,13 @@ public enum ThreatpipeRuntime {
     static func follow(
         _ configuration: RunConfiguration, session: ConsoleSession, store: RunCheckpointStore, transactionalID: String,
         logger: Logger, health: PollHealth, stop: StopSignal, metricDimensions: [(String, String)] = [],
-        sharedKafka: SharedKafkaSinkProducer? = nil
+        sharedKafka: SharedKafkaSinkProducer? = nil, sharedState: (SharedThreatState, generation: UInt64)? = nil
     ) async throws -> Checkpoint? {
         let console = configuration.console
         let userFilters = console.filters
         let deadLetters = try configuration.sinks.makeDeadLetterFile(logger: logger)
         defer { deadLetters?.close() }
-        let changes = changeLedger(configuration, store: store)
+        let changes = changeLedger(configuration, store: store, shared: sharedState)
         let delivery = try deliverySession(
             configuration, store: store, transactionalID: transactionalID, deadLetters: deadLetters,
             sharedKafka: sharedKafka, logger: logger, metricDimensions: metricDimensions, changes: changes

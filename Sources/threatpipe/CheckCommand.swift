@@ -19,6 +19,7 @@ struct CheckCommand: AsyncParsableCommand {
     @OptionGroup var record: RecordFormatOptions
     @OptionGroup var operations: OperationsOptions
     @OptionGroup var checkpoints: CheckpointOptions
+    @OptionGroup var changes: ChangeOptions
 
     func validate() throws {
         try checkpoints.validate(with: sinks)
@@ -53,6 +54,7 @@ struct CheckCommand: AsyncParsableCommand {
             check.checkpointTopic = (checkpoints.checkpointTopic, [("bootstrap.servers", brokers)] + properties)
         }
         check.delivery = checkpoints.delivery
+        if checkpoints.checkpointStore == .kafka, changes.trackChanges { check.stateTopic = changes.stateTopic }
         // The stored checkpoint's and the probe's instance: the top-level console's, as `run` derives it.
         check.instanceID = checkpoints.instanceId ?? (try? source.configuration()).map {
             RunConfiguration.defaultInstanceID(console: $0.console, filters: $0.filters)

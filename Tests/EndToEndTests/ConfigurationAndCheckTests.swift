@@ -152,6 +152,7 @@ extension EndToEnd {
             try await withEmulatorAndBroker(.tansu, threats: 5, topics: [("threats", 1)]) { emulator, broker, command in
                 let tansu = try #require(broker as? TansuBroker)
                 try tansu.createTopic("small.checkpoints", partitions: 1, configs: ["max.message.bytes=100"])
+                try tansu.createTopic(StateTopics.state, partitions: 1)
                 let environment = ["S1_API_TOKEN": emulator.token]
                 let kafka = ["--console-url", emulator.url, "--sink", "kafka", "--kafka-brokers", broker.bootstrapServers,
                              "--kafka-topic", "threats", "--checkpoint-store", "kafka", "--checkpoint-topic", "small.checkpoints"]

@@ -36,7 +36,7 @@ extension EndToEnd {
         _ body: (RunningEmulator, KafkaMockCluster, ThreatpipeCommand) async throws -> Void
     ) async throws {
         let cluster = try KafkaMockCluster(brokers: brokers)
-        for topic in topics { try cluster.createTopic(topic, partitions: 3, replicationFactor: min(brokers, 3)) }
+        for topic in StateTopics.adding(to: topics) { try cluster.createTopic(topic, partitions: 3, replicationFactor: min(brokers, 3)) }
         try await withEmulator(threats: threats, faults: faults) { emulator, command in
             try await body(emulator, cluster, command)
         }

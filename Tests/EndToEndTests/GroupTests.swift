@@ -219,6 +219,37 @@ extension EndToEnd {
             #expect(duplicated.isEmpty, "\(duplicated.count) versions delivered more than once, e.g. \(duplicated.keys.prefix(3))")
             let missing = Self.missingFinalVersions(emulator, Set(records.map(\.version)))
             #expect(missing.isEmpty, "\(missing.count) threats lack their final version")
+            // The shards' state moved with them: each version's change is against the version delivered before it,
+            // whichever process delivered either.
+            let broken = try await Self.brokenChangeChains(cluster, command, kind)
+            #expect(broken.isEmpty, "changes not against the version delivered before: \(broken.prefix(5))")
+        }
+
+        /// For each threat, its delivered versions in order: each must say its change against the version delivered
+        /// before it (the first: new or unknown). Returns the links that do not.
+        static func brokenChangeChains(_ cluster: any TestBroker, _ command: ThreatpipeCommand, _ kind: Broker) async throws -> [String] {
+            let values: [[UInt8]]
+            if kind == .tansu {
+                values = try await kind.deliveredRecords(cluster, topic: "threats", partitions: 4, in: command).map(\.value)
+            } else {
+                values = RecordExpectations.lines(try await Kcat.consume(brokers: cluster.bootstrapServers, topic: "threats", format: "%s\n", in: command))
+            }
+            var byThreat: [String: [(updatedAt: String, kind: String, previous: String?)]] = [:]
+            for value in values {
+                let record = try JSONValue.parse(value)
+                let version = try RecordExpectations.version(record)
+                let change = try #require(record["meta"]?["change"], "every record of run says its change")
+                byThreat[version.id, default: []].append((version.updatedAt, change["kind"]?.stringValue ?? "", change["previousUpdatedAt"]?.stringValue))
+            }
+            var broken: [String] = []
+            for (id, versions) in byThreat {
+                let sorted = versions.sorted { $0.updatedAt < $1.updatedAt }
+                if !["new", "unknown"].contains(sorted[0].kind) { broken.append("\(id) first \(sorted[0].kind)") }
+                for (before, after) in zip(sorted, sorted.dropFirst()) where after.previous != before.updatedAt {
+                    broken.append("\(id) \(after.updatedAt) after \(after.previous ?? "none"), delivered before \(before.updatedAt)")
+                }
+            }
+            return broken
         }
 
         /// Two groups with the same shard names on one checkpoint topic, delivering to different topics: each keeps

@@ -33,6 +33,7 @@ extension EndToEnd {
             try cluster.createTopic("threats", partitions: 3, replicationFactor: 1)
             try cluster.createTopic("threats-eo", partitions: 4, replicationFactor: 1)
             try cluster.createTopic("threatpipe.checkpoints", partitions: 6, replicationFactor: 1)
+            try cluster.createTopic(StateTopics.state, partitions: 6, replicationFactor: 1)
             let command = try ThreatpipeCommand()
             defer { command.cleanUp() }
             let ports = try (0..<3).map { _ in try Self.freePort() }

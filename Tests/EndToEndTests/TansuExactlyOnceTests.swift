@@ -98,6 +98,52 @@ extension EndToEnd {
             // The checkpoints are committed in the same transactions: none open, every one the instance's.
             #expect(checkpoints.allSatisfy { $0.state == .committed || $0.state == .aborted })
             #expect(Set(checkpoints.compactMap(\.key)) == [ExactlyOnceTests.instance])
+            let state = try await KafkaBatches.read(brokers: broker.bootstrapServers, topic: StateTopics.state, partitions: 3, in: command)
+            try Self.expectStateCommittedWithItsRecords(state: state, records: records)
+        }
+
+        /// The threats' state rides in the records' transactions: every committed record has its state entry
+        /// committed (and no entry is committed without its record), and each threat's committed records say a chain
+        /// of changes — each against the committed version before it. A link to another version is allowed only to a
+        /// version of an aborted transaction (Tansu's `read_committed` shows aborted records, so a restart can
+        /// restore an aborted entry), and is counted.
+        static func expectStateCommittedWithItsRecords(state: Records, records: Records) throws {
+            func entryVersion(_ record: KafkaBatches.Record) -> ServedVersion? {
+                guard let value = try? JSONValue.parse(Array((record.value ?? "").utf8)), let id = value["id"]?.stringValue,
+                    let updatedAt = value["updatedAt"]?.stringValue
+                else { return nil }
+                return ServedVersion(id: id, updatedAt: updatedAt)
+            }
+            let committedEntries = Set(state.filter { $0.state == .committed }.compactMap(entryVersion))
+            let committedRecords = records.filter { $0.state == .committed }
+            let committedVersions = Set(try versions(committedRecords))
+            #expect(committedVersions.subtracting(committedEntries).isEmpty, "\(committedVersions.subtracting(committedEntries).count) committed records without their state")
+            #expect(committedEntries.subtracting(committedVersions).isEmpty, "\(committedEntries.subtracting(committedVersions).count) state entries committed without their record")
+            #expect(!state.contains { $0.state == .open }, "a state entry left open")
+            let abortedVersions = Set(try versions(records.filter { $0.state == .aborted }).map(\.updatedAt))
+            var byThreat: [String: [(updatedAt: String, kind: String, previous: String?)]] = [:]
+            for record in committedRecords {
+                let value = try JSONValue.parse(Array((record.value ?? "").utf8))
+                let change = try #require(value["meta"]?["change"], "every record of run says its change")
+                let version = try RecordExpectations.version(value)
+                byThreat[version.id, default: []].append((version.updatedAt, change["kind"]?.stringValue ?? "", change["previousUpdatedAt"]?.stringValue))
+            }
+            var broken: [String] = [], throughAborted = 0
+            for (id, versions) in byThreat {
+                let sorted = versions.sorted { $0.updatedAt < $1.updatedAt }
+                if !["new", "unknown"].contains(sorted[0].kind) {
+                    if let previous = sorted[0].previous, abortedVersions.contains(previous) { throughAborted += 1 } else {
+                        broken.append("\(id) first \(sorted[0].kind) after \(sorted[0].previous ?? "none")")
+                    }
+                }
+                for (before, after) in zip(sorted, sorted.dropFirst()) where after.previous != before.updatedAt {
+                    if let previous = after.previous, abortedVersions.contains(previous) { throughAborted += 1 } else {
+                        broken.append("\(id) \(after.updatedAt) after \(after.previous ?? "none"), delivered before \(before.updatedAt)")
+                    }
+                }
+            }
+            print("tansu exactly-once state: \(committedEntries.count) committed entries; changes linked through an aborted version: \(throughAborted)")
+            #expect(broken.isEmpty, "changes not against the version delivered before: \(broken.prefix(5))")
         }
 
         /// The `updatedAt` of each checkpoint a restart loaded (its "checkpoint loaded" line) that only an aborted

@@ -26,7 +26,7 @@ enum Broker: String, CaseIterable, Sendable, CustomTestStringConvertible {
         switch self {
         case .mock:
             let cluster = try KafkaMockCluster(brokers: 1)
-            for (name, partitions) in topics { try cluster.createTopic(name, partitions: partitions, replicationFactor: 1) }
+            for (name, partitions) in StateTopics.adding(to: topics) { try cluster.createTopic(name, partitions: partitions, replicationFactor: 1) }
             return cluster
         case .tansu:
             return try TansuBroker(topics: topics)

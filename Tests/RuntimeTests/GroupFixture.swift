@@ -20,6 +20,7 @@ struct GroupFixture {
         let cluster = try KafkaMockCluster(brokers: 1)
         try cluster.createTopic("threats", partitions: threatPartitions, replicationFactor: 1)
         try cluster.createTopic("threatpipe.checkpoints", partitions: 4, replicationFactor: 1)
+        try cluster.createTopic("threatpipe.threat-state", partitions: 4, replicationFactor: 1)
         let emulator = try await RunningEmulator.start(threats: threats)
         var console = ConsoleConfiguration(console: try ConsoleURL(emulator.url))
         console.environment = ["S1_API_TOKEN": emulator.token]

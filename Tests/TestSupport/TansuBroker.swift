@@ -36,7 +36,7 @@ public final class TansuBroker: @unchecked Sendable {
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [supportScript("tansu_broker.py"), Self.binaryPath] + topics.map { "\($0.0):\($0.1)" }
+        process.arguments = [supportScript("tansu_broker.py"), Self.binaryPath] + StateTopics.adding(to: topics).map { "\($0.0):\($0.1)" }
         let input = Pipe(), output = Pipe()
         process.standardInput = input
         process.standardOutput = output

@@ -57,16 +57,9 @@ public actor DeliverySession {
     /// the first opening (at least once), or after every opening (transactional). Returns the checkpoint to resume
     /// from. A sink that cannot open closes those opened before it.
     public func prepare() async throws -> Checkpoint? {
-        if let changes, !changesOpened {
-            let began = ContinuousClock.now
-            try await changes.open()
-            changesOpened = true
-            let entries = (try? await changes.store.count()) ?? 0
-            logger.notice("threat state opened", metadata: [
-                "at": "\(changes.store.location)", "entries": "\(entries)",
-                "took_ms": "\((ContinuousClock.now - began) / .milliseconds(1))", "emit": "\(changes.emit.rawValue)",
-            ])
-        }
+        // The threats' state is read where the checkpoint is: exactly once, after the sinks opened (fencing aborted
+        // what a killed predecessor left open, so the state read is the committed one).
+        if policy?.loadsWhenSinksOpen != true { try await openChanges() }
         if let policy, !policy.loadsWhenSinksOpen, !loaded {
             checkpoint = try await load(policy.store)
             loaded = true
@@ -80,7 +73,21 @@ public actor DeliverySession {
                 checkpoint = try await load(policy.store)
             }
         }
+        try await openChanges()
         return checkpoint
+    }
+
+    /// Opens (restores) the threats' state, once.
+    private func openChanges() async throws {
+        guard let changes, !changesOpened else { return }
+        let began = ContinuousClock.now
+        try await changes.open()
+        changesOpened = true
+        let entries = (try? await changes.store.count()) ?? 0
+        logger.notice("threat state opened", metadata: [
+            "at": "\(changes.store.location)", "entries": "\(entries)",
+            "took_ms": "\(Int((ContinuousClock.now - began) / .milliseconds(1)))", "emit": "\(changes.emit.rawValue)",
+        ])
     }
 
     /// Runs one pass over the open sinks (``prepare()`` first), from `covered` — the checkpoint state the pass

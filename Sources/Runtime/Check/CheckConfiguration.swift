@@ -12,6 +12,8 @@ public struct CheckConfiguration: Sendable {
     /// The Kafka checkpoint store's topic and client properties (with `bootstrap.servers`), when configured.
     public var checkpointTopic: (topic: String, properties: [(key: String, value: String)])?
     public var delivery: RunConfiguration.Delivery = .atLeastOnce
+    /// The Kafka store's state topic (`--state-topic`), when the checkpoint is in Kafka and changes are tracked.
+    public var stateTopic: String?
     /// `--instance-id`; nil: derived from the console and the filters.
     public var instanceID: String?
     /// `--group NAME` and its shards (or why they could not be read); nil without `--group`.

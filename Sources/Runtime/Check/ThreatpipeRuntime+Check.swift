@@ -19,6 +19,7 @@ extension ThreatpipeRuntime {
         }
         lines += await checkKafka(check)
         lines += await checkCheckpointStore(check)
+        lines += await checkStateStore(check)
         lines += checkOutput(check)
         return CheckReport(lines: lines)
     }

@@ -25,12 +25,14 @@ extension ShardGroup {
                 startAfresh: configuration.resetState, savedByTransactions: configuration.delivery == .exactlyOnce,
                 sharedRead: sharedRead, sharedProducer: clients.checkpoints
             )
+            // The assignment's read of the state partition, or a fresh one after a failure.
+            let stateGeneration = sharedRead != nil ? SharedThreatState.generation(of: read) : (clients.state?.freshGeneration() ?? 0)
             sharedRead = nil
             let outcome = await Result {
                 try await ThreatpipeRuntime.follow(
                     configuration, session: session, store: .kafka(store), transactionalID: group.transactionalID(of: shard.name),
                     logger: logger, health: health, stop: stop, metricDimensions: [("shard", shard.name)],
-                    sharedKafka: clients.sink
+                    sharedKafka: clients.sink, sharedState: clients.state.map { ($0, stateGeneration) }
                 )
             }
             await store.close()

@@ -46,6 +46,8 @@ final class ShardGroup: Sendable {
     struct SharedClients: Sendable {
         /// The checkpoint stores' producer (at least once; exactly once, checkpoints go in the transactions).
         var checkpoints: KafkaProducerLanes?
+        /// The shards' threat state: one local copy, one producer, one read of each partition per assignment.
+        var state: SharedThreatState?
         /// The Kafka sinks' producer (at least once; exactly once, each shard's transactions need their own).
         var sink: SharedKafkaSinkProducer?
     }

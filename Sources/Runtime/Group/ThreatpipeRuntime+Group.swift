@@ -44,6 +44,11 @@ extension ThreatpipeRuntime {
                     clients.sink = try SharedKafkaSinkProducer(configuration: kafka.sinkConfiguration, logger: logger)
                 }
             }
+            if let changes = configuration.changes {
+                var stateSettings = settings
+                stateSettings.topic = changes.stateTopic
+                clients.state = try SharedThreatState(settings: stateSettings)
+            }
             let shards = ShardGroup(
                 group: group, template: configuration, store: settings, partitionCount: partitions, sessions: sessions,
                 clients: clients, processStop: stop, logger: logger
@@ -76,6 +81,7 @@ extension ThreatpipeRuntime {
         // Every shard has stopped (or none started): the shared producers have no lane left.
         await clients.sink?.close()
         if let checkpoints = clients.checkpoints { _ = await checkpoints.producer.close(flushTimeout: settings.timeout) }
+        await clients.state?.close()
         try result.get()
         return "threatpipe: stopped; left group \(group.name), every shard it held drained and its checkpoint saved"
     }
