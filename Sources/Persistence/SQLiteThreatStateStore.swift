@@ -72,14 +72,6 @@ public final class SQLiteThreatStateStore: ThreatStateStore {
         return value
     }
 
-    /// Sets when the state began (a store restored from a topic takes the topic's).
-    public func setHorizon(_ horizon: RFC3339TimestampText) async throws {
-        let connection = try connected()
-        _ = try await run {
-            try await connection.query("INSERT OR REPLACE INTO meta (key, value) VALUES ('horizon', ?)", [.text(horizon)])
-        }
-    }
-
     public func entry(for id: String) async throws -> ThreatStateEntry? {
         let connection = try connected()
         let rows = try await run { try await connection.query("SELECT entry FROM threats WHERE id = ?", [.text(id)]) }

@@ -140,6 +140,15 @@ extension EndToEnd {
                 #expect(outcome.status == 0, "\(text)\(outcome.stderr)")
                 #expect(text.contains("ok    checkpoint topic threatpipe.checkpoints: present, 3 partitions, cleanup.policy is not set on this topic (so: delete)"), "\(text)")
                 #expect(text.contains("ok    transactions: the cluster registered transactional id"), "\(text)")
+                #expect(text.contains("ok    state topic threatpipe.threat-state: present, 3 partitions, cleanup.policy is not set on this topic (so: delete)"), "\(text)")
+                // A state topic that is missing, or smaller than the checkpoint topic, is named.
+                let missing = try await command.run(
+                    ["check", "--console-url", emulator.url, "--sink", "kafka", "--kafka-brokers", broker.bootstrapServers,
+                     "--kafka-topic", "threats", "--checkpoint-store", "kafka", "--state-topic", "no.such.state"],
+                    environment: ["S1_API_TOKEN": emulator.token]
+                )
+                #expect(missing.status != 0)
+                #expect(missing.stdoutText.contains("FAIL  state topic no.such.state: does not exist: create it with cleanup.policy=compact"), "\(missing.stdoutText)")
                 #expect(text.contains("ok    checkpoint size: no checkpoint stored for this instance yet; max.message.bytes is not set on this topic"), "\(text)")
             }
         }
