@@ -8,7 +8,7 @@ import SQLiteNIO
 /// The threats' state in an embedded SQLite database (sqlite-nio, which vendors one known SQLite; its calls run on
 /// NIO's blocking pool): one row per threat — its id, the version's `updatedAt`, when it was last listed, and the
 /// ``ThreatStateEntry`` document. Write-ahead log, `synchronous=NORMAL` (a committed save survives the process being
-/// killed), and a page cache of 4 MiB: memory stays flat whatever the number of threats.
+/// killed), and a page cache of 1 MiB: memory stays flat whatever the number of threats.
 ///
 /// The file store keeps it beside the state file; the Kafka store restores its topic into one in a temporary file.
 public final class SQLiteThreatStateStore: ThreatStateStore {
@@ -18,6 +18,8 @@ public final class SQLiteThreatStateStore: ThreatStateStore {
     /// Remove the file when closed (a cache restored from a topic).
     let removeOnClose: Bool
     private let connection = NIOLockedValueBox<SQLiteConnection?>(nil)
+    /// The ids stored: a lookup of any other is answered without a query.
+    private let known = NIOLockedValueBox(IDFilter())
 
     public init(path: String, startAfresh: Bool = false, removeOnClose: Bool = false) {
         self.path = path
@@ -42,7 +44,7 @@ public final class SQLiteThreatStateStore: ThreatStateStore {
         }
         do {
             for statement in [
-                "PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA cache_size=-4096", "PRAGMA busy_timeout=5000",
+                "PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA cache_size=-1024", "PRAGMA busy_timeout=5000",
                 "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
                 "CREATE TABLE IF NOT EXISTS threats (id TEXT PRIMARY KEY, updated_at TEXT, last_seen INTEGER NOT NULL, entry TEXT NOT NULL) WITHOUT ROWID",
                 "CREATE INDEX IF NOT EXISTS threats_last_seen ON threats(last_seen)",
@@ -60,6 +62,16 @@ public final class SQLiteThreatStateStore: ThreatStateStore {
             try? await opened.close()
             throw ThreatStateError(message: "the threat state \(path) is not a database threatpipe can use: \(error)")
         }
+        // Every id stored, into the filter (streamed: one id at a time).
+        let known = self.known
+        do {
+            try await opened.query("SELECT id FROM threats", []) { row in
+                if let id = row.column("id")?.string { known.withLockedValue { $0.insert(id) } }
+            }
+        } catch {
+            try? await opened.close()
+            throw ThreatStateError(message: "the threat state \(path) cannot be read: \(error)")
+        }
         connection.withLockedValue { $0 = opened }
         return try await horizon(opened)
     }
@@ -73,6 +85,7 @@ public final class SQLiteThreatStateStore: ThreatStateStore {
     }
 
     public func entry(for id: String) async throws -> ThreatStateEntry? {
+        guard known.withLockedValue({ $0.mayContain(id) }) else { return nil }
         let connection = try connected()
         let rows = try await run { try await connection.query("SELECT entry FROM threats WHERE id = ?", [.text(id)]) }
         guard let text = rows.first?.column("entry")?.string else { return nil }
@@ -82,6 +95,7 @@ public final class SQLiteThreatStateStore: ThreatStateStore {
     public func save(_ entries: [ThreatStateEntry]) async throws {
         guard !entries.isEmpty else { return }
         let connection = try connected()
+        remember(entries)
         // One statement per chunk, each atomic; an entry never replaces a newer version of its threat.
         for start in stride(from: 0, to: entries.count, by: Self.chunk) {
             let (sql, binds) = Self.upsert(entries[start..<min(start + Self.chunk, entries.count)])
@@ -93,6 +107,7 @@ public final class SQLiteThreatStateStore: ThreatStateStore {
     public func saveBlocking(_ entries: some Collection<ThreatStateEntry>) throws {
         let connection = try connected()
         let all = Array(entries)
+        remember(all)
         for start in stride(from: 0, to: all.count, by: Self.chunk) {
             let (sql, binds) = Self.upsert(all[start..<min(start + Self.chunk, all.count)])
             do {
@@ -100,6 +115,13 @@ public final class SQLiteThreatStateStore: ThreatStateStore {
             } catch {
                 throw ThreatStateError(message: "the threat state \(path): \(error)")
             }
+        }
+    }
+
+    /// Notes the ids of `entries` before they are written (a lookup meanwhile may query and find nothing yet).
+    private func remember(_ entries: some Sequence<ThreatStateEntry>) {
+        known.withLockedValue { filter in
+            for entry in entries { filter.insert(entry.id) }
         }
     }
 

@@ -21,9 +21,9 @@ public struct ChangeDetector: Sendable {
         let change: ThreatChange
         if let previous {
             var fields: [ThreatChange.Field] = []
-            for path in tracked.paths where previous.paths.contains(path) {
-                let before = previous.values[path]
-                let after = current.values[path]
+            for (index, path) in tracked.paths.enumerated() where previous.paths.contains(path) {
+                let before = previous.value(of: path)
+                let after = current.slots[index]
                 if before != after { fields.append(ThreatChange.Field(path: path, from: before, to: after)) }
             }
             change = ThreatChange(
@@ -36,7 +36,7 @@ public struct ChangeDetector: Sendable {
             change = ThreatChange(kind: isNew ? .new : .unknown)
         }
         let entry = ThreatStateEntry(
-            id: threat.id, updatedAt: threat.updatedAt, paths: tracked.paths, values: current.values,
+            id: threat.id, updatedAt: threat.updatedAt, paths: tracked.paths, slots: current.slots,
             resolved: current.resolved, change: change, lastSeen: now
         )
         return (change, entry)

@@ -76,10 +76,15 @@ public final class ChangeLedger: Sendable {
             state.acknowledged += ready
             return ready
         }
+        guard !ready.isEmpty else { return }
+        var kinds: [ThreatChange.Kind: Int] = [:]
+        var fields: [String: Int] = [:]
         for entry in ready {
-            Self.changesCounter(entry.change.kind).increment()
-            for field in entry.change.fields { Counter(label: "threatpipe_changed_fields_total", dimensions: [("field", field.path)]).increment() }
+            kinds[entry.change.kind, default: 0] += 1
+            for field in entry.change.fields { fields[field.path, default: 0] += 1 }
         }
+        for (kind, count) in kinds { Self.changesCounter(kind).increment(by: count) }
+        for (path, count) in fields { Counter(label: "threatpipe_changed_fields_total", dimensions: [("field", path)]).increment(by: count) }
     }
 
     /// Stores what was acknowledged; called before the checkpoint that covers it is stored.

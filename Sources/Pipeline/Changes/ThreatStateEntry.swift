@@ -8,7 +8,9 @@ public struct ThreatStateEntry: Sendable, Equatable {
     public var updatedAt: String?
     /// The paths tracked when it was stored: a path tracked since is not compared (it was not known).
     public var paths: [String]
-    public var values: [String: [UInt8]]
+    /// The value of each of `paths`, in their order (compact JSON as served); nil: absent. Not a dictionary: an
+    /// entry waits in memory until it is stored, and per-entry keys cost more than the values.
+    public var slots: [[UInt8]?]
     public var resolved: Bool
     public var change: ThreatChange
     /// When the console last listed the threat (seconds since 1970): `--state-retention` forgets it after that long.
@@ -20,10 +22,32 @@ public struct ThreatStateEntry: Sendable, Equatable {
         self.id = id
         self.updatedAt = updatedAt
         self.paths = paths
-        self.values = values
+        self.slots = paths.map { values[$0] }
         self.resolved = resolved
         self.change = change
         self.lastSeen = lastSeen
+    }
+
+    init(id: String, updatedAt: String?, paths: [String], slots: [[UInt8]?], resolved: Bool, change: ThreatChange, lastSeen: Int64) {
+        self.id = id
+        self.updatedAt = updatedAt
+        self.paths = paths
+        self.slots = slots
+        self.resolved = resolved
+        self.change = change
+        self.lastSeen = lastSeen
+    }
+
+    /// The value of `path`; nil when absent or not tracked then.
+    public func value(of path: String) -> [UInt8]? {
+        paths.firstIndex(of: path).flatMap { slots[$0] }
+    }
+
+    /// Path → value, for each path present.
+    public var values: [String: [UInt8]] {
+        var values: [String: [UInt8]] = [:]
+        for (path, slot) in zip(paths, slots) { values[path] = slot }
+        return values
     }
 
     /// The entry as one compact JSON document (the SQLite row's value, the state topic's record value).
@@ -38,7 +62,7 @@ public struct ThreatStateEntry: Sendable, Equatable {
             JSONSplicer.appendString(path, to: &out)
             out.append(UInt8(ascii: ":"))
             // Absent and present-but-null differ: absent is written as a member-less marker.
-            if let value = values[path] {
+            if let value = slots[index] {
                 out.append(contentsOf: Array("{\"value\":".utf8))
                 out.append(contentsOf: value)
                 out.append(UInt8(ascii: "}"))

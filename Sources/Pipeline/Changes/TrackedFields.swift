@@ -41,7 +41,15 @@ public struct TrackedFields: Sendable, Equatable {
 
     private init(validated paths: [String]) {
         self.paths = paths
+        var wanted = paths
+        for extra in [Self.incidentStatusPath, Self.createdAtPath] where !wanted.contains(extra) { wanted.append(extra) }
+        reader = JSONPathReader(paths: wanted)
     }
+
+    /// Reads the tracked paths and the two the change needs, in one walk.
+    private let reader: JSONPathReader
+
+    public static func == (lhs: TrackedFields, rhs: TrackedFields) -> Bool { lhs.paths == rhs.paths }
 
     /// The most paths `--track` takes.
     public static let maximumCount = 64
@@ -49,14 +57,21 @@ public struct TrackedFields: Sendable, Equatable {
     /// The values of the tracked paths in `threat` (compact JSON, exactly as served; a missing member is absent),
     /// with the incident status and creation time read for the change's own use.
     func values(in threat: [UInt8]) -> TrackedValues {
-        var wanted = paths
-        for extra in [Self.incidentStatusPath, Self.createdAtPath] where !wanted.contains(extra) { wanted.append(extra) }
-        let found = JSONPathReader.values(at: wanted, in: threat)
-        var tracked: [String: [UInt8]] = [:]
-        for path in paths { tracked[path] = found[path] }
-        let status = found[Self.incidentStatusPath].flatMap { try? JSONValue.parse($0) }?.stringValue
-        let createdAt = found[Self.createdAtPath].flatMap { try? JSONValue.parse($0) }?.stringValue
-        return TrackedValues(values: tracked, resolved: status?.lowercased() == "resolved", createdAt: createdAt)
+        // The reader's paths: the tracked ones, in order, then the two the change needs where not tracked.
+        let found = reader.values(in: threat)
+        let status = found[reader.index(of: Self.incidentStatusPath)].flatMap(Self.plainString)
+        let createdAt = found[reader.index(of: Self.createdAtPath)].flatMap(Self.plainString)
+        return TrackedValues(slots: Array(found.prefix(paths.count)), resolved: status?.lowercased() == "resolved", createdAt: createdAt)
+    }
+}
+
+extension TrackedFields {
+    /// The text of a JSON string without escapes (the statuses and timestamps read here have none); nil otherwise.
+    static func plainString(_ bytes: [UInt8]) -> String? {
+        guard bytes.count >= 2, bytes.first == UInt8(ascii: "\""), bytes.last == UInt8(ascii: "\""), !bytes.contains(UInt8(ascii: "\\")) else {
+            return (try? JSONValue.parse(bytes))?.stringValue
+        }
+        return String(decoding: bytes[1..<(bytes.count - 1)], as: UTF8.self)
     }
 }
 
@@ -68,41 +83,60 @@ public struct TrackedFieldsError: Error, Sendable, CustomStringConvertible {
 
 /// What a version holds of the tracked fields.
 struct TrackedValues {
-    var values: [String: [UInt8]]
+    /// The value of each tracked path, in the order of the paths; nil: absent.
+    var slots: [[UInt8]?]
     var resolved: Bool
     var createdAt: String?
 }
 
-/// Reads the values at dotted paths from JSON text in one walk, without decoding what it does not need.
-enum JSONPathReader {
-    /// Path → the compact bytes of its value, for each path present (a member named with a dot cannot be reached).
-    static func values(at paths: [String], in json: [UInt8]) -> [String: [UInt8]] {
-        let split = paths.map { path in (path, path.split(separator: ".").map(String.init)) }
-        var found: [String: [UInt8]] = [:]
+/// Reads the values at dotted paths from JSON text in one walk, without decoding what it does not need: member names
+/// are compared as bytes (a name written with escapes is decoded first), nothing is allocated for members off the
+/// paths.
+struct JSONPathReader: Sendable {
+    /// Each path as its components' bytes.
+    private let paths: [(path: String, components: [[UInt8]])]
+
+    init(paths: [String]) {
+        self.paths = paths.map { path in (path, path.split(separator: ".").map { Array($0.utf8) }) }
+    }
+
+    /// The position of `path` among the reader's paths.
+    func index(of path: String) -> Int { paths.firstIndex { $0.path == path }! }
+
+    /// The compact bytes of each path's value, in the order of the paths; nil where absent (a member named with a dot
+    /// cannot be reached).
+    func values(in json: [UInt8]) -> [[UInt8]?] {
+        var found = [[UInt8]?](repeating: nil, count: paths.count)
         json.withUnsafeBytes { buffer in
             var scanner = JSONScanner(buffer)
-            try? walk(&scanner, depth: 0, wanted: split, found: &found)
+            try? walk(&scanner, depth: 0, wanted: Array(paths.indices), found: &found)
         }
         return found
     }
 
-    private static func walk(
-        _ scanner: inout JSONScanner, depth: Int, wanted: [(path: String, components: [String])], found: inout [String: [UInt8]]
-    ) throws {
+    private func walk(_ scanner: inout JSONScanner, depth: Int, wanted: [Int], found: inout [[UInt8]?]) throws {
         guard try scanner.peekKind() == .object else { return }
         try scanner.forEachMember { scanner, key in
-            let name = key.decoded()
-            let matching = wanted.filter { $0.components.count > depth && $0.components[depth] == name }
+            var matching: [Int] = []
+            for index in wanted where paths[index].components.count > depth && Self.equal(key, paths[index].components[depth]) {
+                matching.append(index)
+            }
             guard !matching.isEmpty else { return }
-            let complete = matching.filter { $0.components.count == depth + 1 }
-            if !complete.isEmpty {
+            if matching.contains(where: { paths[$0].components.count == depth + 1 }) {
                 let (span, isCompact) = try scanner.skipCompactValue()
                 var bytes: [UInt8] = []
                 JSONSplicer.appendCompact(scanner.bytes, span: span, isCompact: isCompact, to: &bytes)
-                for entry in complete { found[entry.path] = bytes }
+                for index in matching where paths[index].components.count == depth + 1 { found[index] = bytes }
                 return
             }
             try walk(&scanner, depth: depth + 1, wanted: matching, found: &found)
         }
+    }
+
+    private static func equal(_ key: JSONKey, _ name: [UInt8]) -> Bool {
+        if key.hasEscapes { return Array(key.decoded().utf8) == name }
+        guard key.rawBytes.count == name.count else { return false }
+        for index in 0..<name.count where key.rawBytes[index] != name[index] { return false }
+        return true
     }
 }
