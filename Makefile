@@ -36,7 +36,7 @@ test: build
 sanitize: deps
 	@bash scripts/sanitize.sh
 
-## fuzz: libFuzzer targets (JSON, list/analysis/events/error answers, filters, state file, configuration file, audit's NDJSON reader), FUZZ_SECONDS each (60)
+## fuzz: libFuzzer targets (JSON, list/analysis/events/error answers, filters, state file, configuration file, audit's NDJSON reader, threat state entries, tracked values), FUZZ_SECONDS each (60)
 fuzz: deps
 	@bash scripts/fuzz.sh
 

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${FUZZ_SECONDS:-60}"
-targets=(${FUZZ_TARGETS:-json list analysis events error-envelope filter state-file config-file record-lines})
+targets=(${FUZZ_TARGETS:-json list analysis events error-envelope filter state-file config-file record-lines state-entry tracked-values})
 scratch=.build/fuzz
 
 echo "fuzz: building the targets with -sanitize=fuzzer,address"

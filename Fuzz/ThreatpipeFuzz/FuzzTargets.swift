@@ -22,7 +22,31 @@ enum FuzzTargets {
         "state-file": stateFile,
         "config-file": configFile,
         "record-lines": recordLines,
+        "state-entry": stateEntry,
+        "tracked-values": trackedValues,
     ]
+
+    /// A threat state entry as a state topic or database holds it (anyone can write to a topic): an error, or an
+    /// entry whose document reads back to the same document.
+    static func stateEntry(_ bytes: [UInt8]) {
+        guard let entry = try? ThreatStateEntry(decoding: bytes) else { return }
+        guard let again = try? ThreatStateEntry(decoding: entry.encoded) else { preconditionFailure("an entry's document does not read back") }
+        precondition(again.encoded == entry.encoded, "an entry changed through its document")
+    }
+
+    /// The tracked fields of any threat JSON: every value found is one JSON value; the change against itself is none.
+    static func trackedValues(_ bytes: [UInt8]) {
+        let detector = ChangeDetector(tracked: .defaults)
+        let threat = ListedThreat(id: "t", updatedAt: "2026-01-01T00:00:00Z", json: bytes)
+        let first = detector.detect(threat, previous: nil, horizon: nil, now: 0)
+        for value in first.entry.slots.compactMap({ $0 }) {
+            precondition((try? JSONValue.parse(value)) != nil, "a tracked value is not one JSON value")
+        }
+        var later = threat
+        later.updatedAt = "2026-01-02T00:00:00Z"
+        let second = detector.detect(later, previous: first.entry, horizon: nil, now: 0)
+        precondition(second.change.kind == .unchanged, "the same threat changed against itself")
+    }
 
     /// The scanner and the value type: what parses re-serialises to JSON that parses to the same value, on one line.
     static func json(_ bytes: [UInt8]) {

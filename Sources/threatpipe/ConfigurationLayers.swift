@@ -62,8 +62,13 @@ enum ConfigurationLayers {
             let key = ConfigKey([name])
             if shape.isFlag {
                 // A variable's word is read here (checked above), the file's by the reader.
-                let on = layered[environmentName(name)].flatMap(Self.flagValue) ?? reader.bool(forKey: key) ?? false
-                if on { added.append("--\(name)") }
+                let value = layered[environmentName(name)].flatMap(Self.flagValue) ?? reader.bool(forKey: key)
+                if value == true {
+                    added.append("--\(name)")
+                } else if value == false, options["no-\(name)"] != nil, !given.contains("no-\(name)") {
+                    // A flag that is on by default (`track-changes`) is turned off by its inversion.
+                    added.append("--no-\(name)")
+                }
             } else if shape.isRepeating {
                 let values = reader.stringArray(forKey: key) ?? reader.string(forKey: key).map { [$0] } ?? []
                 added += values.flatMap { $0.split(separator: "\n") }.filter { !$0.isEmpty }.flatMap { ["--\(name)", String($0)] }

@@ -131,6 +131,16 @@ extension EndToEnd {
             }
             let checkpoints = try await kind.deliveredRecords(cluster, topic: "threatpipe.checkpoints", partitions: 3, in: command)
             #expect(Set(checkpoints.map(\.key)) == [Self.instance])
+            // The threats' state rides in the same transactions: every delivered version has its entry in the state
+            // topic (committed with it), keyed by the threat.
+            let state = try await kind.deliveredRecords(cluster, topic: StateTopics.state, partitions: 3, in: command)
+            let entries = Set(state.compactMap { record -> ServedVersion? in
+                guard let value = try? JSONValue.parse(record.value), let id = value["id"]?.stringValue, id == record.key,
+                    let updatedAt = value["updatedAt"]?.stringValue
+                else { return nil }
+                return ServedVersion(id: id, updatedAt: updatedAt)
+            })
+            #expect(delivered.subtracting(entries).isEmpty, "\(delivered.subtracting(entries).count) delivered versions without their state entry")
         }
 
         /// Whether the checkpoint says `version` was delivered.

@@ -82,6 +82,10 @@ ROWS = [
         ("Checkpoint saves per second", "ops",
          [(f"sum by (store) (rate(threatpipe_checkpoint_saves_total{sel()}[$__rate_interval]))", "{{store}}")],
          "At least once: saves of the checkpoint as it moves (exactly once, it is committed in each transaction)."),
+        ("Versions per second, by change", "ops",
+         [(f"sum by (kind) (rate(threatpipe_changes_total{sel()}[$__rate_interval]))", "{{kind}}"),
+          (f"sum by (field) (rate(threatpipe_changed_fields_total{sel()}[$__rate_interval]))", "{{field}}")],
+         "run: acknowledged versions by meta.change kind (new, changed, unchanged, unknown), and the tracked fields that changed."),
     ]),
     ("Groups", [
         ("Shards held per process", "short",
