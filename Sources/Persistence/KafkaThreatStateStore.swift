@@ -90,7 +90,7 @@ public final class KafkaThreatStateStore: ThreatStateStore {
         let partitions = partition.map { Set([$0]) }
         let read: (Horizon?, Int) = try await performBlockingCall {
             var horizon: Horizon?
-            var batch: [ThreatStateEntry] = []
+            var batch: [(id: String, updatedAt: String?, lastSeen: Int64, document: [UInt8])] = []
             var records = 0
             do {
                 _ = try KafkaTopicReader.readToEnd(
@@ -102,17 +102,18 @@ public final class KafkaThreatStateStore: ThreatStateStore {
                         if let read = Horizon(decoding: value), horizon.map({ read.resetAt >= $0.resetAt }) ?? true { horizon = read }
                         return
                     }
-                    guard let entry = try? ThreatStateEntry(decoding: value) else { return }
-                    batch.append(entry)
+                    // Stored as written: only its columns are read here (a record that is not an entry is skipped).
+                    guard let header = ThreatStateEntry.header(of: value), key.elementsEqual(header.id.utf8) else { return }
+                    batch.append((header.id, header.updatedAt, header.lastSeen, value))
                     if batch.count >= 512 {
-                        try local.saveBlocking(batch)
+                        try local.saveBlocking(documents: batch)
                         batch.removeAll(keepingCapacity: true)
                     }
                 }
             } catch let error as KafkaError {
                 throw KafkaThreatStateStoreError(topic: settings.topic, underlying: error)
             }
-            try local.saveBlocking(batch)
+            try local.saveBlocking(documents: batch)
             return (horizon, records)
         }
         // Entries written before a reset do not count (every entry stored since was listed since).

@@ -76,6 +76,29 @@ public struct ThreatStateEntry: Sendable, Equatable {
         return out
     }
 
+    /// The columns of an entry's document — id, `updatedAt`, when last seen — read without decoding the rest (a
+    /// restore stores the document as it is); nil when it is not an entry document of this version.
+    public static func header(of bytes: [UInt8]) -> (id: String, updatedAt: String?, lastSeen: Int64)? {
+        var version: Int?, id: String?, updatedAt: String?, seen: Int?
+        let complete: Bool = bytes.withUnsafeBytes { raw in
+            var scanner = JSONScanner(raw)
+            do {
+                try scanner.forEachMember { scanner, key in
+                    if key.matches("v") { version = try scanner.readIntegerOrNull() }
+                    else if key.matches("id") { id = try scanner.readStringOrNull() }
+                    else if key.matches("updatedAt") { updatedAt = try scanner.readStringOrNull() }
+                    else if key.matches("seen") { seen = try scanner.readIntegerOrNull() }
+                }
+                try scanner.expectEnd()
+                return true
+            } catch {
+                return false
+            }
+        }
+        guard complete, version == 1, let id, let seen else { return nil }
+        return (id, updatedAt, Int64(seen))
+    }
+
     /// Reads an entry ``encoded`` wrote; throws ``ThreatStateError`` for anything else.
     public init(decoding bytes: some Collection<UInt8>) throws(ThreatStateError) {
         guard let document = try? JSONValue.parse(bytes), case .object(let members) = document,
