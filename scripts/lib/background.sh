@@ -80,7 +80,8 @@ background_exit() {
     # The check: nothing this script started outlives it.
     if [ -f "$BACKGROUND_DIR/started" ]; then
         while read -r pid command; do
-            background_alive "$pid" && left="$left $pid ($command)"
+            # (A dead process makes this test false: the loop must not end the trap with that status under set -e.)
+            if background_alive "$pid"; then left="$left $pid ($command)"; fi
         done <"$BACKGROUND_DIR/started"
     fi
     rm -rf "$BACKGROUND_DIR"
