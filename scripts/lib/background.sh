@@ -67,7 +67,8 @@ background_stop() {
         background_alive "$pid" || break
         sleep 0.1
     done
-    background_alive "$pid" && kill -9 "$pid" 2>/dev/null
+    # A process between zombie and reaped can refuse the kill (ESRCH): under set -e that must not end the script.
+    if background_alive "$pid"; then kill -9 "$pid" 2>/dev/null || true; fi
     wait "$pid" 2>/dev/null || true
 }
 
