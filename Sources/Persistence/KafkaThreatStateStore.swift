@@ -11,7 +11,7 @@ import RawJSON
 ///
 /// At least once, ``save(_:)`` produces the entries (idempotent producer), waits for the cluster, then writes the
 /// local copy; the session saves them before the checkpoint that covers their versions. Exactly once, the
-/// transactional sink writes each entry in the transaction of its record (``record(for:)``), and ``save(_:)`` only
+/// transactional sink writes each entry (``ThreatStateEntry/encoded``, keyed by the threat id) in the transaction of its record, and ``save(_:)`` only
 /// updates the local copy. In a group, a shard's entries live in its checkpoint partition and move with it.
 ///
 /// The topic also holds one record per start of the state (key ``horizonKey``): when it began — a threat created
@@ -32,7 +32,6 @@ public final class KafkaThreatStateStore: ThreatStateStore {
     private let lane = NIOLockedValueBox<KafkaProducerLanes.Lane?>(nil)
     private let producer = NIOLockedValueBox<KafkaProducer?>(nil)
     private let deliveryError = NIOLockedValueBox<KafkaError?>(nil)
-    private let restored = NIOLockedValueBox<(records: Int, elapsed: Duration)?>(nil)
 
     /// The key of the records that say when the state began.
     public static let horizonKey = "threatpipe.state-horizon"
@@ -57,21 +56,14 @@ public final class KafkaThreatStateStore: ThreatStateStore {
 
     public var location: String { "kafka:\(settings.topic)" + (partition.map { "/\($0)" } ?? "") }
 
-    /// What the last restore read, for the log.
-    public var restoreDescription: String? {
-        restored.withLockedValue { $0 }.map { "\($0.records) records in \(Int($0.elapsed / .milliseconds(1))) ms" }
-    }
-
     public func open() async throws -> RFC3339TimestampText {
-        let began = ContinuousClock.now
-        let (horizon, records): (Horizon?, Int)
+        let horizon: Horizon?
         if let shared {
-            (horizon, records) = try await shared.restore(partition: partition, generation: generation, startAfresh: startAfresh)
+            (horizon, _) = try await shared.restore(partition: partition, generation: generation, startAfresh: startAfresh)
         } else {
             _ = try await local.open()
-            (horizon, records) = try await Self.restore(settings: settings, partition: partition, into: local, startAfresh: startAfresh)
+            (horizon, _) = try await Self.restore(settings: settings, partition: partition, into: local, startAfresh: startAfresh)
         }
-        restored.withLockedValue { $0 = (records, ContinuousClock.now - began) }
         if let horizon, !startAfresh { return horizon.text }
         // A state that begins now: said in the topic, so that a restart keeps the same horizon.
         let now = RFC3339Timestamp.now
@@ -123,11 +115,6 @@ public final class KafkaThreatStateStore: ThreatStateStore {
 
     public func entry(for id: String) async throws -> ThreatStateEntry? {
         try await local.entry(for: id)
-    }
-
-    /// The record the transactional sink writes for `entry`: key and value.
-    public func record(for entry: ThreatStateEntry) -> (key: String, value: [UInt8]) {
-        (entry.id, entry.encoded)
     }
 
     public func save(_ entries: [ThreatStateEntry]) async throws {

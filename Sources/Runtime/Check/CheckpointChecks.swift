@@ -23,12 +23,7 @@ extension ThreatpipeRuntime {
                 (try? KafkaClusterProbe.topicConfiguration(topic: topic, key: "cleanup.policy", properties: properties, timeout: .seconds(5)))
                     ?? .noAnswer
             }
-            let compaction = switch policy {
-            case .value(let value) where value.contains("compact"): "compacted (cleanup.policy=\(value))"
-            case .value(let value): "NOT compacted (cleanup.policy=\(value)): old checkpoints are deleted by age only; set cleanup.policy=compact"
-            case .notSet: "cleanup.policy is not set on this topic (so: delete): old checkpoints are deleted by age only; set cleanup.policy=compact"
-            case .noAnswer: "compaction unknown (the cluster did not answer DescribeConfigs)"
-            }
+            let compaction = compactionDetail(policy, whenDeleted: "old checkpoints are deleted by age only")
             lines.append(CheckLine(name: "checkpoint topic \(topic)", detail: "present, \(metadata.partitions!) partitions, \(compaction)"))
             lines.append(await checkpointSizeLine(check, topic: topic, properties: properties))
             lines += groupLines(check, partitions: metadata.partitions!)

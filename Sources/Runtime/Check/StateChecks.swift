@@ -26,15 +26,20 @@ extension ThreatpipeRuntime {
             let policy = await performBlockingCall {
                 (try? KafkaClusterProbe.topicConfiguration(topic: topic, key: "cleanup.policy", properties: properties, timeout: .seconds(5))) ?? .noAnswer
             }
-            let compaction = switch policy {
-            case .value(let value) where value.contains("compact"): "compacted (cleanup.policy=\(value))"
-            case .value(let value): "NOT compacted (cleanup.policy=\(value)): entries are deleted by age and threats become unknown; set cleanup.policy=compact"
-            case .notSet: "cleanup.policy is not set on this topic (so: delete): entries are deleted by age and threats become unknown; set cleanup.policy=compact"
-            case .noAnswer: "compaction unknown (the cluster did not answer DescribeConfigs)"
-            }
+            let compaction = compactionDetail(policy, whenDeleted: "entries are deleted by age and threats become unknown")
             return [CheckLine(name: name, detail: "present, \(partitions) partitions, \(compaction)")]
         case .failure(let error):
             return [CheckLine(name: name, failure: error, detail: "\(error)")]
+        }
+    }
+
+    /// What `check` says of a topic's `cleanup.policy`; `whenDeleted` is what deletion by age costs that topic.
+    static func compactionDetail(_ policy: KafkaClusterProbe.ConfigurationAnswer, whenDeleted: String) -> String {
+        switch policy {
+        case .value(let value) where value.contains("compact"): "compacted (cleanup.policy=\(value))"
+        case .value(let value): "NOT compacted (cleanup.policy=\(value)): \(whenDeleted); set cleanup.policy=compact"
+        case .notSet: "cleanup.policy is not set on this topic (so: delete): \(whenDeleted); set cleanup.policy=compact"
+        case .noAnswer: "compaction unknown (the cluster did not answer DescribeConfigs)"
         }
     }
 }
