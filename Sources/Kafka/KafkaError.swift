@@ -30,6 +30,13 @@ public struct KafkaError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let producerFenced = ErrorCode(RD_KAFKA_RESP_ERR_PRODUCER_FENCED)
         /// The broker's answer to a producer of an older epoch (fenced, by older brokers' wording).
         public static let invalidProducerEpoch = ErrorCode(RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH)
+        /// The coordinator no longer knows the producer's transactional id (it expired, or another producer's
+        /// registration replaced it). librdkafka 2.0.2 treats it as abortable with an epoch bump; the Java client
+        /// makes it fatal (KAFKA-18019): a producer that goes on after it may be a zombie.
+        public static let invalidProducerIDMapping = ErrorCode(RD_KAFKA_RESP_ERR_INVALID_PRODUCER_ID_MAPPING)
+        /// The coordinator says the transaction is in a state the request does not fit (another producer's, or
+        /// one it already ended).
+        public static let invalidTransactionState = ErrorCode(RD_KAFKA_RESP_ERR_INVALID_TXN_STATE)
         /// Something of threatpipe's own around librdkafka failed (the mock cluster, the dead-letter file).
         public static let threatpipe = ErrorCode(rawValue: -1)
 
@@ -104,6 +111,13 @@ public struct KafkaError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// Another producer with the same `transactional.id` took over: this one must stop writing for good.
     public var isFenced: Bool { [.fenced, .producerFenced, .invalidProducerEpoch].contains(code) }
+
+    /// A transactional producer must stop writing for good: fenced, or the coordinator no longer knows its id or its
+    /// transaction (``ErrorCode/invalidProducerIDMapping``, ``ErrorCode/invalidTransactionState``). threatpipe
+    /// treats all three like fencing: the process stops (exit 78) rather than write as a possible zombie.
+    public var endsTransactionalProducer: Bool {
+        isFenced || [.invalidProducerIDMapping, .invalidTransactionState].contains(code)
+    }
 
     public var description: String { "\(name): \(message)" }
 

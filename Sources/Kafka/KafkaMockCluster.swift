@@ -10,6 +10,8 @@ public final class KafkaMockCluster: @unchecked Sendable {
         public static let notEnoughReplicas: Int32 = 19
         public static let messageTooLarge: Int32 = 10
         public static let producerFenced: Int32 = 90
+        public static let invalidProducerIDMapping: Int32 = 49
+        public static let invalidTransactionState: Int32 = 48
     }
 
     private let host: RDKafkaHandle

@@ -99,7 +99,8 @@ public actor KafkaTransactionalSink: RecordSink {
     /// lifetime (librdkafka requires it).
     var properties: [(key: String, value: String)] {
         configuration.effectiveProperties + [
-            ("transactional.id", transactionalID), ("transaction.timeout.ms", "60000"), ("message.timeout.ms", "60000"),
+            ("transactional.id", transactionalID), ("transaction.timeout.ms", "\(Self.transactionTimeoutMilliseconds)"),
+            ("message.timeout.ms", "\(Self.transactionTimeoutMilliseconds)"),
         ]
     }
 
@@ -123,8 +124,13 @@ public actor KafkaTransactionalSink: RecordSink {
             onLog: KafkaSink.librdkafkaLog(logger)
         )
         self.producer = producer
-        do {
-            try await producer.initTransactions(timeout: configuration.flushTimeout)
+        do throws(KafkaError) {
+            // An InitProducerId answered late is resumed like a commit, while librdkafka has no complaint about
+            // reaching the cluster (a cluster that refuses connections fails the poll at once, as before).
+            try await resuming("registration of the transactional id", mayResume: { producer.connection.unreachableCause == nil }) {
+                () throws(KafkaError) in
+                try await producer.initTransactions(timeout: configuration.flushTimeout)
+            }
         } catch {
             self.producer = nil
             _ = await producer.close(flushTimeout: .zero)
@@ -221,11 +227,14 @@ public actor KafkaTransactionalSink: RecordSink {
                 throw sinkError("cannot produce the checkpoint record", error)
             }
         }
-        do {
-            try await producer.commitTransaction(timeout: configuration.flushTimeout)
+        do throws(KafkaError) {
+            try await settle(producer)
         } catch {
-            if !error.isFenced, !error.isFatal { await abort() }
-            Self.outcome(error.isFenced ? "fenced" : "failed", since: began)
+            // Abort only what librdkafka says needs it; after a fatal error, a fenced producer or a commit whose
+            // outcome stayed unknown past the bound, the producer is replaced and its successor's InitProducerId
+            // completes or aborts the transaction (an abort now would conflict with the commit under way).
+            if error.requiresAbort, !error.endsTransactionalProducer { await abort() }
+            Self.outcome(error.endsTransactionalProducer ? "fenced" : "failed", since: began)
             self.began = nil
             pending.removeAll()
             throw sinkError("the transaction could not be committed", error)
@@ -236,6 +245,61 @@ public actor KafkaTransactionalSink: RecordSink {
         pending.removeAll(keepingCapacity: true)
         self.began = nil
     }
+
+    /// Commits the open transaction the way librdkafka documents it (`rd_kafka_commit_transaction` in rdkafka.h): a
+    /// retriable error (a coordinator slow to answer EndTxn: `_TIMED_OUT`) leaves the outcome unknown and the call
+    /// resumable, so the same commit is called again — until it succeeds, needs an abort, is fatal, or
+    /// ``commitBound`` has passed since it began. A commit settled after a retry is a warning and
+    /// `threatpipe_transactions_total{outcome="retried"}`, not a failed poll.
+    private func settle(_ producer: KafkaProducer) async throws(KafkaError) {
+        try await resuming("commit") { () throws(KafkaError) in
+            try await producer.commitTransaction(timeout: configuration.flushTimeout)
+        }
+    }
+
+    /// Calls `call` (a resumable transactional call: init or commit) again after each resumable error until it
+    /// succeeds, fails otherwise, `mayResume` says no, or ``commitBound`` has passed since the first call.
+    private func resuming(
+        _ what: String, mayResume: () -> Bool = { true }, _ call: () async throws(KafkaError) -> Void
+    ) async throws(KafkaError) {
+        let first = ContinuousClock.now
+        var retries = 0
+        var backoff = Duration.milliseconds(50)
+        while true {
+            do throws(KafkaError) {
+                try await call()
+                if retries > 0 {
+                    logger.notice("kafka: a slow \(what) settled", metadata: [
+                        "retries": "\(retries)", "took_ms": "\((ContinuousClock.now - first) / .milliseconds(1))",
+                    ])
+                }
+                return
+            } catch where Self.resumable(error) && mayResume() && ContinuousClock.now - first < commitBound {
+                retries += 1
+                if retries == 1 {
+                    Counter(label: "threatpipe_transactions_total", dimensions: [("outcome", "retried")]).increment()
+                    logger.warning("kafka: the \(what)'s outcome is not known yet; calling it again (librdkafka: retriable, resumable)", metadata: [
+                        "error": "\(error)", "bound_s": "\(commitBound.components.seconds)",
+                    ])
+                }
+                // A timed-out call has already waited its timeout; an error answered at once waits a little.
+                if ContinuousClock.now - first < configuration.flushTimeout * retries {
+                    try? await Task.sleep(for: backoff)
+                    backoff = min(backoff * 2, .seconds(1))
+                }
+            }
+        }
+    }
+
+    /// Whether a failed commit may simply be called again (librdkafka: retriable, neither abortable nor fatal).
+    static func resumable(_ error: KafkaError) -> Bool {
+        error.isRetriable && !error.requiresAbort && !error.isFatal && !error.endsTransactionalProducer
+    }
+
+    /// How long a commit is resumed: the transaction's own timeout, after which the coordinator aborts it anyway.
+    var commitBound: Duration { .milliseconds(Self.transactionTimeoutMilliseconds) }
+
+    static let transactionTimeoutMilliseconds = 60_000
 
     /// Aborts the open transaction, if any; its records are never seen by `read_committed` consumers.
     private func abort() async {
@@ -264,7 +328,9 @@ public actor KafkaTransactionalSink: RecordSink {
 
     /// A fenced producer's error keeps its kind (the run must stop); every other failure is the sink's (retried).
     private func sinkError(_ what: String, _ error: any Error) -> any Error {
-        if let kafka = error as? KafkaError, kafka.isFenced || (kafka.isFatal && failure.error?.isFenced == true) {
+        if let kafka = error as? KafkaError,
+            kafka.endsTransactionalProducer || (kafka.isFatal && failure.error?.endsTransactionalProducer == true)
+        {
             return KafkaFencedError(transactionalID: transactionalID, underlying: kafka)
         }
         if let kafka = error as? KafkaError, kafka.code == .invalidConfiguration { return kafka }
@@ -280,7 +346,12 @@ public struct KafkaFencedError: Error, Sendable, CustomStringConvertible, Classi
     public var underlying: KafkaError
     public var kind: FailureKind { .fenced }
     public var description: String {
-        "fenced: another process took over transactional id \(transactionalID) (the same --instance-id); "
+        guard underlying.isFenced else {
+            return "fenced: the cluster no longer knows the transactions of transactional id \(transactionalID) "
+                + "(\(underlying.name): it expired, or another process registered it); this one stopped writing rather "
+                + "than go on as a possible zombie (\(underlying))"
+        }
+        return "fenced: another process took over transactional id \(transactionalID) (the same --instance-id); "
             + "this one stopped writing (\(underlying))"
     }
 }

@@ -16,6 +16,13 @@ standard input and answers each on standard output once done:
   restore          accept connections again -> "restored"
   topic NAME N [KEY=VALUE ...]
                    create a topic of N partitions, with those topic configurations -> "created NAME"
+  hold API SECONDS EVERY
+                   hold back every EVERY-th answer to the Kafka API numbered API (0 Produce, 22 InitProducerId,
+                   26 EndTxn) for SECONDS: the broker has acted on the request, the client waits past its timeout
+                   (answers after it on the same connection wait too, as they would behind a slow broker);
+                   EVERY 0 stops holding -> "holding API"
+  drop API COUNT   the next COUNT requests of API reach the broker, then their connection is closed before the
+                   answer (a connection cut in the middle of a request the broker acted on) -> "dropping API"
 End of standard input stops the broker and the proxy, and so does the end of the process that started it.
 """
 import os
@@ -96,6 +103,10 @@ class Proxy:
         self.lock = threading.Lock()
         self.connections = set()
         self.cut = False
+        # API key -> [seconds, every, answers seen]: answers held back (see "hold").
+        self.holds = {}
+        # API key -> requests left whose connection is closed instead of answered (see "drop").
+        self.drops = {}
 
     def serve(self):
         while True:
@@ -111,9 +122,9 @@ class Proxy:
                     continue
                 pair = (client, upstream)
                 self.connections.add(pair)
-            versions = {}
-            threading.Thread(target=self.requests, args=(pair, versions), daemon=True).start()
-            threading.Thread(target=self.responses, args=(pair, versions), daemon=True).start()
+            versions, apis = {}, {}
+            threading.Thread(target=self.requests, args=(pair, versions, apis), daemon=True).start()
+            threading.Thread(target=self.responses, args=(pair, versions, apis), daemon=True).start()
 
     def close(self, pair):
         with self.lock:
@@ -125,7 +136,7 @@ class Proxy:
                 pass
             sock.close()
 
-    def requests(self, pair, versions):
+    def requests(self, pair, versions, apis):
         client, upstream = pair
         try:
             while True:
@@ -136,12 +147,26 @@ class Proxy:
                 api_key, api_version, correlation = struct.unpack_from(">hhi", frame, 0)
                 if api_key == API_VERSIONS and api_version >= 3:
                     versions[correlation] = api_version
+                apis[correlation] = api_key
                 upstream.sendall(size + frame)
         except OSError:
             pass
         self.close(pair)
 
-    def responses(self, pair, versions):
+    def fault_for(self, api_key):
+        """What to do with an answer to `api_key`: ("drop",), ("hold", seconds) or None."""
+        with self.lock:
+            if self.drops.get(api_key, 0) > 0:
+                self.drops[api_key] -= 1
+                return ("drop",)
+            hold = self.holds.get(api_key)
+            if hold and hold[1] > 0:
+                hold[2] += 1
+                if hold[2] % hold[1] == 0:
+                    return ("hold", hold[0])
+        return None
+
+    def responses(self, pair, versions, apis):
         client, upstream = pair
         try:
             while True:
@@ -152,6 +177,11 @@ class Proxy:
                 correlation = struct.unpack_from(">i", frame, 0)[0]
                 if versions.pop(correlation, None) is not None:
                     frame = frame[:4] + without_tagged_fields(frame[4:])
+                fault = self.fault_for(apis.pop(correlation, None))
+                if fault and fault[0] == "drop":
+                    break
+                if fault and fault[0] == "hold":
+                    time.sleep(fault[1])
                 client.sendall(struct.pack(">i", len(frame)) + frame)
         except OSError:
             pass
@@ -219,6 +249,14 @@ def main():
             elif words == ["restore"]:
                 proxy.set_cut(False)
                 print("restored", flush=True)
+            elif len(words) == 4 and words[0] == "hold":
+                with proxy.lock:
+                    proxy.holds[int(words[1])] = [float(words[2]), int(words[3]), 0]
+                print(f"holding {words[1]}", flush=True)
+            elif len(words) == 3 and words[0] == "drop":
+                with proxy.lock:
+                    proxy.drops[int(words[1])] = int(words[2])
+                print(f"dropping {words[1]}", flush=True)
             elif len(words) >= 3 and words[0] == "topic":
                 create_topic(tansu, broker_port, words[1], int(words[2]), words[3:])
                 print(f"created {words[1]}", flush=True)

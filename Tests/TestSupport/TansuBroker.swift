@@ -74,6 +74,24 @@ public final class TansuBroker: @unchecked Sendable {
         try command((["topic", name, "\(partitions)"] + configs).joined(separator: " "), answer: "created \(name)")
     }
 
+    /// Kafka API keys the fault commands name.
+    public enum API: Int, Sendable {
+        case produce = 0
+        case initProducerID = 22
+        case endTransaction = 26
+    }
+
+    /// Holds back every `every`-th answer to `api` for `seconds` (the broker has acted; the client waits); `every`
+    /// 0 stops.
+    public func holdAnswers(to api: API, seconds: Double, every: Int) throws {
+        try command("hold \(api.rawValue) \(seconds) \(every)", answer: "holding \(api.rawValue)")
+    }
+
+    /// The next `count` requests of `api` reach the broker, then their connection is closed before the answer.
+    public func dropAnswers(to api: API, count: Int) throws {
+        try command("drop \(api.rawValue) \(count)", answer: "dropping \(api.rawValue)")
+    }
+
     private func command(_ text: String, answer: String) throws {
         lock.lock()
         defer { lock.unlock() }
