@@ -92,10 +92,14 @@ public enum ThreatpipeRuntime {
         if case .kafka = configuration.checkpointStore {
             logger.notice("instance", metadata: ["instance_id": "\(instanceID)", "checkpoint": "\(store.store.location)", "delivery": "\(configuration.delivery.rawValue)"])
         }
-        let result = await Result {
+        let result = await Result { () async throws -> Checkpoint? in
             // A missing token ends the run before anything is requested; so does a checkpoint of other filters or a
             // corrupt one (the continuous export loads it before its first poll).
             _ = try console.token()
+            // The store's topics exist and can work before anything reads them (created when missing).
+            if case .kafka = configuration.checkpointStore {
+                guard try await prepareTopics(configuration, shards: 1, logger: logger, stop: stop) != nil else { return nil }
+            }
             let session = try ConsoleSession(configuration: console, logger: logger)
             let result = await Result {
                 try await follow(

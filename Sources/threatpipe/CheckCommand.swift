@@ -54,6 +54,7 @@ struct CheckCommand: AsyncParsableCommand {
             check.checkpointTopic = (checkpoints.checkpointTopic, [("bootstrap.servers", brokers)] + properties)
         }
         check.delivery = checkpoints.delivery
+        check.topicCreation = checkpoints.topicSettings(sinks: sinks)
         if checkpoints.checkpointStore == .kafka, changes.trackChanges { check.stateTopic = changes.stateTopic }
         // The stored checkpoint's and the probe's instance: the top-level console's, as `run` derives it.
         check.instanceID = checkpoints.instanceId ?? (try? source.configuration()).map {

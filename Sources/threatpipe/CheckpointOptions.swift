@@ -14,8 +14,17 @@ struct CheckpointOptions: ParsableArguments {
     @Option(help: "Where the checkpoint is kept: file (--state) or kafka (a compacted topic of the --kafka-brokers cluster: no volume needed).")
     var checkpointStore: StoreKind = .file
 
-    @Option(help: "The Kafka checkpoint store's topic (create it with cleanup.policy=compact).")
+    @Option(help: "The Kafka checkpoint store's topic (created if missing, cleanup.policy=compact).")
     var checkpointTopic = "threatpipe.checkpoints"
+
+    @Flag(inversion: .prefixedNo, help: "With --checkpoint-store kafka: create the checkpoint and state topics at start when they are missing (compacted; the state topic with the checkpoint topic's partitions). --no-create-topics for clusters where the account may not create topics: a missing one then stops the run.")
+    var createTopics = true
+
+    @Option(help: "A checkpoint topic threatpipe creates gets this many partitions (default: the number of shards with --group, else 1).")
+    var checkpointPartitions: Int?
+
+    @Option(help: "A topic threatpipe creates gets this replication factor (default: the cluster's default.replication.factor).")
+    var topicReplicationFactor: Int?
 
     @Option(help: "This run's name: its checkpoint's key in the Kafka store and its transactional id (threatpipe-NAME). Default: derived from the console URL and the filters, printed at start.")
     var instanceId: String?
@@ -43,6 +52,8 @@ struct CheckpointOptions: ParsableArguments {
             throw ValidationError("--group takes a name of 1…100 characters of A-Z a-z 0-9 . _ -")
         }
         try TimeOptionParsing.check(transactionRecords, in: 1...1_000_000, "transaction-records")
+        if let checkpointPartitions { try TimeOptionParsing.check(checkpointPartitions, in: 1...10_000, "checkpoint-partitions") }
+        if let topicReplicationFactor { try TimeOptionParsing.check(topicReplicationFactor, in: 1...32, "topic-replication-factor") }
         guard (.milliseconds(10) ... .seconds(50)).contains(transactionInterval.duration) else {
             throw ValidationError(Usage.transactionInterval)
         }
@@ -83,10 +94,19 @@ struct CheckpointOptions: ParsableArguments {
         configuration.instanceID = instanceId
         configuration.transactionLimits = .init(records: transactionRecords, interval: transactionInterval.duration)
         if checkpointStore == .kafka {
-            configuration.checkpointStore = .kafka(.init(
-                properties: [("bootstrap.servers", sinks.kafkaBrokers ?? "")] + sinks.kafkaConfigurationProperties,
-                topic: checkpointTopic
-            ))
+            configuration.checkpointStore = .kafka(topicSettings(sinks: sinks))
         }
+    }
+
+    /// The Kafka store's topic, how it reaches the cluster, and how its topics are set up.
+    func topicSettings(sinks: SinkOptions) -> CheckpointTopicSettings {
+        var settings = CheckpointTopicSettings(
+            properties: [("bootstrap.servers", sinks.kafkaBrokers ?? "")] + sinks.kafkaConfigurationProperties,
+            topic: checkpointTopic
+        )
+        settings.createTopics = createTopics
+        settings.checkpointPartitions = checkpointPartitions
+        settings.replicationFactor = topicReplicationFactor
+        return settings
     }
 }

@@ -141,14 +141,16 @@ extension EndToEnd {
                 #expect(text.contains("ok    checkpoint topic threatpipe.checkpoints: present, 3 partitions, cleanup.policy is not set on this topic (so: delete)"), "\(text)")
                 #expect(text.contains("ok    transactions: the cluster registered transactional id"), "\(text)")
                 #expect(text.contains("ok    state topic threatpipe.threat-state: present, 3 partitions, cleanup.policy is not set on this topic (so: delete)"), "\(text)")
-                // A state topic that is missing, or smaller than the checkpoint topic, is named.
-                let missing = try await command.run(
-                    ["check", "--console-url", emulator.url, "--sink", "kafka", "--kafka-brokers", broker.bootstrapServers,
-                     "--kafka-topic", "threats", "--checkpoint-store", "kafka", "--state-topic", "no.such.state"],
-                    environment: ["S1_API_TOKEN": emulator.token]
-                )
-                #expect(missing.status != 0)
-                #expect(missing.stdoutText.contains("FAIL  state topic no.such.state: does not exist: create it with cleanup.policy=compact"), "\(missing.stdoutText)")
+                // A missing state topic is one `run` creates; with --no-create-topics it is a configuration error, as
+                // `run` says it (InternalTopicSetupTests).
+                let missingArguments = ["check", "--console-url", emulator.url, "--sink", "kafka", "--kafka-brokers", broker.bootstrapServers,
+                                        "--kafka-topic", "threats", "--checkpoint-store", "kafka", "--state-topic", "no.such.state"]
+                let missing = try await command.run(missingArguments, environment: ["S1_API_TOKEN": emulator.token])
+                #expect(missing.status == 0, "\(missing.stdoutText)")
+                #expect(missing.stdoutText.contains("ok    state topic no.such.state: does not exist: will be created with 3 partitions, cleanup.policy=compact"), "\(missing.stdoutText)")
+                let refused = try await command.run(missingArguments + ["--no-create-topics"], environment: ["S1_API_TOKEN": emulator.token])
+                #expect(refused.status == 64, "\(refused.stdoutText)")
+                #expect(refused.stdoutText.contains("FAIL  state topic no.such.state: the state topic no.such.state does not exist and --no-create-topics is set"), "\(refused.stdoutText)")
                 #expect(text.contains("ok    checkpoint size: no checkpoint stored for this instance yet; max.message.bytes is not set on this topic"), "\(text)")
             }
         }

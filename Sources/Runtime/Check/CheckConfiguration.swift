@@ -14,6 +14,9 @@ public struct CheckConfiguration: Sendable {
     public var delivery: RunConfiguration.Delivery = .atLeastOnce
     /// The Kafka store's state topic (`--state-topic`), when the checkpoint is in Kafka and changes are tracked.
     public var stateTopic: String?
+    /// How `run` would set up the store's topics (`--no-create-topics`, `--checkpoint-partitions`,
+    /// `--topic-replication-factor`): `check` says "will be created" for a topic `run` would create.
+    public var topicCreation = CheckpointTopicSettings(properties: [], topic: "")
     /// `--instance-id`; nil: derived from the console and the filters.
     public var instanceID: String?
     /// `--group NAME` and its shards (or why they could not be read); nil without `--group`.

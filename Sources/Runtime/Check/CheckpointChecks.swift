@@ -13,28 +13,27 @@ extension ThreatpipeRuntime {
             return [CheckLine(name: "group \(group.name)", failure: failure, detail: "\(failure)")]
         }
         guard let (topic, properties) = check.checkpointTopic else { return [] }
-        let metadata = await performBlockingCall {
-            Result { () throws(KafkaError) in try KafkaClusterProbe.metadata(topic: topic, properties: properties, timeout: .seconds(5)) }
+        // The same verdicts as `run`'s start (``InternalTopics``), without creating anything.
+        var settings = KafkaCheckpointStore.Settings(properties: properties, topic: topic)
+        settings.timeout = .seconds(5)
+        let shards = (try? check.group?.shards.get())?.shards.count ?? 1
+        let topics = InternalTopics(
+            settings: settings, stateTopic: check.stateTopic, createMissing: check.topicCreation.createTopics,
+            checkpointPartitions: check.topicCreation.checkpointPartitions ?? shards,
+            replicationFactor: check.topicCreation.replicationFactor
+        )
+        let verdicts: [InternalTopics.Verdict]
+        do {
+            verdicts = try await topics.inspect()
+        } catch {
+            return [CheckLine(name: "checkpoint topic \(topic)", failure: error, detail: "\(error)")]
         }
-        var lines: [CheckLine] = []
-        switch metadata {
-        case .success(let metadata) where metadata.partitions != nil:
-            let policy = await performBlockingCall {
-                (try? KafkaClusterProbe.topicConfiguration(topic: topic, key: "cleanup.policy", properties: properties, timeout: .seconds(5)))
-                    ?? .noAnswer
-            }
-            let compaction = compactionDetail(policy, whenDeleted: "old checkpoints are deleted by age only")
-            lines.append(CheckLine(name: "checkpoint topic \(topic)", detail: "present, \(metadata.partitions!) partitions, \(compaction)"))
-            lines.append(await checkpointSizeLine(check, topic: topic, properties: properties))
-            lines += groupLines(check, partitions: metadata.partitions!)
-        case .success:
-            let error = KafkaError(code: .unknownTopicOrPartition, name: "UNKNOWN_TOPIC_OR_PART", message: "topic \(topic) does not exist")
-            lines.append(CheckLine(name: "checkpoint topic \(topic)", failure: error, detail: "does not exist: create it with cleanup.policy=compact"))
-            return lines
-        case .failure(let error):
-            lines.append(CheckLine(name: "checkpoint topic \(topic)", failure: error, detail: "\(error)"))
-            return lines
-        }
+        var lines = verdicts.map { CheckLine(name: "\($0.role.rawValue) topic \($0.topic)", failure: $0.failure, detail: $0.detail) }
+        guard let checkpoint = verdicts.first(where: { $0.role == .checkpoint }), checkpoint.failure == nil,
+            let partitions = checkpoint.partitions
+        else { return lines }
+        if checkpoint.create == nil { lines.append(await checkpointSizeLine(check, topic: topic, properties: properties)) }
+        lines += groupLines(check, partitions: partitions)
         guard check.delivery == .exactlyOnce else { return lines }
         // A probe id of its own: registering the run's id itself would fence a running instance.
         let instance = check.instanceID ?? ((try? check.console.get()).map {

@@ -19,7 +19,6 @@ extension ThreatpipeRuntime {
         }
         lines += await checkKafka(check)
         lines += await checkCheckpointStore(check)
-        lines += await checkStateStore(check)
         lines += checkOutput(check)
         return CheckReport(lines: lines)
     }

@@ -59,10 +59,16 @@ public struct FileRotationSettings: Sendable {
     }
 }
 
-/// The Kafka checkpoint store's topic and client properties (with `bootstrap.servers`).
+/// The Kafka checkpoint store's topic and client properties (with `bootstrap.servers`), and how its topics are set up.
 public struct CheckpointTopicSettings: Sendable {
     public var properties: [(key: String, value: String)]
     public var topic: String
+    /// Create the checkpoint and state topics when they are missing (`--no-create-topics` turns it off).
+    public var createTopics = true
+    /// A new checkpoint topic's partitions (`--checkpoint-partitions`); nil: the number of shards, at least 1.
+    public var checkpointPartitions: Int?
+    /// A new topic's replication factor (`--topic-replication-factor`); nil: the cluster's default.
+    public var replicationFactor: Int?
 
     public init(properties: [(key: String, value: String)], topic: String) {
         self.properties = properties
@@ -71,6 +77,14 @@ public struct CheckpointTopicSettings: Sendable {
 
     var storeSettings: KafkaCheckpointStore.Settings {
         KafkaCheckpointStore.Settings(properties: properties, topic: topic)
+    }
+
+    /// The store's topics as they are set up at start, for a run of `shards` shards (1 outside a group).
+    func internalTopics(stateTopic: String?, shards: Int) -> InternalTopics {
+        InternalTopics(
+            settings: storeSettings, stateTopic: stateTopic, createMissing: createTopics,
+            checkpointPartitions: checkpointPartitions ?? max(shards, 1), replicationFactor: replicationFactor
+        )
     }
 }
 

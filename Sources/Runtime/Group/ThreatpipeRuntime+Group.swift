@@ -22,7 +22,11 @@ extension ThreatpipeRuntime {
         try configuration.check()
         try group.check()
         let settings = try groupStore(configuration)
-        let partitions = try await checkpointPartitions(settings)
+        // The store's topics exist and can work (created when missing: the checkpoint topic with a partition per
+        // shard by default); a cluster that cannot be asked fails the start, as before.
+        guard let partitions = try await prepareTopics(configuration, shards: group.shards.count, logger: logger, stop: nil) else {
+            throw ConfigurationError(description: "--group needs --checkpoint-store kafka")
+        }
         logger.notice("joining group", metadata: [
             "group": "\(group.name)", "consumer_group": "\(group.consumerGroupID)", "shards": "\(group.shards.count)",
             "checkpoint_topic": "\(settings.topic)", "partitions": "\(partitions)", "delivery": "\(configuration.delivery.rawValue)",
@@ -96,23 +100,5 @@ extension ThreatpipeRuntime {
             throw ConfigurationError(description: "--group needs the Kafka sink as the only sink: shards move between processes, files and stdout do not")
         }
         return settings.storeSettings
-    }
-
-    /// The checkpoint topic's partition count: a shard's partition is `hash(name) mod` it.
-    static func checkpointPartitions(_ settings: KafkaCheckpointStore.Settings) async throws -> Int {
-        let metadata: KafkaClusterProbe.Metadata
-        do {
-            metadata = try await performBlockingCall {
-                try KafkaClusterProbe.metadata(topic: settings.topic, properties: settings.properties, timeout: settings.timeout)
-            }
-        } catch let error as KafkaError {
-            throw KafkaCheckpointStoreError(topic: settings.topic, underlying: error)
-        }
-        guard let partitions = metadata.partitions, partitions > 0 else {
-            throw KafkaCheckpointStoreError(topic: settings.topic, underlying: KafkaError(
-                code: .unknownTopicOrPartition, name: "UNKNOWN_TOPIC_OR_PART", message: "no such topic"
-            ))
-        }
-        return partitions
     }
 }
