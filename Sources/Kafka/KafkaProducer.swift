@@ -59,9 +59,11 @@ public final class KafkaProducer: Sendable {
         let kafka = try RDKafkaHandle.make(RD_KAFKA_PRODUCER, configuration)
         self.kafka = kafka
         self.pollLoop = RDKafkaPollLoop(kafka, name: "threatpipe.kafka.poll")
+        KafkaFaultInjection.register(self)
     }
 
     deinit {
+        KafkaFaultInjection.unregister(self)
         if state.withLockedValue({ $0.mustDestroyOnDeinit }) {
             pollLoop.stop()
             metadataRefresh.waitUntilFinished()
@@ -92,6 +94,12 @@ public final class KafkaProducer: Sendable {
         while try produce(key: key, value: value, tag: tag, versionID: versionID, topic: topic, partition: partition) == .queueFull {
             _ = try await flush(timeout: .milliseconds(100))
         }
+    }
+
+    /// `rd_kafka_test_fatal_error()` on this producer, while it is open (see ``KafkaFaultInjection``); false when it
+    /// is closed or already ended by a fatal error.
+    func raiseTestFatalError(code: Int32, reason: String) -> Bool {
+        (try? whileOpen { rd_kafka_test_fatal_error(kafka.pointer, rd_kafka_resp_err_t(rawValue: code), reason) == RD_KAFKA_RESP_ERR_NO_ERROR }) ?? false
     }
 
     /// Runs `body` holding the lock, if the handle is open; throws ``KafkaError/closed`` otherwise.

@@ -39,12 +39,9 @@ public final class KafkaCheckpointStore: CheckpointStore {
     private let afresh: NIOLockedValueBox<Bool>
     /// The checkpoint is written inside the sink's transactions: ``save(_:)`` does nothing.
     public let savedByTransactions: Bool
-    private let producer = NIOLockedValueBox<KafkaProducer?>(nil)
-    private let deliveryError = NIOLockedValueBox<KafkaError?>(nil)
+    /// The producer saves go out on (at least once): the store's own, or a lane of `sharedProducer`.
+    private let producer: StoreProducer
     private let loadReading = NIOLockedValueBox<(records: Int, partitions: Int, elapsed: Duration)?>(nil)
-    /// A producer shared with other stores (a group's shards), saved on through `lane`; nil: one of the store's own.
-    private let sharedProducer: KafkaProducerLanes?
-    private let lane = NIOLockedValueBox<KafkaProducerLanes.Lane?>(nil)
     /// The read of the topic shared by the shards of one assignment, for the first load; nil afterwards.
     private let sharedRead: NIOLockedValueBox<CheckpointTopicRead?>
 
@@ -58,7 +55,7 @@ public final class KafkaCheckpointStore: CheckpointStore {
         sharedProducer: KafkaProducerLanes? = nil
     ) {
         self.sharedRead = NIOLockedValueBox(sharedRead)
-        self.sharedProducer = sharedProducer
+        self.producer = StoreProducer(topic: settings.topic, properties: Self.producerProperties(settings), shared: sharedProducer)
         self.settings = settings
         self.partition = partition
         self.checkpointID = checkpointID
@@ -128,10 +125,10 @@ public final class KafkaCheckpointStore: CheckpointStore {
         // Called whenever the checkpoint moved; exactly once, the transaction that moved it has stored it already.
         afresh.withLockedValue { $0 = false }
         guard !savedByTransactions else { return }
-        let (producer, tag) = try self.ownProducer()
         let record = record(for: checkpoint)
-        deliveryError.withLockedValue { $0 = nil }
+        producer.resetFailure()
         do {
+            let (producer, tag) = try await self.producer.current()
             try await producer.produceWhenRoom(key: record.key, value: record.value, tag: tag, partition: partition)
             let outstanding = try await producer.flush(timeout: settings.timeout)
             if outstanding > 0 {
@@ -140,7 +137,7 @@ public final class KafkaCheckpointStore: CheckpointStore {
         } catch let error as KafkaError {
             throw KafkaCheckpointStoreError(topic: settings.topic, underlying: Self.explained(error, bytes: record.value.count))
         }
-        if let error = deliveryError.withLockedValue({ $0 }) {
+        if let error = producer.failed {
             throw KafkaCheckpointStoreError(topic: settings.topic, underlying: Self.explained(error, bytes: record.value.count))
         }
         Counter(label: "threatpipe_checkpoint_saves_total", dimensions: [("store", "kafka")]).increment()
@@ -179,44 +176,8 @@ public final class KafkaCheckpointStore: CheckpointStore {
     }
 
     public func close() async {
-        if let lane = lane.withLockedValue({ current in defer { current = nil }; return current }) {
-            // The producer is shared: the store only leaves its lane (its saves were each flushed).
-            sharedProducer?.close(lane)
-            return
-        }
-        if let producer = producer.withLockedValue({ current -> KafkaProducer? in defer { current = nil }; return current }) {
-            _ = await producer.close(flushTimeout: settings.timeout)
-        }
-    }
-
-    /// The producer the store saves with, and the tag of its saves.
-    private func ownProducer() throws -> (producer: KafkaProducer, tag: UInt64) {
-        let deliveryError = self.deliveryError
-        // A failed save, or a producer that can no longer send, is the next save's error.
-        let onDelivery: @Sendable (KafkaDeliveryReport) -> Void = { report in
-            if let error = report.error { deliveryError.withLockedValue { $0 = error } }
-        }
-        let onError: @Sendable (KafkaError) -> Void = { error in
-            if error.isFatal { deliveryError.withLockedValue { $0 = error } }
-        }
-        if let sharedProducer {
-            let lane = lane.withLockedValue { current in
-                if let current { return current }
-                let opened = sharedProducer.open(onDelivery: onDelivery, onError: onError)
-                current = opened
-                return opened
-            }
-            return (sharedProducer.producer, lane.tag(0))
-        }
-        let producer = try producer.withLockedValue { current in
-            if let current { return current }
-            let made = try KafkaProducer(
-                topic: settings.topic, properties: Self.producerProperties(settings), onDelivery: onDelivery, onError: onError
-            )
-            current = made
-            return made
-        }
-        return (producer, 0)
+        // A shared producer's lane is left (its saves were each flushed); the store's own producer is closed.
+        await producer.close(flushTimeout: settings.timeout)
     }
 }
 

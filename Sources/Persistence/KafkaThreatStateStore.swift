@@ -29,9 +29,8 @@ public final class KafkaThreatStateStore: ThreatStateStore {
     /// Which read of the partition this store uses when shared: the assignment's (the same one for every shard it
     /// started with), or a fresh one (a shard started again after a failure).
     let generation: UInt64
-    private let lane = NIOLockedValueBox<KafkaProducerLanes.Lane?>(nil)
-    private let producer = NIOLockedValueBox<KafkaProducer?>(nil)
-    private let deliveryError = NIOLockedValueBox<KafkaError?>(nil)
+    /// The producer entries go out on (at least once): the store's own, or a lane of the shared one.
+    private let producer: StoreProducer
 
     /// The key of the records that say when the state began.
     public static let horizonKey = "threatpipe.state-horizon"
@@ -46,6 +45,7 @@ public final class KafkaThreatStateStore: ThreatStateStore {
         self.startAfresh = startAfresh
         self.shared = shared
         self.generation = generation
+        producer = StoreProducer(topic: settings.topic, properties: KafkaCheckpointStore.producerProperties(settings), shared: shared?.lanes)
         local = shared?.local ?? SQLiteThreatStateStore(path: Self.temporaryPath(), startAfresh: true, removeOnClose: true)
     }
 
@@ -134,22 +134,16 @@ public final class KafkaThreatStateStore: ThreatStateStore {
     public func count() async throws -> Int { try await local.count() }
 
     public func close() async {
-        if let lane = lane.withLockedValue({ current in defer { current = nil }; return current }) {
-            // Shared: the store leaves its lane (its saves were each flushed); the process closes the rest.
-            shared?.lanes.close(lane)
-            return
-        }
-        if let producer = producer.withLockedValue({ current -> KafkaProducer? in defer { current = nil }; return current }) {
-            _ = await producer.close(flushTimeout: settings.timeout)
-        }
+        // Shared: the store leaves its lane (its saves were each flushed); the process closes the rest.
+        await producer.close(flushTimeout: settings.timeout)
         if shared == nil { await local.close() }
     }
 
     /// Produces `records` to the topic (the store's partition) and waits until the cluster has every one.
     private func produce(_ records: [(key: String, value: [UInt8])]) async throws {
-        let (producer, tag) = try ownProducer()
-        deliveryError.withLockedValue { $0 = nil }
+        producer.resetFailure()
         do {
+            let (producer, tag) = try await self.producer.current()
             for record in records {
                 try await producer.produceWhenRoom(key: record.key, value: record.value, tag: tag, topic: settings.topic, partition: partition)
             }
@@ -159,40 +153,9 @@ public final class KafkaThreatStateStore: ThreatStateStore {
         } catch let error as KafkaError {
             throw KafkaThreatStateStoreError(topic: settings.topic, underlying: error)
         }
-        if let error = deliveryError.withLockedValue({ $0 }) {
+        if let error = producer.failed {
             throw KafkaThreatStateStoreError(topic: settings.topic, underlying: error)
         }
-    }
-
-    private func ownProducer() throws -> (KafkaProducer, UInt64) {
-        let deliveryError = self.deliveryError
-        if let shared {
-            let lane = lane.withLockedValue { current in
-                if let current { return current }
-                let opened = shared.lanes.open(
-                    onDelivery: { report in if let error = report.error { deliveryError.withLockedValue { $0 = error } } },
-                    onError: { error in if error.isFatal { deliveryError.withLockedValue { $0 = error } } }
-                )
-                current = opened
-                return opened
-            }
-            return (shared.lanes.producer, lane.tag(0))
-        }
-        let made: KafkaProducer = try producer.withLockedValue { current in
-            if let current { return current }
-            do {
-                let made = try KafkaProducer(
-                    topic: settings.topic, properties: KafkaCheckpointStore.producerProperties(settings),
-                    onDelivery: { report in if let error = report.error { deliveryError.withLockedValue { $0 = error } } },
-                    onError: { error in if error.isFatal { deliveryError.withLockedValue { $0 = error } } }
-                )
-                current = made
-                return made
-            } catch let error as KafkaError {
-                throw KafkaThreatStateStoreError(topic: settings.topic, underlying: error)
-            }
-        }
-        return (made, 0)
     }
 
     /// When the state began, and from when its entries count (seconds since 1970; 0: all).

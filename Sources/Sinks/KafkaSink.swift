@@ -75,6 +75,14 @@ public actor KafkaSink: RecordSink {
             }
         }
         if let shared {
+            // A sink opens after the one before it failed: when a fatal error ended the shared producer, every
+            // shard's sink failed with it, and the first to open again makes a new one for all (what the old one
+            // held was never acknowledged, and goes out again from each shard's checkpoint).
+            let fatal = shared.lanes.fatalError
+            if let dead = try shared.lanes.replaceIfFatal() {
+                logger.warning("kafka: the shared producer met a fatal error; replaced", metadata: ["error": "\(fatal.map { "\($0)" } ?? "")"])
+                _ = await dead.close(flushTimeout: .zero)
+            }
             lane = shared.lanes.open(onDelivery: onDelivery, onError: onError)
             producer = shared.lanes.producer
             return
