@@ -24,7 +24,7 @@ start() {
 
 url=$(start emulator 'http://[0-9.:]*' emulator --threats "$threats" --port 0)
 brokers=$(start cluster '127\.0\.0\.1:[0-9]*\(,127\.0\.0\.1:[0-9]*\)*' kafka-mock-cluster --brokers 3 --topic "$topic" \
-    --topic threats-exactly-once --topic threatpipe.checkpoints)
+    --topic threats-exactly-once --topic threatpipe.checkpoints --topic threatpipe.threat-state)
 echo "demo-kafka: emulator at $url, mock Kafka cluster at $brokers" >&2
 
 S1_API_TOKEN=threatpipe-demo-token "$binary" export --console-url "$url" \

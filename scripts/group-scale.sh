@@ -20,7 +20,7 @@ printf '| shards | threads | fds | RSS (MiB) | every shard polled after | SIGINT
 for shards in ${SHARDS:-10 100 1000}; do
     partitions=$(( shards < 64 ? shards : 64 ))
     background_start cluster "$work/cluster.out" "$work/cluster.err" "$binary" kafka-mock-cluster \
-        --topic threats:4 --topic "threatpipe.checkpoints:$partitions"
+        --topic threats:4 --topic "threatpipe.checkpoints:$partitions" --topic "threatpipe.threat-state:$partitions"
     brokers=$(background_wait_for cluster '127\.0\.0\.1:[0-9]*' "$work/cluster.out")
     config="$work/shards-$shards.yaml"
     {

@@ -111,7 +111,8 @@ extension KafkaClusterProbe {
     }
 
     static func destroy(_ kafka: RDKafkaHandle, _ callbacks: RDKafkaCallbacks) {
-        rd_kafka_destroy(kafka.pointer)
+        // The callbacks stay alive for as long as a destroy abandoned past its bound may still call them.
+        if !kafka.destroy() { _ = Unmanaged.passRetained(callbacks) }
         withExtendedLifetime(callbacks) {}
     }
 }

@@ -90,9 +90,9 @@ public final class KafkaGroupMember: Sendable {
                     callbacks.onError(KafkaError(error))
                 }
             }
-            // Leaving revokes whatever is held (the handler stops its work) before the group is told.
-            rd_kafka_consumer_close(kafka.pointer)
-            rd_kafka_destroy(kafka.pointer)
+            // Leaving revokes whatever is held (the handler stops its work) before the group is told; a close or
+            // destroy that outlives its bound (a coordinator that does not answer) is left to a thread of its own.
+            kafka.closeAndDestroyConsumer { [callbacks] error, list in callbacks.rebalance(kafka.pointer, error, list) }
             finished.signal()
         }
         thread.name = "threatpipe-group"

@@ -235,8 +235,9 @@ public final class KafkaProducer: Sendable {
         if let failure { throw failure }
     }
 
-    /// Waits up to `timeout` for every message to be reported (on a thread of its own), then destroys the producer.
-    /// A second call, or one after a failure, does nothing.
+    /// Waits up to `flushTimeout` for every message to be reported (on a thread of its own), then destroys the
+    /// producer, waiting for that at most ``RDKafkaHandle/releaseBound``. A second call, or one after a failure, does
+    /// nothing.
     /// - Returns: how many messages were still outstanding: not delivered.
     public func close(flushTimeout: Duration) async -> Int {
         guard state.withLockedValue({ $0.close() }) == .flushAndDestroy else { return 0 }
@@ -244,12 +245,15 @@ public final class KafkaProducer: Sendable {
         let pollLoop = self.pollLoop
         let metadataRefresh = self.metadataRefresh
         let milliseconds = flushTimeout.clampedMilliseconds
+        let callbacks = self.callbacks
         let outstanding = await onOwnQueue {
             rd_kafka_flush(kafka.pointer, milliseconds)
             pollLoop.stop()
             metadataRefresh.waitUntilFinished()
             let outstanding = Int(rd_kafka_outq_len(kafka.pointer))
-            rd_kafka_destroy(kafka.pointer)
+            // librdkafka's destroy has no timeout: past its bound it goes on, abandoned, on a thread of its own, and
+            // the callbacks it may still call are kept alive for it.
+            if !kafka.destroy() { _ = Unmanaged.passRetained(callbacks) }
             return outstanding
         }
         state.withLockedValue { $0.closed() }

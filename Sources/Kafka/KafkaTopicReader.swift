@@ -38,10 +38,8 @@ public enum KafkaTopicReader {
             ("queued.max.messages.kbytes", "8192"),
         ])
         let kafka = try RDKafkaHandle.make(RD_KAFKA_CONSUMER, configuration)
-        defer {
-            rd_kafka_consumer_close(kafka.pointer)
-            rd_kafka_destroy(kafka.pointer)
-        }
+        // Bounded: a close or destroy that outlives it is left to a thread of its own.
+        defer { kafka.closeAndDestroyConsumer() }
         let partitions = try partitionCount(kafka, topic: topic, timeout: deadline - .now)
         let read = (0..<partitions).filter { only?.contains($0) ?? true }
         let assignment = rd_kafka_topic_partition_list_new(Int32(read.count))

@@ -152,7 +152,7 @@ public struct InternalTopics: Sendable {
     // MARK: - Asking the cluster
 
     /// Asks the cluster about each topic (creating nothing) and returns the verdicts: `check`'s view. A cluster that
-    /// cannot be asked throws (``KafkaCheckpointStoreError``, unavailable).
+    /// cannot be asked throws (``InternalTopicError``, unavailable).
     public func inspect() async throws -> [Verdict] {
         let names = nameVerdicts()
         guard names.isEmpty else { return names }
@@ -163,7 +163,7 @@ public struct InternalTopics: Sendable {
     /// `run`'s start: asks the cluster for each topic's partitions (not its configuration: see
     /// ``compactionWarnings()``), stops on a verdict that cannot work, creates what is missing, and returns the
     /// checkpoint topic's partition count. Throws ``InternalTopicError`` (configuration: exit 64) or
-    /// ``KafkaCheckpointStoreError`` (the cluster could not be asked, or a creation failed: retried by the caller).
+    /// unavailable (the cluster could not be asked, or a creation failed for now: retried by the caller).
     public func prepare(created: @Sendable (String, Int) -> Void) async throws -> Int {
         if let failure = nameVerdicts().lazy.compactMap(\.failure).first { throw failure }
         var (checkpoint, state) = try await findings(describe: false)
@@ -180,9 +180,9 @@ public struct InternalTopics: Sendable {
             if let failure = self.verdicts(checkpoint: checkpoint, state: state).lazy.compactMap(\.failure).first { throw failure }
         }
         guard case .present(let partitions, _) = checkpoint else {
-            throw KafkaCheckpointStoreError(topic: settings.topic, underlying: KafkaError(
-                code: .unknownTopicOrPartition, name: "UNKNOWN_TOPIC_OR_PART", message: "created, but not in the cluster's metadata"
-            ))
+            throw InternalTopicError(
+                description: "the checkpoint topic \(settings.topic) was created but is not in the cluster's metadata yet", kind: .unavailable
+            )
         }
         return partitions
     }
@@ -225,7 +225,9 @@ public struct InternalTopics: Sendable {
                 return .present(partitions: partitions, cleanupPolicy: policy)
             }
         } catch let error as KafkaError {
-            throw KafkaCheckpointStoreError(topic: topic, underlying: error)
+            throw InternalTopicError(
+                description: "the Kafka store's topic \(topic) could not be looked up: \(error)", kind: .unavailable
+            )
         }
     }
 
@@ -235,30 +237,38 @@ public struct InternalTopics: Sendable {
         // A checkpoint grows with the overlap's versions up to the store producer's limit: the topic admits it.
         if role == .checkpoint { configs["max.message.bytes"] = "\(KafkaCheckpointStore.maximumRecordBytes)" }
         let newTopic = KafkaTopicAdmin.NewTopic(name: topic, partitions: partitions, replicationFactor: replicationFactor, configs: configs)
+        let byHand = "create it (cleanup.policy=compact, \(partitions) partitions)"
         do {
             try await performBlockingCall { () throws in
                 try KafkaTopicAdmin.create(newTopic, properties: settings.properties, timeout: min(settings.timeout, .seconds(15)))
             }
         } catch let error as KafkaError {
-            if InternalTopicError.refusedCreation.contains(error.code) {
+            guard InternalTopicError.refusedCreation.contains(error.code) else {
                 throw InternalTopicError(
-                    description: "the topic \(topic) could not be created (\(error)): create it (cleanup.policy=compact, "
-                        + "\(partitions) partitions) and start again, with --no-create-topics where the account may not create topics"
+                    description: "the \(role.rawValue) topic \(topic) could not be created (\(error)); asked again after a "
+                        + "backoff — where the cluster never can, \(byHand) and start again",
+                    kind: .unavailable
                 )
             }
-            throw KafkaCheckpointStoreError(topic: topic, underlying: error)
+            throw InternalTopicError(
+                description: "the \(role.rawValue) topic \(topic) could not be created (\(error)): \(byHand) and start again, "
+                    + "with --no-create-topics where the account may not create topics"
+            )
         }
     }
 }
 
 /// One of the store's topics cannot work as configured (a bad name, too few partitions, missing while creation is
-/// off, a creation the cluster refuses): a configuration error, exit 64 — nothing a retry can fix.
+/// off, a creation the cluster refuses): a configuration error, exit 64 — nothing a retry can fix. Or, with kind
+/// ``FailureKind/unavailable``, the cluster could not be asked, or did not create it now: the start tries again.
 public struct InternalTopicError: Error, Sendable, CustomStringConvertible, ClassifiedError {
     public var description: String
-    public var kind: FailureKind { .configuration }
+    /// Configuration (exit 64), or the cluster could not be asked or could not create it now (unavailable: retried).
+    public var kind: FailureKind
 
-    public init(description: String) {
+    public init(description: String, kind: FailureKind = .configuration) {
         self.description = description
+        self.kind = kind
     }
 
     /// CreateTopics answers that no retry changes: not allowed (topic or cluster authorization), invalid (topic,

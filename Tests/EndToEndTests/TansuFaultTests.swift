@@ -72,5 +72,30 @@ extension EndToEnd {
             #expect(missing.isEmpty, "\(missing.count) threats lack their final version among committed records")
             await emulator.stop()
         }
+
+        /// A cluster that stops answering EndTxn altogether: a stop (SIGTERM) still ends within its documented bound
+        /// (30 s, below every manifest's terminationGracePeriodSeconds) with exit 74 and one line saying why.
+        @Test(.timeLimit(.minutes(3))) func aStopEndsWithinItsBoundWhenTheClusterDoesNotAnswer() async throws {
+            let broker = try TansuBroker(topics: [("threats", 3), ("threatpipe.checkpoints", 3)])
+            let emulator = try await RunningEmulator.start(threats: 30, addedPerSecond: 2, updatedPerSecond: 10)
+            let command = try ThreatpipeCommand()
+            defer { command.cleanUp() }
+            let run = try command.start(
+                ExactlyOnceTests.arguments(emulator, broker, extra: ["--kafka-flush-timeout", "2"]), environment: ["S1_API_TOKEN": emulator.token]
+            )
+            await emulator.api.waitForListPasses(atLeast: 3)
+            // From now on no commit is ever answered: the stop's last commit waits on it.
+            try broker.holdAnswers(to: .endTransaction, seconds: 600, every: 1)
+            let started = ContinuousClock.now
+            run.send(SIGTERM)
+            let status = await run.wait().status
+            let elapsed = ContinuousClock.now - started
+            let log = command.stderrSoFar
+            print("tansu fault: a stop on a silent coordinator took \(elapsed), exit \(status)")
+            #expect(status == 74, "\(log)")
+            #expect(elapsed < .seconds(40), "the stop took \(elapsed)")
+            #expect(log.contains("threatpipe: error: the stop did not finish within 30 s"), "\(log)")
+            await emulator.stop()
+        }
     }
 }
