@@ -26,7 +26,7 @@ public final class GroupStatus: Sendable {
             let workers = state.workers.values.sorted { $0.shard.name < $1.shard.name }
             let failing = workers.filter { !$0.health.state.isHealthy }
             let unpolled = workers.filter { $0.health.state.isHealthy && $0.health.state.successfulPolls == 0 }
-            let detail = (["shards: " + (workers.isEmpty ? "none" : workers.map(\.shard.name).joined(separator: ","))]
+            let detail = (["shards: " + (workers.isEmpty ? "none" : workers.map(\.shard.name).joined(separator: ",")), shards.agreementDetail]
                 + failing.map { "shard \($0.shard.name) failing: \($0.health.state.lastError ?? "")" }).joined(separator: "\n")
             var reasons: [String] = []
             if !failing.isEmpty { reasons.append("shards failing: \(Self.names(failing))") }

@@ -18,7 +18,17 @@ extension ShardGroup {
         var logger = self.logger
         logger[metadataKey: "shard"] = "\(shard.name)"
         while !stop.isStopRequested, !Task.isCancelled {
-            guard let session = sessions[shard.console.console.base] else { return }
+            let session: ConsoleSession
+            do {
+                session = try self.session(for: shard.console, logger: logger)
+            } catch {
+                // A console this process cannot reach as the list in force names it (its CA file, say): unhealthy,
+                // tried again like any failed start.
+                PipelineMetrics.consecutiveFailures([("shard", shard.name)]).record(health.recordFailure(error))
+                logger.critical("shard cannot start: \(error)", metadata: ["next_start_in": "\(configuration.maximumBackoff)"])
+                await stop.wait(until: .now + configuration.maximumBackoff)
+                continue
+            }
             let store = KafkaCheckpointStore(
                 settings: store, checkpointID: group.checkpointKey(of: shard.name), consoleURL: shard.console.console.base,
                 filters: shard.console.filters.map { "\($0.name)=\($0.value)" }, partition: partition,

@@ -31,14 +31,26 @@ final class ShardGroup: Sendable {
         var fatal: (any Error)?
     }
 
+    /// The group as this process's configuration file has it; the shards it runs are the list in force's.
     let group: GroupConfiguration
     let template: RunConfiguration
     let store: KafkaCheckpointStore.Settings
     let partitionCount: Int
-    let sessions: [String: ConsoleSession]
+    /// One console session per console, made when a shard of that console first starts (the list in force can name
+    /// a console this process's file does not).
+    private let sessions: NIOLockedValueBox<[String: ConsoleSession]>
+    /// The shard list the group runs (see ``ShardList``): this process's own until a newer one is published.
+    let inForce: NIOLockedValueBox<InForce>
     let processStop: StopSignal
     let logger: Logger
     let state = NIOLockedValueBox(State())
+
+    /// The shard list in force, its configurations, and who published it.
+    struct InForce: Sendable {
+        var list: ShardList
+        var shards: [ShardConfiguration]
+        var publisher: String
+    }
     /// The clients every shard shares, so that threads and descriptors do not grow with the shard count.
     let clients: SharedClients
 
@@ -61,14 +73,28 @@ final class ShardGroup: Sendable {
         self.template = template
         self.store = store
         self.partitionCount = partitionCount
-        self.sessions = sessions
+        self.sessions = NIOLockedValueBox(sessions)
+        self.inForce = NIOLockedValueBox(InForce(list: ShardList(group.shards), shards: group.shards, publisher: "this process"))
         self.processStop = processStop
         self.logger = logger
     }
 
-    /// The shards carried by `partitions`.
+    /// The console session of `console`, made on first use.
+    func session(for console: ConsoleConfiguration, logger: Logger) throws -> ConsoleSession {
+        try sessions.withLockedValue { sessions in
+            if let session = sessions[console.console.base] { return session }
+            let made = try ConsoleSession(configuration: console, logger: logger)
+            sessions[console.console.base] = made
+            return made
+        }
+    }
+
+    /// Every console session made, for the process to shut down at the end.
+    var allSessions: [ConsoleSession] { sessions.withLockedValue { Array($0.values) } }
+
+    /// The shards of the list in force carried by `partitions`.
     func shards(in partitions: Set<Int32>) -> [(ShardConfiguration, Int32)] {
-        group.shards.compactMap { shard in
+        inForce.withLockedValue { $0.shards }.compactMap { shard in
             let partition = ShardPlacement.partition(of: shard.name, partitions: partitionCount)
             return partitions.contains(partition) ? (shard, partition) : nil
         }
@@ -79,9 +105,13 @@ final class ShardGroup: Sendable {
         Counter(label: "threatpipe_rebalances_total").increment()
         switch change {
         case .assigned(let partitions):
-            // One read of the assigned partitions serves every shard starting now (their first checkpoint load).
-            let read = CheckpointTopicRead(settings: store, assigned: partitions)
-            let started = shards(in: partitions).compactMap { shard, partition in start(shard, partition: partition, read: read) }
+            // A member that joined with a newer list published it first: every change of the assignment reads the
+            // list in force again, and runs its shards in every partition held.
+            await refreshList()
+            let held = state.withLockedValue { $0.partitions.union(partitions) }
+            // One read of the held partitions serves every shard starting now (their first checkpoint load).
+            let read = CheckpointTopicRead(settings: store, assigned: held)
+            let started = shards(in: held).compactMap { shard, partition in start(shard, partition: partition, read: read) }
             state.withLockedValue {
                 $0.joined = true
                 $0.partitions.formUnion(partitions)
@@ -140,11 +170,13 @@ final class ShardGroup: Sendable {
         }
     }
 
-    /// Sets every console's limiter to this process's share of its budget.
+    /// Sets every console's limiter to this process's share of its budget: of the list in force's shards of that
+    /// console, the ones it runs.
     private func updateShares() {
         let held = state.withLockedValue { state in state.workers.values.map(\.shard.console.console.base) }
-        for (console, session) in sessions {
-            let total = group.shards.filter { $0.console.console.base == console }.count
+        let shards = inForce.withLockedValue { $0.shards }
+        for (console, session) in sessions.withLockedValue({ $0 }) {
+            let total = shards.filter { $0.console.console.base == console }.count
             // `auto:MAX`: MAX is the group's budget too, and the process's share is its adaptive limiter's ceiling.
             let budget = session.configuration.adaptiveRateLimit ?? session.configuration.rateLimit
             let share = ShardPlacement.rateShare(budget: budget, held: held.filter { $0 == console }.count, total: total)

@@ -38,7 +38,11 @@ extension ThreatpipeRuntime {
         }
         var sessions: [String: ConsoleSession] = [:]
         var clients = ShardGroup.SharedClients()
+        var made: ShardGroup?
         let result = await Result {
+            // Before joining: this process's list is published unless it is the one in force, so that every member
+            // reads it at the rebalance its joining causes.
+            try await publishShardList(group, settings: settings, logger: logger)
             for shard in group.shards where sessions[shard.console.console.base] == nil {
                 sessions[shard.console.console.base] = try ConsoleSession(configuration: shard.console, logger: logger)
             }
@@ -57,6 +61,8 @@ extension ThreatpipeRuntime {
                 group: group, template: configuration, store: settings, partitionCount: partitions, sessions: sessions,
                 clients: clients, processStop: stop, logger: logger
             )
+            made = shards
+            shards.reportAgreement()
             status.attach(shards)
             let member = try KafkaGroupMember(
                 topic: settings.topic, groupID: group.consumerGroupID, properties: settings.properties,
@@ -81,13 +87,37 @@ extension ThreatpipeRuntime {
             await shards.stopAll()
             if let fatal = shards.state.withLockedValue({ $0.fatal }) { throw fatal }
         }
-        for session in sessions.values { await session.shutdown() }
+        for session in made?.allSessions ?? Array(sessions.values) { await session.shutdown() }
         // Every shard has stopped (or none started): the shared producers have no lane left.
         await clients.sink?.close()
         if let checkpoints = clients.checkpoints { _ = await checkpoints.producer.close(flushTimeout: settings.timeout) }
         await clients.state?.close()
         try result.get()
         return "threatpipe: stopped; left group \(group.name), every shard it held drained and its checkpoint saved"
+    }
+
+    /// Publishes this process's shard list for the group unless it is the newest published already (see
+    /// ``ShardList``). A list that cannot be read is published again.
+    static func publishShardList(_ group: GroupConfiguration, settings: KafkaCheckpointStore.Settings, logger: Logger) async throws {
+        let own = ShardList(group.shards)
+        let published = try? await PublishedShardList.read(group: group.name, settings: settings)
+        guard published?.digest != own.digest else { return }
+        let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
+        let mine = PublishedShardList(
+            list: own, version: max(now, (published?.version ?? 0) + 1),
+            publisher: "\(hostName())/\(ProcessInfo.processInfo.processIdentifier)"
+        )
+        try await mine.publish(group: group.name, settings: settings)
+        logger.notice("shard list published: the group runs it from the next rebalance", metadata: [
+            "digest": "\(own.digest)", "shards": "\(own.shards.count)", "replaces": "\(published?.digest ?? "none")",
+        ])
+    }
+
+    /// This machine's host name (a pod's name), without a DNS look-up.
+    static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "unknown" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// The Kafka store's settings; a group keeps its shards' checkpoints and assignment in that topic.
