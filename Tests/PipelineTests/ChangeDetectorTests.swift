@@ -138,4 +138,33 @@ import Testing
         try await ledger.endPass()
         #expect(await store.entries["t1"]?.updatedAt == "2026-07-02T00:00:00Z")
     }
+
+    /// A listed threat `id` with sequence number `sequence`.
+    static func threat(_ id: String, sequence: UInt64) -> ListedThreat {
+        let json = """
+            {"id":"\(id)","threatInfo":{"createdAt":"2026-07-01T00:00:00Z","updatedAt":"2026-07-01T00:00:00Z","incidentStatus":"unresolved"}}
+            """
+        var threat = ListedThreat(id: id, updatedAt: "2026-07-01T00:00:00Z", json: Array(json.utf8))
+        threat.sequence = sequence
+        return threat
+    }
+
+    /// Enrichment finishes out of order: records reach the sinks as 5, 0, 1, 2, 3, 4. With the watermark at 5 every
+    /// entry below it is stored — they were left behind 5 (and lost to a kill, or to a failed pass) when the ledger
+    /// kept them in write order.
+    @Test func entriesWrittenOutOfOrderAreStoredOnceTheWatermarkPassesThem() async throws {
+        let store = MemoryStateStore()
+        let ledger = ChangeLedger(store: store, tracked: .defaults, emit: .all, retention: .seconds(86_400))
+        try await ledger.open()
+        for sequence in [5, 0, 1, 2, 3, 4] as [UInt64] { _ = try await ledger.detect(Self.threat("t\(sequence)", sequence: sequence)) }
+        ledger.acknowledged(below: 5)
+        try await ledger.persist()
+        #expect(await Set(store.entries.keys) == ["t0", "t1", "t2", "t3", "t4"])
+        // A failed pass keeps what was acknowledged and covered, forgets only what was not delivered.
+        for sequence in [7, 6] as [UInt64] { _ = try await ledger.detect(Self.threat("t\(sequence)", sequence: sequence)) }
+        ledger.acknowledged(below: 7)
+        try await ledger.endPass()
+        #expect(await Set(store.entries.keys) == ["t0", "t1", "t2", "t3", "t4", "t5", "t6"])
+        #expect(ledger.heldCount == 0)
+    }
 }

@@ -31,7 +31,9 @@ public final class ChangeLedger: Sendable {
         var horizon: RFC3339Timestamp?
         /// The newest entry handed to the sinks, per threat, until the store has it.
         var overlay: [String: ThreatStateEntry] = [:]
-        /// Entries of the pass under way, by sequence number, waiting for the watermark.
+        /// Entries of the pass under way, sorted by sequence number, waiting for the watermark. The invariant: no
+        /// checkpoint is stored that covers a record whose entry is not stored — every entry below the watermark
+        /// moves to `acknowledged` when the watermark passes it, and is saved before the checkpoint that covers it.
         var pending: Deque<(sequence: UInt64, entry: ThreatStateEntry)> = []
         /// Acknowledged, not yet stored.
         var acknowledged: [ThreatStateEntry] = []
@@ -61,7 +63,14 @@ public final class ChangeLedger: Sendable {
         let (change, entry) = detector.detect(threat, previous: previous, horizon: horizon, now: Self.now())
         state.withLockedValue { state in
             state.overlay[threat.id] = entry
-            state.pending.append((threat.sequence, entry))
+            // In sequence order, whatever order the records reach the sinks in (enrichment finishes out of order):
+            // the watermark covers sequence numbers, so every entry below it is stored before the checkpoint that
+            // covers it. Records come nearly in order: the place is found from the back.
+            var index = state.pending.endIndex
+            while index > state.pending.startIndex, state.pending[state.pending.index(before: index)].sequence > threat.sequence {
+                index = state.pending.index(before: index)
+            }
+            state.pending.insert((threat.sequence, entry), at: index)
         }
         return (change, entry)
     }
