@@ -96,6 +96,13 @@ public enum ThreatpipeRuntime {
             // A missing token ends the run before anything is requested; so does a checkpoint of other filters or a
             // corrupt one (the continuous export loads it before its first poll).
             _ = try console.token()
+            // One process per state file: a second run on the same --state stops here, naming the holder.
+            let lock: StateFileLock? = if case .file = configuration.checkpointStore {
+                try StateFileLock(statePath: configuration.statePath)
+            } else {
+                nil
+            }
+            defer { withExtendedLifetime(lock) {} }
             // The store's topics exist and can work before anything reads them (created when missing).
             if case .kafka = configuration.checkpointStore {
                 guard try await prepareTopics(configuration, shards: 1, logger: logger, stop: stop) != nil else { return nil }

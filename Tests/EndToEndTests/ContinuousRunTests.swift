@@ -28,6 +28,25 @@ extension EndToEnd {
             }
         }
 
+        /// One process per state file: a second `run` on the same `--state` exits 65 at once naming the holder's
+        /// pid; once the holder is killed (SIGKILL: its lock dies with it) a run starts again.
+        @Test(.timeLimit(.minutes(2))) func aSecondRunOnTheSameStateFileIsRefused() async throws {
+            try await withEmulator(threats: 10) { emulator, command in
+                let environment = ["S1_API_TOKEN": emulator.token]
+                let first = try command.start(runArguments(emulator, command), environment: environment)
+                await emulator.api.waitForListPasses(atLeast: 1)
+                let second = try await command.run(runArguments(emulator, command), environment: environment)
+                #expect(second.status == 65, "\(second.stderr)")
+                #expect(second.stderr.contains("is in use by another threatpipe (pid \(first.pid)"), "\(second.stderr)")
+                first.send(SIGKILL)
+                _ = await first.wait()
+                let third = try command.start(runArguments(emulator, command), environment: environment)
+                await emulator.api.waitForListPasses(atLeast: emulator.api.requestCounts.firstPages + 2)
+                third.send(SIGTERM)
+                #expect(await third.wait().status == 0, "\(command.stderrSoFar)")
+            }
+        }
+
         /// Freezes the console, lets one whole poll run after the freeze (the poll after it has begun), then stops
         /// `run` with SIGTERM.
         private func finish(_ run: ChildProcess.Started, _ emulator: RunningEmulator) async -> ChildProcess.Result {
