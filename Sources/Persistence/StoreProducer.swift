@@ -6,7 +6,7 @@ import NIOConcurrencyHelpers
 /// fatal error ended (librdkafka's idempotence guarantee broken: `rd_kafka_fatal_error`) is replaced before the next
 /// write — a dead producer kept would fail every save for the rest of the run — and what it held was never
 /// acknowledged: the save that met the error failed, and is made again on the new producer.
-final class StoreProducer: Sendable {
+public final class StoreProducer: Sendable {
     private struct Own: Sendable {
         var producer: KafkaProducer
         var fatal: NIOLockedValueBox<Bool>
@@ -19,7 +19,7 @@ final class StoreProducer: Sendable {
     private let lane = NIOLockedValueBox<KafkaProducerLanes.Lane?>(nil)
     private let failure = NIOLockedValueBox<KafkaError?>(nil)
 
-    init(topic: String, properties: [(key: String, value: String)], shared: KafkaProducerLanes?) {
+    public init(topic: String, properties: [(key: String, value: String)], shared: KafkaProducerLanes?) {
         self.topic = topic
         self.properties = properties
         self.shared = shared
@@ -27,7 +27,7 @@ final class StoreProducer: Sendable {
 
     /// The producer to write with now, and the tag of the store's messages; a producer a fatal error ended is
     /// replaced (and closed) first. Throws the ``KafkaError`` of a producer that cannot be made.
-    func current() async throws -> (producer: KafkaProducer, tag: UInt64) {
+    public func current() async throws -> (producer: KafkaProducer, tag: UInt64) {
         let failure = self.failure
         let onDelivery: @Sendable (KafkaDeliveryReport) -> Void = { report in
             if let error = report.error { failure.withLockedValue { $0 = error } }
@@ -67,10 +67,10 @@ final class StoreProducer: Sendable {
     func resetFailure() { failure.withLockedValue { $0 = nil } }
 
     /// A failed delivery, or a fatal error, since ``resetFailure()``.
-    var failed: KafkaError? { failure.withLockedValue { $0 } }
+    public var failed: KafkaError? { failure.withLockedValue { $0 } }
 
     /// Closes the store's own producer (waiting up to `flushTimeout`), or leaves its lane of the shared one.
-    func close(flushTimeout: Duration) async {
+    public func close(flushTimeout: Duration) async {
         if let lane = lane.withLockedValue({ current in defer { current = nil }; return current }) {
             shared?.close(lane)
             return

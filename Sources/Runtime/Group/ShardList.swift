@@ -1,6 +1,5 @@
 import Blocking
 import Foundation
-import NIOConcurrencyHelpers
 import Kafka
 import Persistence
 import SentinelOne
@@ -106,24 +105,20 @@ extension PublishedShardList {
         }
     }
 
-    /// Publishes this list for `group` and waits until the cluster has it.
+    /// Publishes this list for `group` and waits until the cluster has it, on a store producer of its own (the
+    /// checkpoint store's save path: produce, flush, the delivery's failure).
     func publish(group: String, settings: KafkaCheckpointStore.Settings) async throws {
         let value = Array(try JSONEncoder().encode(self))
-        let failure = NIOLockedValueBox<KafkaError?>(nil)
-        let producer = try KafkaProducer(
-            topic: settings.topic, properties: KafkaCheckpointStore.producerProperties(settings),
-            onDelivery: { report in if let error = report.error { failure.withLockedValue { $0 = error } } }, onError: { _ in }
-        )
+        let writer = StoreProducer(topic: settings.topic, properties: KafkaCheckpointStore.producerProperties(settings), shared: nil)
+        defer { Task { await writer.close(flushTimeout: .zero) } }
         do {
-            try await producer.produceWhenRoom(key: ShardList.key(group: group), value: value, tag: 0, partition: 0)
-            let outstanding = try await producer.flush(timeout: settings.timeout)
-            _ = await producer.close(flushTimeout: .zero)
-            if outstanding > 0 {
+            let (producer, tag) = try await writer.current()
+            try await producer.produceWhenRoom(key: ShardList.key(group: group), value: value, tag: tag, partition: 0)
+            if try await producer.flush(timeout: settings.timeout) > 0 {
                 throw KafkaError(code: .threatpipe, name: "TIMED_OUT", message: "the shard list was not delivered within \(settings.timeout)")
             }
-            if let error = failure.withLockedValue({ $0 }) { throw error }
+            if let error = writer.failed { throw error }
         } catch let error as KafkaError {
-            _ = await producer.close(flushTimeout: .zero)
             throw KafkaCheckpointStoreError(topic: settings.topic, underlying: error)
         }
     }
