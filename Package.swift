@@ -194,7 +194,7 @@ let package = Package(
         .testTarget(name: "KafkaTests", dependencies: [
             "Kafka", "CThreadsForSanitizers", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
-        .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "Pipeline", "RawJSON", "Kafka", "CThreadsForSanitizers"]),
+        .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "Pipeline", "RawJSON", "Kafka", "CThreadsForSanitizers", .product(name: "SQLiteNIO", package: "sqlite-nio"), .product(name: "Logging", package: "swift-log")]),
         .testTarget(
             name: "SentinelOneTests",
             dependencies: [.product(name: "Logging", package: "swift-log"), .product(name: "NIOHTTP1", package: "swift-nio"), 

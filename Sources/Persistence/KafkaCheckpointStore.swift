@@ -3,6 +3,7 @@ import Kafka
 import Metrics
 import NIOConcurrencyHelpers
 import Pipeline
+import RawJSON
 
 /// The checkpoint kept in a Kafka topic (meant to be `cleanup.policy=compact`) as ``CheckpointStore``: the record
 /// whose key is the checkpoint id holds the same versioned JSON document as the state file. No volume is needed: a
@@ -91,7 +92,7 @@ public final class KafkaCheckpointStore: CheckpointStore {
                 ownedBy: consoleURL, filters: filters, location: "checkpoint \(checkpointID) in topic \(settings.topic)",
                 otherwise: "use another --instance-id"
             )
-            if let checkpoint, newest.map({ $0.updatedAt < checkpoint.updatedAt }) ?? true { newest = checkpoint }
+            if let checkpoint, newest.map({ RFC3339Timestamp.precedes($0.updatedAt, checkpoint.updatedAt) }) ?? true { newest = checkpoint }
         }
         // No record, or a tombstone: no checkpoint yet.
         return newest

@@ -49,12 +49,15 @@ public final class SQLiteThreatStateStore: ThreatStateStore {
                 "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
                 // A rowid table: new rows are appended, and only the small index on id takes random inserts (with the
                 // rows in the id's B-tree, a restore of 100,000 entries read pages back for 12 s with a 1 MiB cache).
-                "CREATE TABLE IF NOT EXISTS threats (id TEXT PRIMARY KEY, updated_at TEXT, last_seen INTEGER NOT NULL, entry TEXT NOT NULL)",
+                // `updated_us`: the version's instant in microseconds, what the upsert compares (`updated_at` keeps the
+                // console's text: `…:01Z` sorts after `…:01.5Z` as text, though it is the older instant).
+                "CREATE TABLE IF NOT EXISTS threats (id TEXT PRIMARY KEY, updated_at TEXT, last_seen INTEGER NOT NULL, entry TEXT NOT NULL, updated_us INTEGER)",
                 // No index on last_seen: it would double every write, for a scan retention makes once an hour.
                 "DROP INDEX IF EXISTS threats_last_seen",
             ] {
                 _ = try await opened.query(statement)
             }
+            try await Self.addInstantColumn(opened)
             if startAfresh {
                 _ = try await opened.query("DELETE FROM threats")
                 _ = try await opened.query("DELETE FROM meta WHERE key = 'horizon'")
@@ -78,6 +81,22 @@ public final class SQLiteThreatStateStore: ThreatStateStore {
         }
         connection.withLockedValue { $0 = opened }
         return try await horizon(opened)
+    }
+
+    /// A database written before `updated_us` existed: the column is added and filled from `updated_at`, once.
+    private static func addInstantColumn(_ connection: SQLiteConnection) async throws {
+        let columns = try await connection.query("PRAGMA table_info(threats)")
+        guard !columns.contains(where: { $0.column("name")?.string == "updated_us" }) else { return }
+        _ = try await connection.query("ALTER TABLE threats ADD COLUMN updated_us INTEGER")
+        let filled = NIOLockedValueBox<[(String, Int)]>([])
+        try await connection.query("SELECT id, updated_at FROM threats WHERE updated_at IS NOT NULL", []) { row in
+            if let id = row.column("id")?.string, let text = row.column("updated_at")?.string, let instant = RFC3339Timestamp(text) {
+                filled.withLockedValue { $0.append((id, Int(instant.microseconds))) }
+            }
+        }
+        for (id, microseconds) in filled.withLockedValue({ $0 }) {
+            _ = try await connection.query("UPDATE threats SET updated_us = ? WHERE id = ?", [.integer(microseconds), .text(id)])
+        }
     }
 
     private func horizon(_ connection: SQLiteConnection) async throws -> RFC3339TimestampText {
@@ -141,15 +160,18 @@ public final class SQLiteThreatStateStore: ThreatStateStore {
 
     private static func upsert(rows: ArraySlice<(String, String?, Int64, String)>) -> (String, [SQLiteData]) {
         var binds: [SQLiteData] = []
-        binds.reserveCapacity(rows.count * 4)
+        binds.reserveCapacity(rows.count * 5)
         for (id, updatedAt, lastSeen, document) in rows {
-            binds += [.text(id), updatedAt.map(SQLiteData.text) ?? .null, .integer(Int(lastSeen)), .text(document)]
+            let instant = updatedAt.flatMap { RFC3339Timestamp($0) }.map { SQLiteData.integer(Int($0.microseconds)) } ?? .null
+            binds += [.text(id), updatedAt.map(SQLiteData.text) ?? .null, .integer(Int(lastSeen)), .text(document), instant]
         }
-        let values = Array(repeating: "(?, ?, ?, ?)", count: rows.count).joined(separator: ", ")
+        let values = Array(repeating: "(?, ?, ?, ?, ?)", count: rows.count).joined(separator: ", ")
+        // Newer by the instant, never by the text; a version without a readable instant replaces and is replaced.
         let sql = """
-            INSERT INTO threats (id, updated_at, last_seen, entry) VALUES \(values)
-            ON CONFLICT(id) DO UPDATE SET updated_at = excluded.updated_at, last_seen = excluded.last_seen, entry = excluded.entry
-            WHERE threats.updated_at IS NULL OR excluded.updated_at IS NULL OR excluded.updated_at >= threats.updated_at
+            INSERT INTO threats (id, updated_at, last_seen, entry, updated_us) VALUES \(values)
+            ON CONFLICT(id) DO UPDATE SET updated_at = excluded.updated_at, last_seen = excluded.last_seen, entry = excluded.entry,
+            updated_us = excluded.updated_us
+            WHERE threats.updated_us IS NULL OR excluded.updated_us IS NULL OR excluded.updated_us >= threats.updated_us
             """
         return (sql, binds)
     }

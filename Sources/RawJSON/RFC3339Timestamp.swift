@@ -95,6 +95,26 @@ public struct RFC3339Timestamp: Comparable, Hashable, Sendable, CustomStringConv
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.microseconds < rhs.microseconds }
 
+    /// Whether two of the console's literals name the same instant, whatever precision each was written with
+    /// (`…:01Z` and `…:01.000000Z` are one instant). Text that is not RFC 3339 is compared as text; nil equals nil.
+    public static func sameInstant(_ left: String?, _ right: String?) -> Bool {
+        guard let left, let right else { return left == nil && right == nil }
+        if left == right { return true }
+        guard let a = RFC3339Timestamp(left), let b = RFC3339Timestamp(right) else { return false }
+        return a == b
+    }
+
+    /// Orders two of the console's literals by the instants they name (`…:01Z` is before `…:01.5Z`, which text
+    /// order says the other way round); text that is not RFC 3339 sorts after every instant, by text.
+    public static func precedes(_ left: String, _ right: String) -> Bool {
+        switch (RFC3339Timestamp(left), RFC3339Timestamp(right)) {
+        case let (a?, b?): a < b
+        case (.some, nil): true
+        case (nil, .some): false
+        case (nil, nil): left < right
+        }
+    }
+
     // Howard Hinnant's civil-date algorithms (proleptic Gregorian calendar).
     static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
         let y = month <= 2 ? year - 1 : year

@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import SQLiteNIO
 import Pipeline
 import RawJSON
 import Testing
@@ -50,5 +52,47 @@ import Testing
         let store = SQLiteThreatStateStore(path: path)
         await #expect(throws: ThreatStateError.self) { _ = try await store.open() }
         await store.close()
+    }
+
+    /// The console writes one instant with more or fewer decimals from one version to the next: the newer instant
+    /// is kept whichever way the precision changed (as text, `…:01Z` sorts after `…:01.500000Z`).
+    @Test func versionsAreComparedAsInstantsWhateverTheirPrecision() async throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = SQLiteThreatStateStore(path: directory.appendingPathComponent("instants.db").path)
+        _ = try await store.open()
+        // More decimals on the newer version: it replaces the older one.
+        try await store.save([entry("more", "2026-01-01T00:00:01Z")])
+        try await store.save([entry("more", "2026-01-01T00:00:01.500000Z")])
+        #expect(try await store.entry(for: "more")?.updatedAt == "2026-01-01T00:00:01.500000Z")
+        // Fewer decimals on a stale version saved late: it does not replace the newer one.
+        try await store.save([entry("fewer", "2026-01-01T00:00:01.500000Z")])
+        try await store.save([entry("fewer", "2026-01-01T00:00:01Z")])
+        #expect(try await store.entry(for: "fewer")?.updatedAt == "2026-01-01T00:00:01.500000Z")
+        // Fewer decimals on the newer version (and an offset): it replaces.
+        try await store.save([entry("offset", "2026-01-01T00:00:01.250Z")])
+        try await store.save([entry("offset", "2026-01-01T01:00:02+01:00")])
+        #expect(try await store.entry(for: "offset")?.updatedAt == "2026-01-01T01:00:02+01:00")
+        await store.close()
+    }
+
+    /// A database written before the instant column existed gets it, filled from the text, and compares by it.
+    @Test func aDatabaseFromBeforeTheInstantColumnIsMigrated() async throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("old.db").path
+        let store = SQLiteThreatStateStore(path: path)
+        _ = try await store.open()
+        try await store.save([entry("t", "2026-01-01T00:00:01.500000Z")])
+        await store.close()
+        // The table as the previous release wrote it: no instant column.
+        let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: Logger(label: "test"))
+        _ = try await connection.query("ALTER TABLE threats DROP COLUMN updated_us")
+        try await connection.close()
+        let reopened = SQLiteThreatStateStore(path: path)
+        _ = try await reopened.open()
+        try await reopened.save([entry("t", "2026-01-01T00:00:01Z")])
+        #expect(try await reopened.entry(for: "t")?.updatedAt == "2026-01-01T00:00:01.500000Z", "the migrated row is compared by its instant")
+        await reopened.close()
     }
 }

@@ -71,6 +71,22 @@ import Testing
         #expect(again.entry.lastSeen == 9)
     }
 
+    /// The console: `…:01Z`, then `…:01.500000Z` (resolved), then `…:02.000000Z` (a note only). The same
+    /// instant written with more or fewer decimals is the same version; the third says nothing changed.
+    @Test func theSameInstantWrittenWithOtherDecimalsIsTheSameVersion() {
+        let first = Self.detector.detect(Self.threat("2026-07-01T00:00:01Z"), previous: nil, horizon: Self.horizon, now: 0)
+        let resolved = Self.detector.detect(Self.threat("2026-07-01T00:00:01.500000Z", status: "resolved"), previous: first.entry, horizon: Self.horizon, now: 1)
+        #expect(resolved.change.closes)
+        let note = Self.detector.detect(Self.threat("2026-07-01T00:00:02.000000Z", status: "resolved"), previous: resolved.entry, horizon: Self.horizon, now: 2)
+        #expect(note.change.kind == .unchanged && !note.change.closes)
+        #expect(note.change.previousUpdatedAt == "2026-07-01T00:00:01.500000Z")
+        // Delivered again with fewer decimals (and more): the change it said, not a new comparison.
+        let again = Self.detector.detect(Self.threat("2026-07-01T00:00:01.5Z", status: "resolved"), previous: resolved.entry, horizon: Self.horizon, now: 3)
+        #expect(again.change == resolved.change)
+        let padded = Self.detector.detect(Self.threat("2026-07-01T00:00:02.000000000Z", status: "resolved"), previous: note.entry, horizon: Self.horizon, now: 4)
+        #expect(padded.change == note.change)
+    }
+
     @Test func aPathTrackedSinceTheEntryWasStoredIsNotComparedAndTrackReplacesTheDefaults() throws {
         let narrow = ChangeDetector(tracked: try TrackedFields(["threatInfo.incidentStatus"]))
         let first = narrow.detect(Self.threat("2026-07-01T00:00:00Z"), previous: nil, horizon: Self.horizon, now: 0)

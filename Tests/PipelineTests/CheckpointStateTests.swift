@@ -72,6 +72,26 @@ import Testing
         #expect(CheckpointState(resumingFrom: next.checkpoint, overlap: .seconds(2)).covers(id: "x", updatedAt: late))
     }
 
+    /// The checkpoint stored one precision, the console lists another: still the same versions, in both directions.
+    @Test func coveredVersionsAreMatchedByInstantWhateverTheirPrecision() {
+        var state = CheckpointState(resumingFrom: nil, overlap: .seconds(2))
+        for (sequence, version) in [("a", "2026-01-01T00:00:01Z"), ("b", "2026-01-01T00:00:01.500000Z"), ("c", "2026-01-01T00:00:02.5Z")].enumerated() {
+            state.recordFetched(sequence: UInt64(sequence), id: version.0, updatedAt: version.1)
+        }
+        _ = state.fold(toWatermark: 3)
+        let resumed = CheckpointState(resumingFrom: state.checkpoint, overlap: .seconds(2))
+        #expect(resumed.covers(id: "a", updatedAt: "2026-01-01T00:00:01.000000Z"), "more decimals")
+        #expect(resumed.covers(id: "b", updatedAt: "2026-01-01T00:00:01.5Z"), "fewer decimals")
+        #expect(resumed.covers(id: "c", updatedAt: "2026-01-01T00:00:02.500000Z"))
+        #expect(!resumed.covers(id: "b", updatedAt: "2026-01-01T00:00:01.6Z"))
+        // Sorted by instant: `…:01Z` before `…:01.500000Z` (text order says the reverse).
+        #expect(state.checkpoint?.deliveredInOverlap?.map(\.id) == ["a", "b", "c"])
+        var pending = Checkpoint.PendingEnrichment(id: "x", updatedAt: "2026-01-01T00:00:01.5Z", attempts: 0, notBefore: "")
+        let later = pending
+        pending = .init(id: "y", updatedAt: "2026-01-01T00:00:01Z", attempts: 0, notBefore: "")
+        #expect(Checkpoint.PendingEnrichment.oldestFirst(pending, later))
+    }
+
     @Test func withoutOverlapNothingBelowTheCheckpointIsNew() {
         let state = CheckpointState(resumingFrom: Checkpoint(updatedAt: t3, idsAtUpdatedAt: ["d"]))
         #expect(state.pollStart == t3)

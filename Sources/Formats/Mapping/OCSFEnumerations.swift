@@ -55,7 +55,7 @@ enum OCSFEnumerations {
             return change.closes ? Choice(id: 3, caption: "Close") : Choice(id: 2, caption: "Update")
         }
         if incidentStatus?.lowercased() == "resolved" { return Choice(id: 3, caption: "Close") }
-        if createdAt == nil || updatedAt == nil || createdAt == updatedAt { return Choice(id: 1, caption: "Create") }
+        if createdAt == nil || updatedAt == nil || RFC3339Timestamp.sameInstant(createdAt, updatedAt) { return Choice(id: 1, caption: "Create") }
         return Choice(id: 2, caption: "Update")
     }
 

@@ -13,7 +13,7 @@ public struct ChangeDetector: Sendable {
     /// `horizon` is when the state began: a threat created since, with no entry, is new; one created before (or a
     /// state without a horizon) is unknown. The same version delivered again says the change it said.
     public func detect(_ threat: ListedThreat, previous: ThreatStateEntry?, horizon: RFC3339Timestamp?, now: Int64) -> (change: ThreatChange, entry: ThreatStateEntry) {
-        if var previous, previous.updatedAt != nil, previous.updatedAt == threat.updatedAt {
+        if var previous, previous.updatedAt != nil, RFC3339Timestamp.sameInstant(previous.updatedAt, threat.updatedAt) {
             previous.lastSeen = now
             return (previous.change, previous)
         }

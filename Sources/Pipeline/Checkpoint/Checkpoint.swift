@@ -1,3 +1,5 @@
+import RawJSON
+
 /// How far a continuous export has delivered: every threat version whose `updatedAt` is before `updatedAt`, and the
 /// versions at exactly `updatedAt` of the threats in `idsAtUpdatedAt`, reached every sink.
 ///
@@ -16,8 +18,19 @@ public struct Checkpoint: Codable, Equatable, Sendable {
             self.updatedAt = updatedAt
         }
 
+        /// One version whatever precision its `updatedAt` was written with: equal, hashed and ordered by the instant.
+        public static func == (left: Version, right: Version) -> Bool {
+            left.id == right.id && RFC3339Timestamp.sameInstant(left.updatedAt, right.updatedAt)
+        }
+
+        public func hash(into hasher: inout Hasher) {
+            hasher.combine(id)
+            if let instant = RFC3339Timestamp(updatedAt) { hasher.combine(instant) } else { hasher.combine(updatedAt) }
+        }
+
         public static func < (left: Version, right: Version) -> Bool {
-            (left.updatedAt, left.id) < (right.updatedAt, right.id)
+            if RFC3339Timestamp.sameInstant(left.updatedAt, right.updatedAt) { return left.id < right.id }
+            return RFC3339Timestamp.precedes(left.updatedAt, right.updatedAt)
         }
     }
 
@@ -30,6 +43,11 @@ public struct Checkpoint: Codable, Equatable, Sendable {
         public var attempts: Int
         /// Not tried again before this instant (RFC 3339).
         public var notBefore: String
+
+        /// Oldest first by the version's instant, then by id.
+        static func oldestFirst(_ left: PendingEnrichment, _ right: PendingEnrichment) -> Bool {
+            Version(id: left.id, updatedAt: left.updatedAt) < Version(id: right.id, updatedAt: right.updatedAt)
+        }
 
         public init(id: String, updatedAt: String, attempts: Int, notBefore: String) {
             self.id = id

@@ -18,7 +18,7 @@ public struct CheckpointState: Sendable {
     public var checkpoint: Checkpoint? {
         guard var reached else { return nil }
         if !reenrichment.isEmpty {
-            reached.pendingEnrichment = reenrichment.values.sorted { ($0.updatedAt, $0.id) < ($1.updatedAt, $1.id) }
+            reached.pendingEnrichment = reenrichment.values.sorted(by: Checkpoint.PendingEnrichment.oldestFirst)
         }
         guard overlapMicroseconds > 0, let boundary else { return reached }
         let start = boundary.time.microseconds - overlapMicroseconds
@@ -133,11 +133,11 @@ public struct CheckpointState: Sendable {
     /// ends a pending re-enrichment of that version or an older one. Returns whether the list changed.
     private mutating func noteReenrichment(of version: Fetched, text: String, time: RFC3339Timestamp) -> Bool {
         if version.incomplete {
-            let attempts = reenrichment[version.id].map { $0.updatedAt == text ? $0.attempts : 0 } ?? 0
+            let attempts = reenrichment[version.id].map { RFC3339Timestamp.sameInstant($0.updatedAt, text) ? $0.attempts : 0 } ?? 0
             let notBefore = RFC3339Timestamp(microseconds: RFC3339Timestamp.now.microseconds + reenrichmentDelay.saturatingMicroseconds)
             reenrichment[version.id] = .init(id: version.id, updatedAt: text, attempts: attempts, notBefore: notBefore.description)
             PipelineMetrics.reenrichment("scheduled")
-            if reenrichment.count > Self.maximumPendingEnrichments, let oldest = reenrichment.values.min(by: { ($0.updatedAt, $0.id) < ($1.updatedAt, $1.id) }) {
+            if reenrichment.count > Self.maximumPendingEnrichments, let oldest = reenrichment.values.min(by: Checkpoint.PendingEnrichment.oldestFirst) {
                 reenrichment[oldest.id] = nil
                 droppedEnrichments += 1
                 PipelineMetrics.reenrichment("dropped")
@@ -159,7 +159,7 @@ public struct CheckpointState: Sendable {
     /// Up to `limit` pending re-enrichments due at `now`, oldest first.
     public func dueEnrichments(now: RFC3339Timestamp, limit: Int) -> [Checkpoint.PendingEnrichment] {
         Array(reenrichment.values.filter { (RFC3339Timestamp($0.notBefore) ?? now) <= now }
-            .sorted { ($0.updatedAt, $0.id) < ($1.updatedAt, $1.id) }.prefix(limit))
+            .sorted(by: Checkpoint.PendingEnrichment.oldestFirst).prefix(limit))
     }
 
     /// A re-enrichment failed again: tried again at `notBefore`.

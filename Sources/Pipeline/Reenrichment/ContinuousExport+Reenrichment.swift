@@ -28,7 +28,7 @@ extension ContinuousExport {
         }
         var candidates: [(Checkpoint.PendingEnrichment, ListedThreat)] = []
         for entry in due {
-            guard let threat = listed[entry.id], threat.updatedAt == entry.updatedAt else {
+            guard let threat = listed[entry.id], RFC3339Timestamp.sameInstant(threat.updatedAt, entry.updatedAt) else {
                 // Deleted, or a newer version exists: that version is delivered on its own.
                 PipelineMetrics.reenrichment(listed[entry.id] == nil ? "deleted" : "superseded")
                 state.dropEnrichment(id: entry.id)
