@@ -14,10 +14,17 @@ import RawJSON
 /// transactional sink writes each entry (``ThreatStateEntry/encoded``, keyed by the threat id) in the transaction of its record, and ``save(_:)`` only
 /// updates the local copy. In a group, a shard's entries live in its checkpoint partition and move with it.
 ///
-/// The topic also holds one record per start of the state (key ``horizonKey``): when it began — a threat created
-/// since, with no entry, is new — and, after `--reset-state`, from when entries count.
+/// The topic also holds one record per start of the state, keyed by its owner (``horizonKey(owner:)``: the instance
+/// id, or the group's key of the shard): when the state began — a threat created since, with no entry, is new — and,
+/// after `--reset-state`, from when entries count. Only the owner's own record counts, the newest one (a reset
+/// undoes any before it), and never one from the future (beyond ``allowedSkew``); any other horizon record is
+/// ignored, counted (`threatpipe_state_records_ignored_total{reason="horizon"}`) and logged with its key. A record
+/// that is not an entry of its key is skipped the same way (`reason="garbage"`): the file store does the same with a
+/// row it cannot read. A tombstone deletes the threat's entry.
 public final class KafkaThreatStateStore: ThreatStateStore {
     public let settings: KafkaCheckpointStore.Settings
+    /// Whose state this is: the checkpoint's id (the instance id, or the group's key of the shard).
+    public let owner: String
     /// The partition the entries live in (a shard's checkpoint partition); nil: the key's, and a restore reads all.
     public let partition: Int32?
     public let savedByTransactions: Bool
@@ -32,14 +39,22 @@ public final class KafkaThreatStateStore: ThreatStateStore {
     /// The producer entries go out on (at least once): the store's own, or a lane of the shared one.
     private let producer: StoreProducer
 
-    /// The key of the records that say when the state began.
-    public static let horizonKey = "threatpipe.state-horizon"
+    /// The key every horizon record's key begins with; alone, the key an earlier release wrote (read while its
+    /// owner has written none of its own).
+    public static let horizonKeyPrefix = "threatpipe.state-horizon"
+
+    /// The key of the records that say when `owner`'s state began.
+    public static func horizonKey(owner: String) -> String { horizonKeyPrefix + ":" + owner }
+
+    /// How far in the future a horizon may be (clocks differ a little): beyond, it is ignored.
+    public static let allowedSkew: Duration = .seconds(300)
 
     public init(
-        settings: KafkaCheckpointStore.Settings, partition: Int32?, savedByTransactions: Bool, startAfresh: Bool,
+        settings: KafkaCheckpointStore.Settings, owner: String, partition: Int32?, savedByTransactions: Bool, startAfresh: Bool,
         shared: SharedThreatState? = nil, generation: UInt64 = 0
     ) {
         self.settings = settings
+        self.owner = owner
         self.partition = partition
         self.savedByTransactions = savedByTransactions
         self.startAfresh = startAfresh
@@ -59,29 +74,31 @@ public final class KafkaThreatStateStore: ThreatStateStore {
     public func open() async throws -> RFC3339TimestampText {
         let horizon: Horizon?
         if let shared {
-            (horizon, _) = try await shared.restore(partition: partition, generation: generation, startAfresh: startAfresh)
+            (horizon, _) = try await shared.restore(partition: partition, owner: owner, generation: generation, startAfresh: startAfresh)
         } else {
             _ = try await local.open()
-            (horizon, _) = try await Self.restore(settings: settings, partition: partition, into: local, startAfresh: startAfresh)
+            (horizon, _) = try await Self.restore(settings: settings, partition: partition, owner: owner, into: local, startAfresh: startAfresh)
         }
         if let horizon, !startAfresh { return horizon.text }
         // A state that begins now: said in the topic, so that a restart keeps the same horizon.
         let now = RFC3339Timestamp.now
         let marker = Horizon(text: now.formatted(fractionDigits: 6), resetAt: startAfresh ? now.microseconds / 1_000_000 : 0)
-        try await produce([(Self.horizonKey, marker.encoded)])
+        try await produce([(Self.horizonKey(owner: owner), marker.encoded)])
         shared?.noteHorizon(marker, partition: partition)
         return marker.text
     }
 
-    /// Reads the topic (`partition` alone, or all) into `local`; returns the horizon record (the newest) and how many
-    /// records it read.
+    /// Reads the topic (`partition` alone, or all) into `local`; returns `owner`'s horizon (see the type's comment)
+    /// and how many records it read.
     static func restore(
-        settings: KafkaCheckpointStore.Settings, partition: Int32?, into local: SQLiteThreatStateStore, startAfresh: Bool
+        settings: KafkaCheckpointStore.Settings, partition: Int32?, owner: String, into local: SQLiteThreatStateStore, startAfresh: Bool
     ) async throws -> (Horizon?, Int) {
         guard !startAfresh else { return (nil, 0) }
         let partitions = partition.map { Set([$0]) }
+        let location = "kafka:\(settings.topic)"
         let read: (Horizon?, Int) = try await performBlockingCall {
-            var horizon: Horizon?
+            var horizons = HorizonChoice(owner: owner, now: .now)
+            var skipped = SkippedRecords(location: location)
             var batch: [(id: String, updatedAt: String?, lastSeen: Int64, document: [UInt8])] = []
             var records = 0
             do {
@@ -89,13 +106,23 @@ public final class KafkaThreatStateStore: ThreatStateStore {
                     topic: settings.topic, properties: settings.properties, partitions: partitions, timeout: settings.timeout
                 ) { record in
                     records += 1
-                    guard let key = record.key, let value = record.value else { return }
-                    if key.elementsEqual(Self.horizonKey.utf8) {
-                        if let read = Horizon(decoding: value), horizon.map({ read.resetAt >= $0.resetAt }) ?? true { horizon = read }
+                    guard let key = record.key else { return skipped.note(reason: "garbage", key: "(no key)", offset: record.offset) }
+                    if key.starts(with: Self.horizonKeyPrefix.utf8) {
+                        let text = String(decoding: key, as: UTF8.self)
+                        if !horizons.consider(key: text, value: record.value) { skipped.note(reason: "horizon", key: text, offset: record.offset) }
                         return
                     }
-                    // Stored as written: only its columns are read here (a record that is not an entry is skipped).
-                    guard let header = ThreatStateEntry.header(of: value), key.elementsEqual(header.id.utf8) else { return }
+                    guard let value = record.value else {
+                        // A tombstone: the threat's entry is gone (after what was read before it).
+                        try local.saveBlocking(documents: batch)
+                        batch.removeAll(keepingCapacity: true)
+                        try local.deleteBlocking(id: String(decoding: key, as: UTF8.self))
+                        return
+                    }
+                    // Stored as written: only its columns are read here.
+                    guard let header = ThreatStateEntry.header(of: value), key.elementsEqual(header.id.utf8) else {
+                        return skipped.note(reason: "garbage", key: String(decoding: key, as: UTF8.self), offset: record.offset)
+                    }
                     batch.append((header.id, header.updatedAt, header.lastSeen, value))
                     if batch.count >= 512 {
                         try local.saveBlocking(documents: batch)
@@ -106,7 +133,8 @@ public final class KafkaThreatStateStore: ThreatStateStore {
                 throw KafkaThreatStateStoreError(topic: settings.topic, underlying: error)
             }
             try local.saveBlocking(documents: batch)
-            return (horizon, records)
+            skipped.summarise()
+            return (horizons.chosen, records)
         }
         // Entries written before a reset do not count (every entry stored since was listed since).
         if let resetAt = read.0?.resetAt, resetAt > 0 { _ = try await local.forget(notSeenSince: resetAt) }
@@ -244,7 +272,7 @@ public final class SharedThreatState: Sendable {
     }
 
     /// Reads `partition` once for `generation`, into the shared local copy.
-    func restore(partition: Int32?, generation: UInt64, startAfresh: Bool) async throws -> (KafkaThreatStateStore.Horizon?, Int) {
+    func restore(partition: Int32?, owner: String, generation: UInt64, startAfresh: Bool) async throws -> (KafkaThreatStateStore.Horizon?, Int) {
         let opening = self.opening.withLockedValue { current in
             if let current { return current }
             let local = self.local
@@ -257,7 +285,9 @@ public final class SharedThreatState: Sendable {
         let read = reads.withLockedValue { reads in
             if let read = reads[key] { return read }
             let (settings, local) = (self.settings, self.local)
-            let read = Task { try await KafkaThreatStateStore.restore(settings: settings, partition: partition, into: local, startAfresh: startAfresh) }
+            let read = Task {
+                try await KafkaThreatStateStore.restore(settings: settings, partition: partition, owner: owner, into: local, startAfresh: startAfresh)
+            }
             reads[key] = read
             return read
         }

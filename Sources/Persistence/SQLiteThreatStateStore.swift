@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import NIOConcurrencyHelpers
 import Pipeline
 import RawJSON
@@ -112,7 +113,27 @@ public final class SQLiteThreatStateStore: ThreatStateStore {
         let connection = try connected()
         let rows = try await run { try await connection.query("SELECT entry FROM threats WHERE id = ?", [.text(id)]) }
         guard let text = rows.first?.column("entry")?.string else { return nil }
-        return try ThreatStateEntry(decoding: Array(text.utf8))
+        do {
+            return try ThreatStateEntry(decoding: Array(text.utf8))
+        } catch {
+            // The same rule as a state topic's garbage: skipped, counted and logged with the file and the key (the
+            // threat's next version is compared with nothing, and its save replaces the row).
+            Counter(label: "threatpipe_state_records_ignored_total", dimensions: [("reason", "garbage")]).increment()
+            Self.logger.warning("a state entry that cannot be read is skipped", metadata: ["store": "\(path)", "key": "\(id)", "error": "\(error)"])
+            return nil
+        }
+    }
+
+    private static let logger = Logger(label: "threatpipe.state")
+
+    /// Deletes a threat's entry (a tombstone in the state topic), from a thread that may block.
+    public func deleteBlocking(id: String) throws {
+        let connection = try connected()
+        do {
+            try connection.query("DELETE FROM threats WHERE id = ?", [.text(id)], { _ in }).wait()
+        } catch {
+            throw ThreatStateError(message: "the threat state \(path): \(error)")
+        }
     }
 
     public func save(_ entries: [ThreatStateEntry]) async throws {

@@ -78,7 +78,7 @@ extension ThreatpipeRuntime {
             var topic = checkpoints.settings
             topic.topic = settings.stateTopic
             stateStore = KafkaThreatStateStore(
-                settings: topic, partition: checkpoints.partition, savedByTransactions: configuration.delivery == .exactlyOnce,
+                settings: topic, owner: checkpoints.checkpointID, partition: checkpoints.partition, savedByTransactions: configuration.delivery == .exactlyOnce,
                 startAfresh: configuration.resetState, shared: shared?.0, generation: shared?.generation ?? 0
             )
         }

@@ -95,4 +95,22 @@ import Testing
         #expect(try await reopened.entry(for: "t")?.updatedAt == "2026-01-01T00:00:01.500000Z", "the migrated row is compared by its instant")
         await reopened.close()
     }
+
+    /// A row that is not an entry: skipped (counted, logged with the file and the threat's id) the way the state
+    /// topic's garbage is, never a stop that names neither; the threat's next save replaces it.
+    @Test func aRowThatIsNotAnEntryIsSkippedLikeTheTopicsGarbage() async throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("garbage-row.db").path
+        let store = SQLiteThreatStateStore(path: path)
+        _ = try await store.open()
+        try await store.save([entry("t", "2026-01-01T00:00:01Z")])
+        let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: Logger(label: "test"))
+        _ = try await connection.query("UPDATE threats SET entry = '{\"not\":' WHERE id = 't'")
+        try await connection.close()
+        #expect(try await store.entry(for: "t") == nil)
+        try await store.save([entry("t", "2026-01-01T00:00:02Z")])
+        #expect(try await store.entry(for: "t")?.updatedAt == "2026-01-01T00:00:02Z")
+        await store.close()
+    }
 }
