@@ -54,4 +54,30 @@ import Testing
         await emulator.stop()
         withExtendedLifetime(cluster) {}
     }
+
+    /// `--reset-state` in a group resets each shard once per process: at its first start, not when it starts again
+    /// after a failure or comes back in a later assignment (each of those reset it again, and its state with it).
+    @Test(.timeLimit(.minutes(1))) func resetStateAppliesToEachShardsFirstStartOnly() async throws {
+        var fixture = try await GroupFixture.start(threats: 1, threatPartitions: 1, rateLimit: 40)
+        fixture.template.resetState = true
+        var logger = Logger(label: "test.shards")
+        logger.logLevel = .error
+        let group = ShardGroup(
+            group: GroupConfiguration(name: "unit", shards: fixture.shards([("a", "site-1"), ("b", "site-2")])), template: fixture.template,
+            store: fixture.settings, partitionCount: 4, sessions: [:], clients: .init(checkpoints: nil, sink: nil), processStop: StopSignal(),
+            logger: logger
+        )
+        #expect(group.startsAfresh("a"))
+        #expect(!group.startsAfresh("a"), "a restart of the same shard keeps what the first start reset")
+        #expect(group.startsAfresh("b"))
+        fixture.template.resetState = false
+        let plain = ShardGroup(
+            group: GroupConfiguration(name: "unit", shards: fixture.shards([("a", "site-1")])), template: fixture.template,
+            store: fixture.settings, partitionCount: 4, sessions: [:], clients: .init(checkpoints: nil, sink: nil), processStop: StopSignal(),
+            logger: logger
+        )
+        #expect(!plain.startsAfresh("a"))
+        await fixture.emulator.stop()
+        withExtendedLifetime(fixture.cluster) {}
+    }
 }

@@ -29,6 +29,7 @@ extension ShardGroup {
                 await stop.wait(until: .now + configuration.maximumBackoff)
                 continue
             }
+            configuration.resetState = startsAfresh(shard.name)
             let store = KafkaCheckpointStore(
                 settings: store, checkpointID: group.checkpointKey(of: shard.name), consoleURL: shard.console.console.base,
                 filters: shard.console.filters.map { "\($0.name)=\($0.value)" }, partition: partition,

@@ -29,6 +29,15 @@ final class ShardGroup: Sendable {
         var stopping = false
         /// A failure that ends the process (a fenced producer: another process owns a shard this one still runs).
         var fatal: (any Error)?
+        /// Shards `--reset-state` was applied to: once per process, at a shard's first start — not again when it
+        /// starts after a failure or comes back in a later assignment.
+        var reset: Set<String> = []
+    }
+
+    /// Whether `shard` starts afresh: the first start of each shard under `--reset-state`, never a later one.
+    func startsAfresh(_ shard: String) -> Bool {
+        guard template.resetState else { return false }
+        return state.withLockedValue { $0.reset.insert(shard).inserted }
     }
 
     /// The group as this process's configuration file has it; the shards it runs are the list in force's.
