@@ -100,6 +100,37 @@ public final class SQLiteThreatStateStore: ThreatStateStore {
         }
     }
 
+    /// Reads a state database without writing to it (`check`): a database threatpipe can use, intact, with its
+    /// horizon; returns how many threats it holds. The same error as ``open()`` otherwise (exit 65).
+    public static func inspect(path: String) async throws -> Int {
+        let connection: SQLiteConnection
+        do {
+            connection = try await SQLiteConnection.open(storage: .file(path: path), logger: Logger(label: "threatpipe.state"))
+        } catch {
+            throw ThreatStateError(message: "the threat state \(path) cannot be opened: \(error)")
+        }
+        do {
+            _ = try await connection.query("PRAGMA query_only=1")
+            let check = try await connection.query("PRAGMA quick_check")
+            guard let verdict = check.first?.column("quick_check")?.string, verdict == "ok" else {
+                throw ThreatStateError(message: "the threat state \(path) is damaged: \(check.first?.column("quick_check")?.string ?? "no answer")")
+            }
+            let horizon = try await connection.query("SELECT value FROM meta WHERE key = 'horizon'")
+            guard horizon.first?.column("value")?.string != nil else {
+                throw ThreatStateError(message: "the threat state \(path) has no horizon")
+            }
+            let rows = try await connection.query("SELECT COUNT(*) AS n FROM threats")
+            try? await connection.close()
+            return rows.first?.column("n")?.integer ?? 0
+        } catch let error as ThreatStateError {
+            try? await connection.close()
+            throw error
+        } catch {
+            try? await connection.close()
+            throw ThreatStateError(message: "the threat state \(path) is not a database threatpipe can use: \(error)")
+        }
+    }
+
     private func horizon(_ connection: SQLiteConnection) async throws -> RFC3339TimestampText {
         let rows = try await run { try await connection.query("SELECT value FROM meta WHERE key = 'horizon'") }
         guard let value = rows.first?.column("value")?.string else {

@@ -10,7 +10,7 @@ struct CheckCommand: AsyncParsableCommand {
         abstract: "Validate the configuration and test the console, the token, the filters, Kafka and the output paths.",
         discussion: """
             Prints one line per check (ok, FAIL or skip) and exits 0 when every check passed, otherwise with the exit \
-            status of the first failure (69 unreachable, 77 token rejected, 74 output or Kafka, 64 configuration).
+            status of the first failure (69 unreachable, 77 token rejected, 74 output or Kafka, 65 a corrupt state file or database, 64 configuration).
             """
     )
 
@@ -20,6 +20,12 @@ struct CheckCommand: AsyncParsableCommand {
     @OptionGroup var operations: OperationsOptions
     @OptionGroup var checkpoints: CheckpointOptions
     @OptionGroup var changes: ChangeOptions
+
+    @Option(help: "The state file holding the checkpoint (as run's --state): with --checkpoint-store file, check reads it and the threats' state database beside it, writing nothing.")
+    var state = "threatpipe-state.json"
+
+    @Flag(help: "As run's --reset-state: a state file of other filters or another console is then no failure.")
+    var resetState = false
 
     func validate() throws {
         try checkpoints.validate(with: sinks)
@@ -54,6 +60,7 @@ struct CheckCommand: AsyncParsableCommand {
             check.checkpointTopic = (checkpoints.checkpointTopic, [("bootstrap.servers", brokers)] + properties)
         }
         check.delivery = checkpoints.delivery
+        if checkpoints.checkpointStore == .file { check.stateFile = (state, changes.trackChanges, resetState) }
         check.topicCreation = checkpoints.topicSettings(sinks: sinks)
         if checkpoints.checkpointStore == .kafka, changes.trackChanges { check.stateTopic = changes.stateTopic }
         // The stored checkpoint's and the probe's instance: the top-level console's, as `run` derives it.

@@ -220,5 +220,44 @@ extension EndToEnd {
                 withExtendedLifetime(cluster) {}
             }
         }
-    }
+    
+        /// `check` opens the file store as `run` would, writing nothing: a state database of random bytes, or a state
+        /// file that is not one, fails `check` with the status `run` exits with on the same files (65).
+        @Test(.timeLimit(.minutes(2))) func checkOpensTheFileStoreAndFailsAsRunWould() async throws {
+            try await withEmulator(threats: 5) { emulator, command in
+                let state = command.path("state/threatpipe-state.json")
+                try FileManager.default.createDirectory(atPath: command.path("state"), withIntermediateDirectories: true)
+                let config = command.path("threatpipe.yaml")
+                try "console-url: \(emulator.url)\nstate: \(state)\n".write(toFile: config, atomically: true, encoding: .utf8)
+                let environment = ["S1_API_TOKEN": emulator.token]
+
+                let fresh = try await command.run(["check", "--config", config], environment: environment)
+                let freshText = String(decoding: fresh.stdout, as: UTF8.self)
+                #expect(fresh.status == 0, "\(freshText)\(fresh.stderr)")
+                #expect(freshText.contains("ok    state file \(state): none yet"), "\(freshText)")
+                #expect(!FileManager.default.fileExists(atPath: state), "check writes nothing")
+                #expect(!FileManager.default.fileExists(atPath: state + ".threats.db"), "check writes nothing")
+
+                // The threats' state database of random bytes.
+                var generator = SystemRandomNumberGenerator()
+                try Data((0..<8192).map { _ in UInt8.random(in: 0...255, using: &generator) }).write(to: URL(fileURLWithPath: state + ".threats.db"))
+                let corrupt = try await command.run(["check", "--config", config], environment: environment)
+                let corruptText = String(decoding: corrupt.stdout, as: UTF8.self)
+                #expect(corrupt.status == 65, "\(corruptText)\(corrupt.stderr)")
+                #expect(corruptText.contains("FAIL  threat state \(state).threats.db"), "\(corruptText)")
+                let run = try await command.run(["run", "--config", config, "--interval", "1s"], environment: environment)
+                #expect(run.status == 65, "run exits as check said: \(run.stderr)")
+                try FileManager.default.removeItem(atPath: state + ".threats.db")
+
+                // A state file that is not one.
+                try "{\"version\":1,\"consoleUrl\":".write(toFile: state, atomically: true, encoding: .utf8)
+                let broken = try await command.run(["check", "--config", config], environment: environment)
+                let brokenText = String(decoding: broken.stdout, as: UTF8.self)
+                #expect(broken.status == 65, "\(brokenText)\(broken.stderr)")
+                #expect(brokenText.contains("FAIL  state file \(state)"), "\(brokenText)")
+                let runBroken = try await command.run(["run", "--config", config, "--interval", "1s"], environment: environment)
+                #expect(runBroken.status == 65, "run exits as check said: \(runBroken.stderr)")
+            }
+        }
+}
 }

@@ -17,6 +17,9 @@ public struct CheckConfiguration: Sendable {
     /// How `run` would set up the store's topics (`--no-create-topics`, `--checkpoint-partitions`,
     /// `--topic-replication-factor`): `check` says "will be created" for a topic `run` would create.
     public var topicCreation = CheckpointTopicSettings(properties: [], topic: "")
+    /// The file store (`--checkpoint-store file`): the state file, whether changes are tracked (the database beside
+    /// it) and `--reset-state` (a checkpoint of other filters is then no failure).
+    public var stateFile: (path: String, tracksChanges: Bool, resetState: Bool)?
     /// `--instance-id`; nil: derived from the console and the filters.
     public var instanceID: String?
     /// `--group NAME` and its shards (or why they could not be read); nil without `--group`.

@@ -19,6 +19,7 @@ extension ThreatpipeRuntime {
         }
         lines += await checkKafka(check)
         lines += await checkCheckpointStore(check)
+        lines += await checkFileStore(check)
         lines += checkOutput(check)
         return CheckReport(lines: lines)
     }
