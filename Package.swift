@@ -36,7 +36,7 @@ let package = Package(
         .target(
             name: "Pipeline",
             dependencies: [.product(name: "CoreMetrics", package: "swift-metrics"), 
-                "RawJSON",
+                "RawJSON", "CCrypto",
                 "Durations",
                 .product(name: "DequeModule", package: "swift-collections"),
                 // A pthread-based lock that ThreadSanitizer sees (it does not see Synchronization.Mutex on Linux).
@@ -65,6 +65,7 @@ let package = Package(
         .target(name: "Formats", dependencies: ["RawJSON", "Pipeline"]),
         // zlib (Debian's zlib1g-dev), as C: `audit` reads rotated `.gz` NDJSON files.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // `audit`: the console's current versions against what reached the sinks — missing, stale, incomplete, deleted.
         .target(name: "Audit", dependencies: ["RawJSON", "Pipeline", "SentinelOne", "Durations", "CZlib"]),
         // The YAML configuration file (`--config`): option values and the `shards:` list, typed and checked.

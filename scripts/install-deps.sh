@@ -14,6 +14,8 @@ command -v pkg-config >/dev/null 2>&1 || packages+=(pkg-config)
 # The Kafka sink links librdkafka; the Kafka tests and `make demo-kafka` read topics back with kcat.
 dpkg -s librdkafka-dev >/dev/null 2>&1 || packages+=(librdkafka-dev)
 dpkg -s zlib1g-dev >/dev/null 2>&1 || packages+=(zlib1g-dev)
+# SHA-256 of tracked values too large to repeat in a change (OpenSSL's libcrypto).
+dpkg -s libssl-dev >/dev/null 2>&1 || packages+=(libssl-dev)
 command -v kcat >/dev/null 2>&1 || packages+=(kcat)
 # The monitoring tests: promtool unit-tests the alert rules; a real Prometheus scrapes a run and answers every
 # dashboard query and alert expression.

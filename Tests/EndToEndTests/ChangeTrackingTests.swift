@@ -1,5 +1,6 @@
 import Emulator
 import Foundation
+import Pipeline
 import RawJSON
 import TestSupport
 import Testing
@@ -180,5 +181,53 @@ extension EndToEnd {
             )
             #expect(validation.status == 0, "\((try? String(contentsOfFile: command.path("validation.out"), encoding: .utf8)) ?? "")")
         }
-    }
+    
+        /// A change with a side over the cap is valid in each format's schema: its `truncated` form.
+        @Test func aTruncatedChangeIsValidInEveryFormatsSchema() async throws {
+            let field = ThreatChange.Field(
+                path: "threatInfo.analystVerdict", from: Array("\"undefined\"".utf8),
+                to: TrackedValueDigest.bounded(Array("\"\(String(repeating: "x", count: 8192))\"".utf8))
+            )
+            let absent = ThreatChange.Field(path: "threatInfo.failedActions", from: nil, to: TrackedValueDigest.bounded(Array("[\(String(repeating: "1,", count: 4096))1]".utf8)))
+            var json: [UInt8] = []
+            ThreatChange(kind: .changed, previousUpdatedAt: "2026-07-01T00:00:00Z", fields: [field, absent]).appendJSON(to: &json)
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("threatpipe-truncated-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let change = directory.appendingPathComponent("change.json").path
+            try Data(json).write(to: URL(fileURLWithPath: change))
+            let script = """
+                import json, sys, jsonschema
+                change = json.load(open(sys.argv[1]))
+                def find(node):
+                    if isinstance(node, dict):
+                        props = node.get("properties", {})
+                        if "previousUpdatedAt" in props and "fields" in props:
+                            return node
+                        for value in node.values():
+                            found = find(value)
+                            if found: return found
+                    if isinstance(node, list):
+                        for value in node:
+                            found = find(value)
+                            if found: return found
+                for path in sys.argv[2:]:
+                    jsonschema.validate(change, find(json.load(open(path))))
+                    bad = json.loads(json.dumps(change)); bad["fields"][0]["toSha256"] = "not hex"
+                    try:
+                        jsonschema.validate(bad, find(json.load(open(path)))); sys.exit("accepted a bad digest: " + path)
+                    except jsonschema.ValidationError:
+                        pass
+                print("ok")
+                """
+            let schemas = ["enriched-threat.schema.json", "ocsf-detection-finding.schema.json", "ecs-alert.schema.json"].map(FormatExportTests.schemaPath)
+            let outcome = try await ChildProcess.run(
+                "/usr/bin/env", ["python3", "-c", script, change] + schemas,
+                environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"],
+                stdoutPath: directory.appendingPathComponent("out").path, stderrPath: directory.appendingPathComponent("err").path
+            )
+            let problems = (try? String(contentsOfFile: directory.appendingPathComponent("err").path, encoding: .utf8)) ?? ""
+            #expect(outcome.status == 0, "\(String(decoding: json, as: UTF8.self)): \(problems)")
+        }
+}
 }

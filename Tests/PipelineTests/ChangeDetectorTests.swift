@@ -87,6 +87,49 @@ import Testing
         #expect(padded.change == note.change)
     }
 
+    /// A 6 MB verdict: kept, compared and said by size and SHA-256, so neither the entry nor the change repeats it.
+    @Test func aValueOverTheCapIsKeptComparedAndSaidByItsSizeAndDigest() throws {
+        let huge = String(repeating: "x", count: 6 << 20)
+        let first = Self.detector.detect(Self.threat("2026-07-01T00:00:00Z"), previous: nil, horizon: Self.horizon, now: 0)
+        let big = Self.detector.detect(Self.threat("2026-07-02T00:00:00Z", verdict: huge), previous: first.entry, horizon: Self.horizon, now: 1)
+        #expect(big.entry.encoded.count < 4096, "the entry keeps the digest, not the value")
+        var json: [UInt8] = []
+        big.change.appendJSON(to: &json)
+        #expect(json.count < 4096, "the change says sizes and digests")
+        let field = try #require(JSONValue.parse(json)["fields"]?.arrayValue?.first)
+        #expect(field["path"]?.stringValue == "threatInfo.analystVerdict")
+        #expect(field["truncated"] == .bool(true))
+        #expect(field["fromSize"] == .number("11") && field["fromSha256"]?.stringValue == TrackedValueDigest.sha256Hex(Array("\"undefined\"".utf8)))
+        #expect(field["toSize"] == .number("\((6 << 20) + 2)"))
+        #expect(field["toSha256"]?.stringValue == TrackedValueDigest.sha256Hex(Array("\"\(huge)\"".utf8)))
+        #expect(field["from"] == nil && field["to"] == nil)
+        // SHA-256 itself, against the standard's test vector.
+        #expect(TrackedValueDigest.sha256Hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+
+        // Stored and read back: the same value again is unchanged, another one of the same size is a change.
+        let stored = try ThreatStateEntry(decoding: big.entry.encoded)
+        #expect(stored == big.entry)
+        let same = Self.detector.detect(Self.threat("2026-07-03T00:00:00Z", verdict: huge), previous: stored, horizon: Self.horizon, now: 2)
+        #expect(same.change.kind == .unchanged)
+        let other = Self.detector.detect(
+            Self.threat("2026-07-04T00:00:00Z", verdict: String(repeating: "y", count: 6 << 20)), previous: stored, horizon: Self.horizon, now: 3
+        )
+        #expect(other.change.fields.map(\.path) == ["threatInfo.analystVerdict"])
+        // Back under the cap: the new value whole on one side, the digest on the other.
+        let small = Self.detector.detect(Self.threat("2026-07-05T00:00:00Z", verdict: "true_positive"), previous: other.entry, horizon: Self.horizon, now: 4)
+        var smallJSON: [UInt8] = []
+        small.change.appendJSON(to: &smallJSON)
+        let back = try #require(JSONValue.parse(smallJSON)["fields"]?.arrayValue?.first)
+        #expect(back["truncated"] == .bool(true) && back["toSize"] == .number("15"))
+        // An entry stored before values were bounded, holding the value whole: compared as its digest.
+        let legacy = ThreatStateEntry(
+            id: "t1", updatedAt: "2026-07-02T00:00:00Z", paths: stored.paths,
+            values: stored.values.merging(["threatInfo.analystVerdict": Array("\"\(huge)\"".utf8)]) { $1 },
+            resolved: stored.resolved, change: stored.change, lastSeen: 1
+        )
+        #expect(Self.detector.detect(Self.threat("2026-07-03T00:00:00Z", verdict: huge), previous: legacy, horizon: Self.horizon, now: 2).change.kind == .unchanged)
+    }
+
     @Test func aPathTrackedSinceTheEntryWasStoredIsNotComparedAndTrackReplacesTheDefaults() throws {
         let narrow = ChangeDetector(tracked: try TrackedFields(["threatInfo.incidentStatus"]))
         let first = narrow.detect(Self.threat("2026-07-01T00:00:00Z"), previous: nil, horizon: Self.horizon, now: 0)

@@ -22,9 +22,14 @@ public struct ChangeDetector: Sendable {
         if let previous {
             var fields: [ThreatChange.Field] = []
             for (index, path) in tracked.paths.enumerated() where previous.paths.contains(path) {
-                let before = previous.value(of: path)
+                // An entry stored before values were bounded may hold a large value whole: compared as its digest.
+                let before = TrackedValueDigest.bounded(previous.value(of: path))
                 let after = current.slots[index]
-                if before != after { fields.append(ThreatChange.Field(path: path, from: before, to: after)) }
+                guard before != after else { continue }
+                var field = ThreatChange.Field(path: path, from: before, to: after)
+                // A side over the cap: both sides said by size and digest (what the change writes and reads back).
+                if field.isTruncated { field = .init(path: path, from: before.map(TrackedValueDigest.asDigest), to: after.map(TrackedValueDigest.asDigest)) }
+                fields.append(field)
             }
             change = ThreatChange(
                 kind: fields.isEmpty ? .unchanged : .changed, previousUpdatedAt: previous.updatedAt, fields: fields,

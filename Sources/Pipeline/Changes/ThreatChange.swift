@@ -14,7 +14,9 @@ public struct ThreatChange: Sendable, Equatable {
         case unknown
     }
 
-    /// One tracked field that differs: its values as the console sent them (compact JSON; nil: absent).
+    /// One tracked field that differs: its values as the console sent them (compact JSON; nil: absent), or, for a
+    /// value over ``TrackedValueDigest/cap``, its digest (then the field is written `truncated`, both sides by size
+    /// and SHA-256).
     public struct Field: Sendable, Equatable {
         public var path: String
         public var from: [UInt8]?
@@ -24,6 +26,11 @@ public struct ThreatChange: Sendable, Equatable {
             self.path = path
             self.from = from
             self.to = to
+        }
+
+        /// Whether a side is over the cap: the field is then said by sizes and digests.
+        public var isTruncated: Bool {
+            from.map(TrackedValueDigest.isDigest) ?? false || to.map(TrackedValueDigest.isDigest) ?? false
         }
     }
 
@@ -45,7 +52,9 @@ public struct ThreatChange: Sendable, Equatable {
     /// unknown ones, whose change cannot be ruled out.
     public var isWorthSending: Bool { kind != .unchanged }
 
-    /// `{"kind":…,"previousUpdatedAt":…,"fields":[{"path":…,"from":…,"to":…}]}`, the values spliced as served.
+    /// `{"kind":…,"previousUpdatedAt":…,"fields":[{"path":…,"from":…,"to":…}]}`, the values spliced as served; a
+    /// field with a side over the cap is `{"path":…,"truncated":true,"fromSize":…,"fromSha256":…,"toSize":…,
+    /// "toSha256":…}` (an absent side: both null).
     public func appendJSON(to out: inout [UInt8]) {
         out.append(contentsOf: Array("{\"kind\":\"".utf8))
         out.append(contentsOf: Array(kind.rawValue.utf8))
@@ -56,6 +65,16 @@ public struct ThreatChange: Sendable, Equatable {
             if index > 0 { out.append(UInt8(ascii: ",")) }
             out.append(contentsOf: Array("{\"path\":".utf8))
             JSONSplicer.appendString(field.path, to: &out)
+            if field.isTruncated {
+                out.append(contentsOf: Array(",\"truncated\":true".utf8))
+                for (side, value) in [("from", field.from), ("to", field.to)] {
+                    let digest = value.map(TrackedValueDigest.sizeAndSHA256)
+                    out.append(contentsOf: Array(",\"\(side)Size\":\(digest.map { String($0.size) } ?? "null")".utf8))
+                    out.append(contentsOf: Array(",\"\(side)Sha256\":\(digest.map { "\"\($0.sha256)\"" } ?? "null")".utf8))
+                }
+                out.append(UInt8(ascii: "}"))
+                continue
+            }
             out.append(contentsOf: Array(",\"from\":".utf8))
             out.append(contentsOf: field.from ?? Array("null".utf8))
             out.append(contentsOf: Array(",\"to\":".utf8))

@@ -62,7 +62,10 @@ public struct ThreatStateEntry: Sendable, Equatable {
             JSONSplicer.appendString(path, to: &out)
             out.append(UInt8(ascii: ":"))
             // Absent and present-but-null differ: absent is written as a member-less marker.
-            if let value = slots[index] {
+            if let value = slots[index], TrackedValueDigest.isDigest(value) {
+                let (size, sha256) = TrackedValueDigest.sizeAndSHA256(value)
+                out.append(contentsOf: Array("{\"size\":\(size),\"sha256\":\"\(sha256)\"}".utf8))
+            } else if let value = slots[index] {
                 out.append(contentsOf: Array("{\"value\":".utf8))
                 out.append(contentsOf: value)
                 out.append(UInt8(ascii: "}"))
@@ -112,12 +115,22 @@ public struct ThreatStateEntry: Sendable, Equatable {
         var values: [String: [UInt8]] = [:]
         for member in valueMembers {
             paths.append(member.key)
-            if let value = member.value["value"] { values[member.key] = value.serialized }
+            if let value = member.value["value"] {
+                values[member.key] = value.serialized
+            } else if let digest = Self.digest(size: member.value["size"], sha256: member.value["sha256"]) {
+                values[member.key] = digest
+            }
         }
         var fields: [ThreatChange.Field] = []
         for field in change["fields"]?.arrayValue ?? [] {
             guard let path = field["path"]?.stringValue else { continue }
             // An absent value and a null one are both written null in a change: read back, the same bytes.
+            if field["truncated"] == .bool(true) {
+                let from = Self.digest(size: field["fromSize"], sha256: field["fromSha256"])
+                let to = Self.digest(size: field["toSize"], sha256: field["toSha256"])
+                fields.append(ThreatChange.Field(path: path, from: from, to: to))
+                continue
+            }
             let from = field["from"]?.serialized
             let to = field["to"]?.serialized
             fields.append(ThreatChange.Field(path: path, from: from, to: to))
@@ -131,6 +144,14 @@ public struct ThreatStateEntry: Sendable, Equatable {
             ),
             lastSeen: lastSeen
         )
+    }
+}
+
+extension ThreatStateEntry {
+    /// A digest read back from its `size` and `sha256` members; nil unless both are there.
+    static func digest(size: JSONValue?, sha256: JSONValue?) -> [UInt8]? {
+        guard case .number(let text)? = size, let size = Int(text), let sha256 = sha256?.stringValue else { return nil }
+        return TrackedValueDigest.digest(size: size, sha256: sha256)
     }
 }
 

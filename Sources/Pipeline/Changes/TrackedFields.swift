@@ -61,7 +61,8 @@ public struct TrackedFields: Sendable, Equatable {
         let found = reader.values(in: threat)
         let status = found[reader.index(of: Self.incidentStatusPath)].flatMap(Self.plainString)
         let createdAt = found[reader.index(of: Self.createdAtPath)].flatMap(Self.plainString)
-        return TrackedValues(slots: Array(found.prefix(paths.count)), resolved: status?.lowercased() == "resolved", createdAt: createdAt)
+        // Bounded here, before they are compared or kept: a value over the cap is its size and digest.
+        return TrackedValues(slots: found.prefix(paths.count).map(TrackedValueDigest.bounded), resolved: status?.lowercased() == "resolved", createdAt: createdAt)
     }
 }
 
