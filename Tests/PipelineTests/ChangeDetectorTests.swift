@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import RawJSON
 import Testing
 
@@ -225,5 +226,63 @@ import Testing
         try await ledger.endPass()
         #expect(await Set(store.entries.keys) == ["t0", "t1", "t2", "t3", "t4", "t5", "t6"])
         #expect(ledger.heldCount == 0)
+    }
+
+    /// A store whose saves fail until healed; says each attempt.
+    actor FailingStateStore: ThreatStateStore {
+        var entries: [String: ThreatStateEntry] = [:]
+        var failing = true
+        let attempts: AsyncStream<Void>
+        private let attempted: AsyncStream<Void>.Continuation
+        init() { (attempts, attempted) = AsyncStream.makeStream() }
+        nonisolated var location: String { "the full disk" }
+        func open() async throws -> RFC3339TimestampText { "2026-06-01T00:00:00Z" }
+        func entry(for id: String) async throws -> ThreatStateEntry? { entries[id] }
+        func save(_ saved: [ThreatStateEntry]) async throws {
+            defer { attempted.yield() }
+            if failing { throw ThreatStateError(message: "disk full") }
+            for entry in saved { entries[entry.id] = entry }
+        }
+        func heal() { failing = false }
+        func forget(notSeenSince lastSeen: Int64) async throws -> Int { 0 }
+        func count() async throws -> Int { entries.count }
+        func close() async {}
+    }
+
+    /// While state saves fail, no record goes to the sinks (the next one waits in ``ChangeLedger/detect(_:)``), the
+    /// save is tried again every second, and delivery resumes when it succeeds; after the limit the run stops with
+    /// an error that names the store (exit 65).
+    @Test(.timeLimit(.minutes(1))) func aFailingSavePausesDeliveryUntilItHealsOrTheLimitStopsTheRun() async throws {
+        let store = FailingStateStore()
+        let ledger = ChangeLedger(store: store, tracked: .defaults, emit: .all, retention: .seconds(86_400), saveFailureLimit: .seconds(30))
+        try await ledger.open()
+        _ = try await ledger.detect(Self.threat("t0", sequence: 0))
+        ledger.acknowledged(below: 1)
+        var attempts = store.attempts.makeAsyncIterator()
+        await #expect(throws: ThreatStateError.self) { try await ledger.persist() }
+        _ = await attempts.next()
+        #expect(ledger.isPaused)
+        let handed = NIOLockedValueBox(false)
+        let next = Task {
+            defer { handed.withLockedValue { $0 = true } }
+            return try await ledger.detect(Self.threat("t1", sequence: 1))
+        }
+        _ = await attempts.next()  // the paused detect's own retry, a second later: still failing
+        #expect(!handed.withLockedValue { $0 }, "no record handed to the sinks while saves fail")
+        #expect(ledger.isPaused)
+        await store.heal()
+        _ = try await next.value
+        #expect(!ledger.isPaused)
+        #expect(await store.entries["t0"] != nil, "the acknowledged entry kept in memory was stored once the save healed")
+
+        let stuck = FailingStateStore()
+        let stopping = ChangeLedger(store: stuck, tracked: .defaults, emit: .all, retention: .seconds(86_400), saveFailureLimit: .milliseconds(1500))
+        try await stopping.open()
+        _ = try await stopping.detect(Self.threat("t0", sequence: 0))
+        stopping.acknowledged(below: 1)
+        await #expect(throws: ThreatStateError.self) { try await stopping.persist() }
+        let error = await #expect(throws: ThreatStateError.self) { try await stopping.detect(Self.threat("t1", sequence: 1)) }
+        #expect(error?.kind == .state)
+        #expect(error?.message.contains("the full disk") == true, "\(String(describing: error))")
     }
 }

@@ -1,5 +1,6 @@
 import CoreMetrics
 import DequeModule
+import Logging
 import NIOConcurrencyHelpers
 import RawJSON
 
@@ -38,10 +39,17 @@ public final class ChangeLedger: Sendable {
         /// Acknowledged, not yet stored.
         var acknowledged: [ThreatStateEntry] = []
         var lastForget: Int64 = 0
+        /// Since when every save failed, and the last failure; nil while saves succeed.
+        var failing: (since: ContinuousClock.Instant, error: String)?
     }
 
-    public init(store: any ThreatStateStore, tracked: TrackedFields, emit: Emit, retention: Duration) {
+    /// How long saves may fail, delivery paused, before the run stops (exit 65).
+    public let saveFailureLimit: Duration
+    private static let logger = Logger(label: "threatpipe.state")
+
+    public init(store: any ThreatStateStore, tracked: TrackedFields, emit: Emit, retention: Duration, saveFailureLimit: Duration = .seconds(60)) {
         self.store = store
+        self.saveFailureLimit = saveFailureLimit
         self.detector = ChangeDetector(tracked: tracked)
         self.emit = emit
         self.retention = retention
@@ -56,7 +64,11 @@ public final class ChangeLedger: Sendable {
 
     /// The change of `threat` against the version of it handed to the sinks before; notes the entry to store once
     /// `threat` is acknowledged. Called in the order the records go to the sinks.
+    /// While saves fail, waits (delivery pauses: no record reaches the sinks, so nothing more waits in memory) and
+    /// tries the save again every second; throws a ``ThreatStateError`` naming the store once they have failed for
+    /// ``saveFailureLimit``.
     public func detect(_ threat: ListedThreat) async throws -> (change: ThreatChange, entry: ThreatStateEntry) {
+        try await waitWhileSavesFail()
         let (held, horizon) = state.withLockedValue { ($0.overlay[threat.id], $0.horizon) }
         let previous: ThreatStateEntry?
         if let held { previous = held } else { previous = try await store.entry(for: threat.id) }
@@ -102,7 +114,10 @@ public final class ChangeLedger: Sendable {
             defer { state.acknowledged = [] }
             return state.acknowledged
         }
-        guard !ready.isEmpty else { return }
+        guard !ready.isEmpty else {
+            state.withLockedValue { $0.failing = nil }
+            return
+        }
         do {
             // Not cut short by the cancellation of whoever asked (the session's ticker, at the end of a pass): a
             // save once begun finishes, and the next one finds nothing left.
@@ -110,9 +125,24 @@ public final class ChangeLedger: Sendable {
             try await Task { try await store.save(ready) }.value
         } catch {
             // Kept, to be stored with the next save: the checkpoint does not move past them meanwhile.
-            state.withLockedValue { $0.acknowledged = ready + $0.acknowledged }
+            let first = state.withLockedValue { state -> Bool in
+                state.acknowledged = ready + state.acknowledged
+                defer { state.failing = (state.failing?.since ?? .now, "\(error)") }
+                return state.failing == nil
+            }
+            Counter(label: "threatpipe_state_save_failures_total").increment()
+            if first {
+                Self.logger.warning("the threat state cannot be saved: delivery pauses until it can", metadata: [
+                    "store": "\(store.location)", "error": "\(error)", "stops_after": "\(saveFailureLimit)",
+                ])
+            }
             throw error
         }
+        let healed = state.withLockedValue { state -> Bool in
+            defer { state.failing = nil }
+            return state.failing != nil
+        }
+        if healed { Self.logger.notice("the threat state is saved again: delivery resumes", metadata: ["store": "\(store.location)"]) }
         state.withLockedValue { state in
             for entry in ready where state.overlay[entry.id] == entry { state.overlay[entry.id] = nil }
         }
@@ -129,6 +159,23 @@ public final class ChangeLedger: Sendable {
         let hour: Int64 = 3600
         if Self.now() - state.withLockedValue({ $0.lastForget }) >= hour { try await forgetExpired() }
     }
+
+    /// Waits while saves fail, trying again every second; throws once they have failed for ``saveFailureLimit``.
+    private func waitWhileSavesFail() async throws {
+        while let failing = state.withLockedValue({ $0.failing }) {
+            if ContinuousClock.now - failing.since >= saveFailureLimit {
+                throw ThreatStateError(
+                    message: "the threat state \(store.location) could not be saved for \(saveFailureLimit.components.seconds) s (\(failing.error)); "
+                        + "delivery stopped; the checkpoint was not stored past an entry that was not, so the next run delivers those versions again"
+                )
+            }
+            try await Task.sleep(for: .seconds(1))
+            _ = try? await persist()
+        }
+    }
+
+    /// Whether saves are failing (delivery paused).
+    public var isPaused: Bool { state.withLockedValue { $0.failing != nil } }
 
     /// Entries waiting: handed to the sinks or acknowledged, not yet stored.
     public var heldCount: Int { state.withLockedValue { $0.overlay.count } }
