@@ -69,11 +69,14 @@ struct AdaptiveRateTests {
         _ = succeed(&machine, from: 0.1, to: 5)
         _ = machine.throttled(now: at(5.05), retryAfter: nil)
         let ceiling = machine.ceiling!
-        // 10 % a second up to 95 % of the ceiling, not beyond in that phase.
-        let climbed = succeed(&machine, from: 5.2, to: 15)
+        let cut = machine.rate
+        // The cut is checked first, the rate held: 15 s of answers without a 429 (fewer than 150 of them).
+        #expect(succeed(&machine, from: 5.2, to: 20.3) == cut)
+        // Then 10 % a second up to 95 % of the ceiling, not beyond in that phase.
+        let climbed = succeed(&machine, from: 20.6, to: 31)
         #expect(climbed >= 0.95 * ceiling * 0.999 && climbed < ceiling, "\(climbed) vs ceiling \(ceiling)")
         // Then 0.5 % a second: ten more seconds add about 5 %.
-        let probed = succeed(&machine, from: 15.1, to: 25)
+        let probed = succeed(&machine, from: 31.1, to: 41)
         #expect(probed > climbed && probed < climbed * 1.06, "\(probed) after \(climbed)")
     }
 
@@ -88,5 +91,117 @@ struct AdaptiveRateTests {
         var floor = AdaptiveRate(maximum: 1, now: t0)
         for step in 0..<20 { _ = floor.throttled(now: at(Double(step)), retryAfter: nil) }
         #expect(floor.rate == AdaptiveRate.minimum, "never below 0.5/s")
+    }
+
+    /// A console simulated at made-up instants: requests go out at the machine's rate, each answered at once with
+    /// `answer(requestNumber, second)` (a status). Returns the mean rate of the last `tail` seconds and the statuses.
+    func simulate(
+        _ machine: inout AdaptiveRate, from start: Double = 0, seconds: Double, tail: Double = 20, answer: (Int, Double) -> Int
+    ) -> (meanRate: Double, statuses: [Int: Int]) {
+        var time = start
+        let end = start + seconds
+        var number = 0
+        var statuses: [Int: Int] = [:]
+        var tailSum = 0.0
+        var tailSamples = 0
+        var pausedUntil = 0.0
+        while time < end {
+            time = max(time + 1 / machine.rate, pausedUntil)
+            number += 1
+            let status = answer(number, time)
+            statuses[status, default: 0] += 1
+            switch status {
+            case 200: _ = machine.succeeded(now: at(time))
+            case 429:
+                if let pause = machine.throttled(now: at(time), retryAfter: .seconds(1)).pauseUntil {
+                    pausedUntil = time + Double((pause - at(time)).components.seconds) + Double((pause - at(time)).components.attoseconds) / 1e18
+                }
+            default: _ = machine.serverError(now: at(time))
+            }
+            if time >= end - tail {
+                tailSum += machine.rate
+                tailSamples += 1
+            }
+        }
+        return (tailSum / Double(max(tailSamples, 1)), statuses)
+    }
+
+    /// A token bucket of `limit` requests a second (a burst of `limit`), as the emulator's `limit=R`.
+    final class Bucket {
+        let limit: Double
+        var tokens: Double
+        var last = 0.0
+        init(_ limit: Double) { self.limit = limit; tokens = limit }
+        func take(at time: Double) -> Bool {
+            tokens = min(limit, tokens + (time - last) * limit)
+            last = time
+            guard tokens >= 1 else { return false }
+            tokens -= 1
+            return true
+        }
+    }
+
+    /// No limit, a 503 on every 10th request: the 503s are not the budget — auto climbs to MAX and stays there.
+    /// (Before, each 503 cut 15 % and the rate ratcheted down to the floor.)
+    @Test func aSteadyShareOf503sLeavesTheRateAtMax() {
+        var machine = AdaptiveRate(maximum: 50, now: t0)
+        let (mean, _) = simulate(&machine, seconds: 60) { number, _ in number % 10 == 0 ? 503 : 200 }
+        #expect(mean >= 0.9 * 50, "\(mean)")
+    }
+
+    /// A limit of 25/s and a 503 on every 13th request: the rate holds near the limit with few 429s.
+    @Test func aLimitWithA503ShareIsFoundAndHeld() {
+        var machine = AdaptiveRate(maximum: 50, now: t0)
+        let bucket = Bucket(25)
+        let (mean, statuses) = simulate(&machine, seconds: 120, tail: 60) { number, time in
+            guard bucket.take(at: time) else { return 429 }
+            return number % 13 == 0 ? 503 : 200
+        }
+        let total = statuses.values.reduce(0, +)
+        #expect(mean >= 0.85 * 25 && mean <= 26, "\(mean)")
+        #expect(Double(statuses[429] ?? 0) / Double(total) <= 0.02, "\(statuses)")
+    }
+
+    /// No limit, a 429 on every 20th request whatever the rate (another integration spends the budget): a cut does
+    /// not stop them, so it is undone and their share learnt as noise — auto holds near MAX instead of ratcheting.
+    @Test(arguments: [10, 20, 50]) func aRateIndependentShareOf429sIsLearntAsNoise(_ every: Int) {
+        var machine = AdaptiveRate(maximum: 50, now: t0)
+        let (mean, _) = simulate(&machine, seconds: 90, tail: 30) { number, _ in number % every == 0 ? 429 : 200 }
+        #expect(mean >= 0.8 * 50, "\(mean), noise \(machine.noise)")
+        #expect(machine.noise > 0)
+    }
+
+    /// The same with refusals at random (a seeded generator), 3 % and 8 % of the requests.
+    @Test(arguments: [3, 8]) func aRandomShareOf429sIsLearntAsNoise(_ percent: UInt64) {
+        var machine = AdaptiveRate(maximum: 50, now: t0)
+        var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
+        let (mean, statuses) = simulate(&machine, seconds: 120, tail: 60) { _, _ in
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return (seed >> 33) % 100 < percent ? 429 : 200
+        }
+        #expect(mean >= 0.8 * 50, "\(mean), noise \(machine.noise), \(statuses)")
+    }
+
+    /// Noise learnt, then a real limit appears below the rate: its 429s rise above the noise and cut.
+    @Test func aLimitAboveTheNoiseStillCuts() {
+        var machine = AdaptiveRate(maximum: 50, now: t0)
+        _ = simulate(&machine, seconds: 60) { number, _ in number % 20 == 0 ? 429 : 200 }
+        let bucket = Bucket(20)
+        bucket.last = 60
+        let (mean, _) = simulate(&machine, from: 60, seconds: 60, tail: 20) { number, time in
+            guard bucket.take(at: time) else { return 429 }
+            return number % 20 == 0 ? 429 : 200
+        }
+        #expect(mean <= 22, "\(mean)")
+    }
+
+    /// An overloaded console (most answers 5xx) is slowed; the odd 5xx is not.
+    @Test func mostAnswers5xxIsOverloadAndCuts() {
+        var machine = AdaptiveRate(maximum: 50, now: t0)
+        _ = succeed(&machine, from: 0.1, to: 5)
+        let before = machine.rate
+        var cut: Double?
+        for step in 0..<40 { cut = machine.serverError(now: at(5.05 + Double(step) * 0.01)) ?? cut }
+        #expect(cut.map { $0 < before } == true, "\(String(describing: cut)) vs \(before)")
     }
 }

@@ -50,8 +50,9 @@ public final class RequestRateLimiter: Sendable {
     /// Whether the rate follows the console's answers.
     public var isAdaptive: Bool { adaptive != nil }
 
-    /// An answer's status, for the adaptive limiter: a 2xx lets the rate grow, a 429 or 503 cuts it (and its
-    /// `Retry-After` pauses every request); nothing for a fixed limit.
+    /// An answer's status, for the adaptive limiter (see ``AdaptiveRate`` for the rule): a 2xx lets the rate grow, a
+    /// 429 beyond the console's noise cuts it (and its `Retry-After` pauses every request), a 5xx only when most
+    /// answers are; nothing for a fixed limit.
     @discardableResult
     public func observe(status: Int, retryAfter: Duration?) -> Double? {
         guard let adaptive else { return nil }
@@ -61,7 +62,12 @@ public final class RequestRateLimiter: Sendable {
             state.withLockedValue { $0.set(rate: rate, burst: 1) }
             APIMetrics.currentRate.record(rate)
             return rate
-        } else if status == 429 || status == 503 {
+        } else if (500..<600).contains(status) {
+            guard let rate = adaptive.withLockedValue({ $0.serverError(now: now) }) else { return nil }
+            state.withLockedValue { $0.set(rate: rate, burst: 1) }
+            APIMetrics.currentRate.record(rate)
+            return rate
+        } else if status == 429 {
             let (rate, pause) = adaptive.withLockedValue { $0.throttled(now: now, retryAfter: retryAfter) }
             state.withLockedValue { state in
                 state.set(rate: rate, burst: 1)

@@ -173,7 +173,7 @@ public struct SentinelOneClient: Sendable {
         let status = Int(response.head.status.code)
         APIMetrics.request(path: path, status: status)
         let retryAfter = headers.first(name: "Retry-After").flatMap { Self.parseRetryAfter($0) }
-        if let rate = rateLimiter.observe(status: status, retryAfter: retryAfter), status == 429 || status == 503 {
+        if let rate = rateLimiter.observe(status: status, retryAfter: retryAfter), status == 429 || status >= 500 {
             logger.debug("adaptive rate limit cut", metadata: ["status": "\(status)", "rate": "\(rate)"])
         }
         guard (200..<300).contains(status) else {
