@@ -9,14 +9,16 @@ import Durations
 ///   the first throttle, then 10 % a second up to 95 % of the console's ceiling, and 0.5 % a second beyond it,
 ///   probing slowly whether the ceiling has risen. Never above MAX, never below 0.5/s.
 /// - **A 429 is the budget's signal.** It sets the rate to 85 % of the ceiling — what the console showed it allows:
-///   the 2xx answers of the second before, no more than the rate then (half of it at the first throttle, which ends
+///   the answers of the second before that were not 429s, no more than the rate then (half of it at the first throttle, which ends
 ///   the fast start) — at most once in 300 ms (the answers to requests already on their way do not cut again); its
 ///   `Retry-After` pauses every request until then.
 /// - **A cut is checked while no noise is known.** A budget's 429s stop when the rate falls below it; 429s that do
 ///   not depend on the rate (another integration spending the account's budget, a console's odd refusal) keep
-///   coming. So a cut is followed by a check, the rate held: the next 150 answers from half a second on (or 15 s of them). Not one
-///   429 among them: the cut stands. Some 429s (at most half the answers): they are *noise* — the cut is undone (the
-///   rate and ceiling of before it) and their share is the noise share.
+///   coming. So a cut is followed by a check, the rate held: the next 60 answers from half a second on (or 8 s of
+///   them). Not one 429 among them: the cut stands. A 429: the rate is cut 15 % more and checked again (a first cut
+///   can land above the budget when the second before showed more than it allows). A 429 again: they are *noise* —
+///   the cuts are undone (the rate and ceiling of before them), and their share is guessed from the answers counted
+///   (at most 10 %) and then follows the answers.
 /// - **Once noise is known**, a 429 cuts only while the share of 429s among the last 2 s of answers (at least 20) is
 ///   above twice the noise share plus 4 points: a budget reached on top of the noise. A 429 within that band pauses
 ///   nothing but its own request's retry. The noise share follows what the answers show (every 2 s, a tenth of the
@@ -43,7 +45,7 @@ public struct AdaptiveRate: Sendable, Equatable {
     private var lastDecrease: ContinuousClock.Instant?
     private var lastOverloadCut: ContinuousClock.Instant?
     private var lastNoiseDecay: ContinuousClock.Instant
-    /// The answers of the last 2 s (at most ``recentLimit``): when, and what.
+    /// The answers of the last 2 s, and at least the last ``windowMinimum`` (at most ``recentLimit``): when, and what.
     private var recent: [Answer] = []
     /// When the machine started: a second of answers must have been seen before they say what the console allows.
     private let started: ContinuousClock.Instant
@@ -65,11 +67,16 @@ public struct AdaptiveRate: Sendable, Equatable {
         var countFrom: ContinuousClock.Instant
         var answers = 0
         var throttles = 0
+        /// A 429 in the first check may still be the budget (the first cut can land above it, when the second before
+        /// showed more than it allows): the rate is cut once more and checked again; only a 429 then is noise.
+        var secondCheck = false
     }
 
     static let recentLimit = 512
-    static let checkAnswers = 150
-    static let checkLongest: Duration = .seconds(15)
+    /// Shares are taken over at least this many answers: at a low rate, 2 s hold too few to tell a share.
+    static let windowMinimum = 50
+    static let checkAnswers = 60
+    static let checkLongest: Duration = .seconds(8)
 
     public init(maximum: Double, now: ContinuousClock.Instant) {
         self.maximum = max(maximum, Self.minimum)
@@ -120,20 +127,25 @@ public struct AdaptiveRate: Sendable, Equatable {
             // Under check: counted, not acted on (see ``note(_:now:)``).
             return (rate, nil)
         }
-        if noise > 0, share(of: .throttle, now: now, atLeast: 20).map({ $0 <= 2 * noise + 0.04 }) ?? true {
+        let throttleShare = share(of: .throttle, now: now, atLeast: 20)
+        if noise > 0, throttleShare.map({ $0 <= noiseBand }) ?? true {
             // Within the noise the console has shown: not the budget. Its own retry waits; nothing else does.
             return (rate, nil)
         }
         let pause = retryAfter.map { now + $0 }
         if let lastDecrease, now - lastDecrease < .milliseconds(300) { return (rate, pause) }
-        let measured = now - started >= .seconds(1) ? Double(count(of: .success, since: now - .seconds(1))) : rate
+        // What the console let through: every answer of the last second that was not a 429 (a 5xx was let through too).
+        let measured = now - started >= .seconds(1) ? Double(answers(since: now - .seconds(1)) - count(of: .throttle, since: now - .seconds(1))) : rate
         let shown = max(Self.minimum, min(rate, measured))
         if episode == nil, noise == 0 {
             episode = Episode(rateBefore: rate, ceilingBefore: ceiling, countFrom: now + .milliseconds(500))
         }
         // The first throttle ends the fast start, which may have overshot by far: halve, as TCP leaves slow start.
         rate = max(Self.minimum, shown * (ceiling == nil ? 0.5 : Self.decrease))
-        ceiling = shown
+        // With noise known, a cut just above the band may be the noise's doing (by chance): the ceiling then comes
+        // down a tenth at a time, so a chance cut costs little; a share well above the band sets it at once.
+        let marginal = noise > 0 && (throttleShare ?? 0) <= 1.5 * noiseBand
+        ceiling = marginal ? max(shown, (ceiling ?? shown) * 0.9) : shown
         lastDecrease = now
         lastGrowth = now
         return (rate, pause)
@@ -157,30 +169,46 @@ extension AdaptiveRate {
         recent.append(Answer(at: now, outcome: outcome))
         let horizon = now - .seconds(2)
         var drop = 0
-        while drop < recent.count, recent[drop].at < horizon || recent.count - drop > Self.recentLimit { drop += 1 }
+        while drop < recent.count,
+            (recent[drop].at < horizon && recent.count - drop > Self.windowMinimum) || recent.count - drop > Self.recentLimit
+        {
+            drop += 1
+        }
         if drop > 0 { recent.removeFirst(drop) }
         guard var current = episode, now >= current.countFrom, outcome != .serverError else { return }
         current.answers += 1
         if outcome == .throttle { current.throttles += 1 }
-        let share = Double(current.throttles) / Double(current.answers)
-        let overwhelmed = current.answers >= 10 && share > 0.5
-        let done = overwhelmed || current.answers >= Self.checkAnswers || (now - current.countFrom >= Self.checkLongest && current.answers >= 10)
+        // A 429 after the cut (the rate held below what the console let through) ends the check: not the budget. (A
+        // console refusing nearly everything then still cuts: its share is far above the noise band.)
+        let done = current.throttles >= 1 || current.answers >= Self.checkAnswers
+            || (now - current.countFrom >= Self.checkLongest && current.answers >= 10)
         guard done else {
             episode = current
             return
         }
         episode = nil
-        // No 429 since the cut: it was the budget. Half the answers refused or more: a budget spent (by whom does not
-        // matter) — the cut stands, and the next 429 cuts again.
-        guard current.throttles >= 1, !overwhelmed else {
-            if overwhelmed { lastDecrease = nil }
+        // No 429 since the cut: it was the budget, the cut stands.
+        guard current.throttles >= 1 else { return }
+        if !current.secondCheck {
+            rate = max(Self.minimum, rate * Self.decrease)
+            lastDecrease = now
+            lastGrowth = now
+            episode = Episode(rateBefore: current.rateBefore, ceilingBefore: current.ceilingBefore, countFrom: now + .milliseconds(500), secondCheck: true)
             return
         }
-        // The rate fell and the refusals did not stop: they are not the budget. Undo the cut, remember their share.
-        noise = min(0.5, share)
+        // The rate fell and the refusals did not stop: they are not the budget. Undo the cut; their share, first
+        // guessed from one refusal (no more than 10 %), then follows the answers (``decayNoise(now:)``).
+        noise = min(0.1, max(0.01, 1 / Double(max(current.answers, 20))))
         rate = min(current.rateBefore, maximum)
         ceiling = current.ceilingBefore
         lastNoiseDecay = now
+    }
+
+    /// The 429 share above which a 429 is the budget's, once noise is known: twice the noise, plus three standard
+    /// deviations of a share over the answers held (at least 4 points).
+    private var noiseBand: Double {
+        let answers = Double(max(recent.count, 1))
+        return 2 * noise + max(0.04, 3 * (noise * (1 - noise) / answers).squareRoot())
     }
 
     /// Moves the noise share a tenth of the way to the share of the last 2 s, every 2 s; forgets it below 0.5 %.
@@ -188,7 +216,7 @@ extension AdaptiveRate {
         guard noise > 0, now - lastNoiseDecay >= .seconds(2), let observed = share(of: .throttle, now: now, atLeast: 20) else { return }
         lastNoiseDecay = now
         // A share above the band is a budget's refusals on top of the noise, not the noise: it does not count.
-        guard observed <= 2 * noise + 0.04 else { return }
+        guard observed <= noiseBand else { return }
         noise = min(0.5, noise + (observed - noise) / 10)
         if noise < 0.005 { noise = 0 }
     }
@@ -201,5 +229,9 @@ extension AdaptiveRate {
 
     private func count(of outcome: Outcome, since instant: ContinuousClock.Instant) -> Int {
         recent.lazy.filter { $0.at >= instant && $0.outcome == outcome }.count
+    }
+
+    private func answers(since instant: ContinuousClock.Instant) -> Int {
+        recent.lazy.filter { $0.at >= instant }.count
     }
 }
