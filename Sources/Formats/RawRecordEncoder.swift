@@ -83,8 +83,9 @@ public struct RawRecordEncoder: RecordEncoder {
         switch outcome {
         case .fetched: out.append(contentsOf: Self.fetched)
         case .notFound: out.append(contentsOf: Self.notFound)
-        // A stopped part's threat is withdrawn before encoding; were one encoded, it would say failed.
-        case .failed, .stopped: out.append(contentsOf: Self.failed)
+        // A stopped part's threat is withdrawn before encoding, a part not requested belongs to a record sent unencoded;
+        // were one encoded, it would say failed.
+        case .failed, .stopped, .notRequested: out.append(contentsOf: Self.failed)
         }
         guard let failure = outcome.failure else { return }
         out.append(contentsOf: Self.httpStatusKey)

@@ -163,8 +163,12 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
                 metadata: [
                     "since": "\(since)", "delivered": "\(summary.write.records)",
                     "checkpoint": "\(reached?.updatedAt ?? "none")",
-                ]
+                ].merging(summary.enrichmentSkipped > 0 ? [
+                    // Each costs at least its analysis and one events page.
+                    "enrichment_skipped": "\(summary.enrichmentSkipped)", "requests_saved": "\(2 * summary.enrichmentSkipped)",
+                ] : [:]) { $1 }
             )
+            if summary.enrichmentSkipped > 0 { PipelineMetrics.enrichmentSkipped.increment(by: summary.enrichmentSkipped) }
         }
         return outcome
     }

@@ -63,7 +63,7 @@ public struct ExportPipeline<Source: ThreatSource>: Sendable {
             stop: configuration.stop,
             onFetched: { pass.fetched($0) }
         )
-        let enricher = ThreatEnricher(source: source, concurrency: configuration.concurrency)
+        let enricher = ThreatEnricher(source: source, concurrency: configuration.concurrency, changes: pass.changes)
         let writer = RecordWriter(
             encoder: encoder,
             sinks: sinks,
@@ -76,14 +76,16 @@ public struct ExportPipeline<Source: ThreatSource>: Sendable {
         try await withThrowingTaskGroup(of: StageResult.self) { group in
             group.addTask { .fetched(try await fetcher.run(into: fetched)) }
             group.addTask {
-                .enriched(withdrawn: await enricher.run(from: fetched.elements, into: enriched))
+                .enriched(try await enricher.run(from: fetched.elements, into: enriched))
             }
             group.addTask { .written(try await writer.run(from: enriched.elements)) }
             do {
                 for try await result in group {
                     switch result {
                     case .fetched(let fetch): summary.fetch = fetch
-                    case .enriched(let withdrawn): summary.withdrawn = withdrawn
+                    case .enriched(let enrich):
+                        summary.withdrawn = enrich.withdrawn
+                        summary.enrichmentSkipped = enrich.skipped
                     case .written(let write): summary.write = write
                     }
                 }
@@ -114,7 +116,7 @@ public struct ExportPipeline<Source: ThreatSource>: Sendable {
 
     private enum StageResult: Sendable {
         case fetched(FetchSummary)
-        case enriched(withdrawn: Int)
+        case enriched(ThreatEnricher<Source>.Summary)
         case written(WriteSummary)
     }
 }
@@ -130,6 +132,9 @@ public struct ExportSummary: Sendable, Equatable {
     /// Threats fetched but withdrawn because a stop came before their enrichment could be requested: not
     /// delivered, not acknowledged, so the checkpoint stays before them.
     public var withdrawn = 0
+    /// Versions that changed nothing tracked, acknowledged unsent without a single enrichment request
+    /// (`--emit changes`).
+    public var enrichmentSkipped = 0
 
     public init() {}
 }

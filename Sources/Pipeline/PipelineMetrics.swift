@@ -5,6 +5,8 @@ import Metrics
 public enum PipelineMetrics {
     /// `threatpipe_threats_fetched_total`: threats listed and sent on to enrichment.
     static let threatsFetched = Counter(label: "threatpipe_threats_fetched_total")
+    /// `--emit changes`: versions acknowledged unsent without a single enrichment request.
+    static let enrichmentSkipped = Counter(label: "threatpipe_enrichment_skipped_total")
 
     /// `threatpipe_records_emitted_total{sink}`: records written to a sink (acknowledgement may come later). Made
     /// once per sink, not per record: looking a counter up takes the registry's lock.

@@ -159,10 +159,15 @@ extension EndToEnd {
             try await Self.waitForVersion(command, format: "raw", id: emulator.api.dataset.id(at: 2), updatedAt: emulator.api.updatedAt(at: 2).description, run: run)
             emulator.api.change(added: 1, updated: 0, now: .now)
             try await Self.waitForVersion(command, format: "raw", id: id(), updatedAt: emulator.api.updatedAt(at: 3).description, run: run)
-            // The verdict is not tracked here: this version changes nothing tracked.
+            // The verdict is not tracked here: this version changes nothing tracked — decided when it is listed, so
+            // neither its analysis nor its events are requested.
+            let before = emulator.api.requestCounts
             emulator.api.update(at: 3)
             let untracked = emulator.api.updatedAt(at: 3).description
             try await Self.waitForCheckpoint(command, atLeast: untracked)
+            let after = emulator.api.requestCounts
+            #expect(after.analysis == before.analysis && after.events == before.events, "an unchanged version costs no enrichment request: \(before) → \(after)")
+            #expect(command.stderrSoFar.contains("enrichment_skipped=1"), "\(command.stderrSoFar.suffix(2000))")
             emulator.api.update(at: 3)  // in progress: tracked
             try await Self.waitForVersion(command, format: "raw", id: id(), updatedAt: emulator.api.updatedAt(at: 3).description, run: run)
             run.send(SIGTERM)

@@ -44,7 +44,7 @@ enum EnrichmentStatus {
         switch outcome {
         case .fetched: name = "fetched"
         case .notFound: name = "not_found"
-        case .failed, .stopped: name = "failed"
+        case .failed, .stopped, .notRequested: name = "failed"
         }
         guard let failure = outcome.failure else { return ["status": .string(name)] }
         return [

@@ -9,7 +9,7 @@ import RawJSON
 /// crash can neither lose a change nor say one twice.
 ///
 /// Until then the entry waits here, in order: the next version of the same threat is compared with it (the version
-/// handed to the sinks before), and a pass that fails drops the entries of what it did not deliver. Memory is
+/// listed before), and a pass that fails drops the entries of what it did not deliver. Memory is
 /// bounded by the records in flight and those acknowledged since the last save (at most a second's worth), never
 /// by the number of threats: the rest is in the store.
 public final class ChangeLedger: Sendable {
@@ -30,7 +30,7 @@ public final class ChangeLedger: Sendable {
 
     private struct State {
         var horizon: RFC3339Timestamp?
-        /// The newest entry handed to the sinks, per threat, until the store has it.
+        /// The newest entry listed, per threat, until the store has it.
         var overlay: [String: ThreatStateEntry] = [:]
         /// Entries of the pass under way, sorted by sequence number, waiting for the watermark. The invariant: no
         /// checkpoint is stored that covers a record whose entry is not stored — every entry below the watermark
@@ -62,8 +62,9 @@ public final class ChangeLedger: Sendable {
         try await forgetExpired()
     }
 
-    /// The change of `threat` against the version of it handed to the sinks before; notes the entry to store once
-    /// `threat` is acknowledged. Called in the order the records go to the sinks.
+    /// The change of `threat` against the version of it listed before; notes the entry to store once `threat` is
+    /// acknowledged. Called in fetch order, when the threat is listed — before it is enriched, so that with
+    /// `--emit changes` a version that changed nothing tracked costs no enrichment request.
     /// While saves fail, waits (delivery pauses: no record reaches the sinks, so nothing more waits in memory) and
     /// tries the save again every second; throws a ``ThreatStateError`` naming the store once they have failed for
     /// ``saveFailureLimit``.
@@ -177,7 +178,7 @@ public final class ChangeLedger: Sendable {
     /// Whether saves are failing (delivery paused).
     public var isPaused: Bool { state.withLockedValue { $0.failing != nil } }
 
-    /// Entries waiting: handed to the sinks or acknowledged, not yet stored.
+    /// Entries waiting: listed or acknowledged, not yet stored.
     public var heldCount: Int { state.withLockedValue { $0.overlay.count } }
 
     private func forgetExpired() async throws {

@@ -6,6 +6,9 @@ public enum EnrichmentOutcome<Value: Sendable>: Sendable {
     case notFound(EnrichmentFailure)
     /// The part could not be fetched (after retries).
     case failed(EnrichmentFailure)
+    /// Not requested: `--emit changes` and a version that changed nothing tracked, decided when it was listed — its
+    /// record is acknowledged unsent, so its parts would cost requests for nothing.
+    case notRequested
     /// A stop came before the part was fetched (its request waited for a rate-limit token or a retry): the threat is
     /// withdrawn — not delivered, not acknowledged — and the checkpoint stays before it.
     case stopped
@@ -31,7 +34,7 @@ public enum EnrichmentOutcome<Value: Sendable>: Sendable {
     /// The failure, when not fetched.
     public var failure: EnrichmentFailure? {
         switch self {
-        case .fetched: return nil
+        case .fetched, .notRequested: return nil
         case .notFound(let failure), .failed(let failure): return failure
         case .stopped: return EnrichmentFailure(message: "not fetched: stopping")
         }

@@ -11,6 +11,9 @@ public struct ListedThreat: Sendable, Equatable {
     /// `run`: this version was delivered before with a part that failed, and is enriched again — the attempt's
     /// number (from 1), said in the record's `meta.reenriched`.
     public var reenrichmentAttempt: Int?
+    /// `run` with state: the change decided when the threat was listed (in fetch order) and the entry to store once
+    /// it is acknowledged; nil without state.
+    public var decided: DecidedChange?
 
     public init(sequence: UInt64 = 0, id: String, updatedAt: String?, json: [UInt8], reenrichmentAttempt: Int? = nil) {
         self.reenrichmentAttempt = reenrichmentAttempt
@@ -18,5 +21,16 @@ public struct ListedThreat: Sendable, Equatable {
         self.id = id
         self.updatedAt = updatedAt
         self.json = json
+    }
+}
+
+/// A version's change and its state entry, decided before the version is enriched (see ``ChangeLedger``).
+public struct DecidedChange: Sendable, Equatable {
+    public var change: ThreatChange
+    public var entry: ThreatStateEntry
+
+    public init(change: ThreatChange, entry: ThreatStateEntry) {
+        self.change = change
+        self.entry = entry
     }
 }

@@ -101,9 +101,9 @@ public struct RecordWriter: Sendable {
     /// The record of `enriched`: with its change when the run keeps state, and not encoded at all when
     /// `--emit changes` does not send it.
     private func encode(_ enriched: EnrichedThreat, summary: inout WriteSummary) async throws -> EncodedRecord {
-        guard let changes else { return encoder.encode(enriched) }
+        guard let changes, let decided = enriched.threat.decided else { return encoder.encode(enriched) }
         var enriched = enriched
-        let (change, entry) = try await changes.detect(enriched.threat)
+        let (change, entry) = (decided.change, decided.entry)
         enriched.change = change
         var record: EncodedRecord
         if changes.emit == .changes, !change.isWorthSending {
@@ -157,7 +157,7 @@ public struct WriteSummary: Sendable, Equatable {
     mutating func count(_ threat: EnrichedThreat) {
         records += 1
         switch threat.analysis {
-        case .fetched: break
+        case .fetched, .notRequested: break
         case .notFound:
             analysisNotFound += 1
             PipelineMetrics.enrichmentFailure(part: "analysis", kind: "not_found")
@@ -169,6 +169,7 @@ public struct WriteSummary: Sendable, Equatable {
         case .fetched(let events):
             self.events += events.count
             if events.truncated { eventsTruncated += 1 }
+        case .notRequested: break
         case .notFound:
             eventsNotFound += 1
             PipelineMetrics.enrichmentFailure(part: "events", kind: "not_found")
