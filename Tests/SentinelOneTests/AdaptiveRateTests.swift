@@ -57,11 +57,13 @@ struct AdaptiveRateTests {
         // The first throttle halves what the last second's answers showed (10), ending the fast start.
         #expect(machine.ceiling == min(before, 10))
         #expect(rate == min(before, 10) * 0.5)
-        // The answers to requests already on their way do not cut again within 300 ms…
+        // The answers to requests already on their way do not cut again, nor does a 429 while the cut is checked…
         #expect(machine.throttled(now: at(3.2), retryAfter: nil).rate == rate)
-        // …a later one does, by 15 % of the new showing.
-        let second = machine.throttled(now: at(3.5), retryAfter: nil).rate
-        #expect(second < rate)
+        #expect(machine.throttled(now: at(3.7), retryAfter: nil).rate == rate * AdaptiveRate.decrease, "a 429 in the check: cut once more")
+        // …and a 429 in the second check says noise: the cuts are undone and the ceiling forgotten.
+        _ = succeed(&machine, from: 4.3, to: 4.6)
+        #expect(machine.throttled(now: at(4.7), retryAfter: nil).rate == before)
+        #expect(machine.ceiling == nil && machine.noise > 0)
     }
 
     @Test func belowTheCeilingItClimbsBackQuicklyThenProbesSlowly() {

@@ -15,10 +15,11 @@ import Durations
 /// - **A cut is checked while no noise is known.** A budget's 429s stop when the rate falls below it; 429s that do
 ///   not depend on the rate (another integration spending the account's budget, a console's odd refusal) keep
 ///   coming. So a cut is followed by a check, the rate held: the next 60 answers from half a second on (or 8 s of
-///   them). Not one 429 among them: the cut stands. A 429: the rate is cut 15 % more and checked again (a first cut
+///   them, 16 s at a low rate). Not one 429 among them: the cut stands. A 429: the rate is cut 15 % more and checked again (a first cut
 ///   can land above the budget when the second before showed more than it allows). A 429 again: they are *noise* —
-///   the cuts are undone (the rate and ceiling of before them), and their share is guessed from the answers counted
-///   (at most 10 %) and then follows the answers.
+///   the cuts are undone (the rate of before them; the ceiling forgotten, to be found again above the noise), and
+///   their share is guessed from the answers counted (at most 10 %) and then follows the answers. While a check runs,
+///   a 429 cuts nothing more.
 /// - **Once noise is known**, a 429 cuts only while the share of 429s among the last 2 s of answers (at least 20) is
 ///   above twice the noise share plus 4 points: a budget reached on top of the noise. A 429 within that band pauses
 ///   nothing but its own request's retry. The noise share follows what the answers show (every 2 s, a tenth of the
@@ -123,8 +124,8 @@ public struct AdaptiveRate: Sendable, Equatable {
     /// counts as the budget's signal).
     public mutating func throttled(now: ContinuousClock.Instant, retryAfter: Duration?) -> (rate: Double, pauseUntil: ContinuousClock.Instant?) {
         note(.throttle, now: now)
-        if let episode, now >= episode.countFrom {
-            // Under check: counted, not acted on (see ``note(_:now:)``).
+        if episode != nil {
+            // Under check: counted (see ``note(_:now:)``), or an answer to a request sent before the cut; not acted on.
             return (rate, nil)
         }
         let throttleShare = share(of: .throttle, now: now, atLeast: 20)
@@ -180,8 +181,10 @@ extension AdaptiveRate {
         if outcome == .throttle { current.throttles += 1 }
         // A 429 after the cut (the rate held below what the console let through) ends the check: not the budget. (A
         // console refusing nearly everything then still cuts: its share is far above the noise band.)
+        // Long enough to tell: 60 answers, or 8 s with at least 30 of them, or 16 s at a low rate.
+        let elapsed = now - current.countFrom
         let done = current.throttles >= 1 || current.answers >= Self.checkAnswers
-            || (now - current.countFrom >= Self.checkLongest && current.answers >= 10)
+            || (elapsed >= Self.checkLongest && current.answers >= Self.checkAnswers / 2) || elapsed >= Self.checkLongest * 2
         guard done else {
             episode = current
             return
@@ -200,7 +203,8 @@ extension AdaptiveRate {
         // guessed from one refusal (no more than 10 %), then follows the answers (``decayNoise(now:)``).
         noise = min(0.1, max(0.01, 1 / Double(max(current.answers, 20))))
         rate = min(current.rateBefore, maximum)
-        ceiling = current.ceilingBefore
+        // Every ceiling so far may have been the noise's doing: found again, above the noise band.
+        ceiling = nil
         lastNoiseDecay = now
     }
 
