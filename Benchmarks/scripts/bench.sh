@@ -18,16 +18,23 @@
 #  12. changes (meta.change): one `run` pass of the 20,000 threats at 20 ms with the threat state (SQLite beside the
 #      state file) vs without, alternating; peak RSS of a 100,000-threat pass with vs without; and the restore of a
 #      100,000-entry state topic (the Kafka store) when a run starts
+#  13. rate limits under noise: auto against R = 25 with a 503 on every 13th request, and without a limit against a
+#      503 on every 10th request and a 5 % share of 429s (with and without Retry-After), vs what MAX (50/s) allows
+#  14. requests per delivered version: `run --emit changes` vs `--emit all` on a live console where most updates touch
+#      no tracked field (an unchanged version costs no enrichment request), and what a budget of 25 requests/s sustains
+#  15. A/B: the end-to-end and Kafka wall-clock rows with the previous binary (BENCH_BASE, default: the commit that last
+#      wrote BENCHMARKS.md — the code those figures came from) and the current one, alternating in one run, so that a
+#      regression can be told from a slow host. BENCH_BASE=none skips it.
 # BENCH_QUICK=1 shrinks the sizes (for a smoke run).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 quick=${BENCH_QUICK:-0}
 threats_e2e=20000; threats_small=10000; threats_large=100000; transform_seconds=5; threats_kafka=10000
-rate_threats_25=300; rate_threats_8=100; fresh_seconds=60; burst_threats=500
+rate_threats_25=300; rate_threats_8=100; rate_threats_max=1000; fresh_seconds=60; burst_threats=500
 if [ "$quick" = 1 ]; then
     threats_e2e=2000; threats_small=1000; threats_large=4000; transform_seconds=1; threats_kafka=1000
-    rate_threats_25=60; rate_threats_8=20; fresh_seconds=15; burst_threats=100
+    rate_threats_25=60; rate_threats_8=20; rate_threats_max=200; fresh_seconds=15; burst_threats=100
 fi
 
 work=$(mktemp -d)
@@ -39,6 +46,21 @@ background_on_exit rm -rf "$work"
 
 echo "bench: building (release)" >&2
 swift build -c release --product threatpipe >&2
+# The previous binary (15): built once per commit in a worktree of its own, kept between runs.
+base=${BENCH_BASE:-$(git log -1 --format=%H -- BENCHMARKS.md)}
+[ "$base" = "$(git rev-parse HEAD)" ] && base=$(git rev-parse HEAD~1)
+base_bin=""
+if [ "$base" != none ]; then
+    base=$(git rev-parse --short "$base")
+    base_tree=.build/bench-base/$base
+    if [ ! -x "$base_tree/.build/release/threatpipe" ]; then
+        echo "bench: building the previous binary ($base, release)" >&2
+        rm -rf "$base_tree"; git worktree prune
+        git worktree add --detach "$base_tree" "$base" >&2
+        swift build -c release --product threatpipe --package-path "$base_tree" >&2
+    fi
+    base_bin=$base_tree/.build/release/threatpipe
+fi
 swift build -c release --product TransformBenchmark >&2
 swift build -c release --product KafkaSinkBenchmark >&2
 cc -O2 Benchmarks/scripts/raw_producer.c -o "$work/raw_producer" $(pkg-config --cflags --libs rdkafka)
@@ -169,13 +191,44 @@ python3 Benchmarks/scripts/run_pass.py "$bin/threatpipe" "$url" "$work/unused.js
 read -r _ _ restore_ms restore_entries < <(python3 Benchmarks/scripts/run_pass.py "$bin/threatpipe" "$url" "$work/unused.json" "${kafka_state[@]}")
 background_stop statecluster
 
+# 15. A/B: the previous and the current binary, alternating, on the same emulator and cluster.
+ab_e2e=""; ab_sinks=""
+if [ -n "$base_bin" ]; then
+    background_start abcluster "$work/abcluster.out" "$work/abcluster.err" "$bin/threatpipe" kafka-mock-cluster --brokers 1
+    ab_brokers=$(background_wait_for abcluster '127\.0\.0\.1:[0-9]*' "$work/abcluster.out") || { echo "bench: the mock cluster did not start" >&2; exit 1; }
+    start_emulator "$threats_e2e" 20
+    for round in 1 2 3; do
+        for which in base current; do
+            b=$bin/threatpipe; [ "$which" = base ] && b=$base_bin
+            began=$(date +%s.%N)
+            S1_API_TOKEN=threatpipe-demo-token "$b" export --console-url "$url" --rate-limit 0 --concurrency 32 >/dev/null 2>"$work/ab-$which-$round.err"
+            e2e=$(python3 -c "print(f'{$(date +%s.%N) - $began:.2f}')")
+            began=$(date +%s.%N)
+            S1_API_TOKEN=threatpipe-demo-token "$b" export --console-url "$url" --rate-limit 0 --concurrency 32 --sink kafka \
+                --kafka-brokers "$ab_brokers" --kafka-topic "ab-$which-$round" --sink ndjson --output "$work/ab.ndjson" >/dev/null 2>>"$work/ab-$which-$round.err"
+            sinks=$(python3 -c "print(f'{$(date +%s.%N) - $began:.2f}')")
+            rm -f "$work/ab.ndjson"
+            ab_e2e="$ab_e2e $which:$e2e"; ab_sinks="$ab_sinks $which:$sinks"
+        done
+    done
+    background_stop abcluster
+fi
+
+# 14. Requests per delivered version, --emit changes vs --emit all.
+emit_seconds=60; [ "$quick" = 1 ] && emit_seconds=20
+python3 Benchmarks/scripts/emit_requests.py "$bin/threatpipe" "$emit_seconds" >"$work/emit.txt"
+read -r _ emit_changes_versions _ emit_changes_unchanged _ emit_changes_requests _ emit_changes_rpv < <(grep '^changes' "$work/emit.txt")
+read -r _ emit_all_versions _ emit_all_unchanged _ emit_all_requests _ emit_all_rpv < <(grep '^all' "$work/emit.txt")
+
 # 8. Rate limits: a console (50 ms latency) answering 429 beyond R requests/s.
-rate_run() { # label R threats rate-limit → "threats_per_second requests retries"
-    start_emulator "$3" 50 --fault "limit=$2"
+rate_run() { # label R threats rate-limit [emulator faults…] → "threats_per_second requests retries"
+    local label=$1 threats=$3 limit=$4
+    start_emulator "$threats" 50 --fault "limit=$2" "${@:5}"
+    set -- "$label" "$2" "$threats" "$limit"
     local began ended
     began=$(date +%s.%N)
     S1_API_TOKEN=threatpipe-demo-token "$bin/threatpipe" export --console-url "$url" --rate-limit "$4" --sink ndjson \
-        --output /dev/null 2>"$work/rate-$1.err" >/dev/null
+        --output /dev/null --concurrency "${rate_concurrency:-8}" 2>"$work/rate-$1.err" >/dev/null
     ended=$(date +%s.%N)
     local requests retries
     requests=$(grep -o '[0-9]* requests' "$work/rate-$1.err" | awk '{print $1}')
@@ -186,6 +239,17 @@ read -r auto25 auto25_requests auto25_retries < <(rate_run auto25 25 "$rate_thre
 read -r fixed25 fixed25_requests fixed25_retries < <(rate_run fixed25 25 $((rate_threats_25 / 2)) 10)
 read -r auto8 auto8_requests auto8_retries < <(rate_run auto8 8 "$rate_threats_8" auto)
 read -r fixed8 fixed8_requests fixed8_retries < <(rate_run fixed8 8 "$rate_threats_8" 6)
+# Noise the limiter must not take for the budget: a 503 on every 13th request on top of R = 25; no limit (R far above
+# auto's MAX of 50) with a 503 on every 10th request; and a share of 429s that does not depend on the rate, with and
+# without Retry-After.
+read -r noisy25 noisy25_requests noisy25_retries < <(rate_run noisy25 25 "$rate_threats_25" auto --fault 503@every=13)
+# Without a limit, refused requests wait a second for their retry: concurrency 16 keeps the pipeline from being what
+# limits (at 8, a tenth of the threats waiting a second fills the slots), so the rows measure the limiter.
+rate_concurrency=16
+read -r auto503 auto503_requests auto503_retries < <(rate_run auto503 100000 "$rate_threats_max" auto --fault 503@every=10)
+read -r auto429 auto429_requests auto429_retries < <(rate_run auto429 100000 "$rate_threats_max" auto --fault 429@rate=0.05)
+read -r auto429bare auto429bare_requests auto429bare_retries < <(rate_run auto429bare 100000 "$rate_threats_max" auto --fault 429-bare@rate=0.05)
+rate_concurrency=8
 
 # 9. Freshness, steady and in a burst.
 background_stop emulator
@@ -224,13 +288,22 @@ rows.insert(2, ("end to end into Kafka + NDJSON: L=20 ms, C=32", f"{threats / si
 curl_cost = $curl_used / threats
 rows.insert(4, ("CPU per threat vs libcurl", f"threatpipe {cpu_cost * 1e6:.0f} us vs libcurl multi {curl_cost * 1e6:.0f} us ($curl_requests requests, bodies dropped, no JSON)", f"{cpu_cost / curl_cost:.2f}x", "(a figure to watch)"))
 rows[3] = (rows[3][0], rows[3][1], rows[3][2], "(a figure to watch)")
-def rate_row(name, achieved, bound, requests, retries, target):
-    return (name, f"{achieved:.2f} threats/s vs {bound:g}; {retries} of {requests} requests answered 429 ({retries / requests:.1%})", f"{achieved / bound:.2f} of the bound, {retries / requests:.1%} 429", target)
+def max_row(name, achieved, requests, retries, refused):
+    # The time auto's MAX (50/s) allows for the requests the export made (its retries included), vs the time taken.
+    elapsed = $rate_threats_max / achieved
+    allowed = requests / 50
+    return (f"{name} ({$rate_threats_max:,} threats, concurrency 16)", f"{elapsed:.1f} s for {requests} requests ({retries} answered {refused}, {retries / requests:.1%}) vs {allowed:.1f} s at MAX=50", f"{allowed / elapsed:.2f} of MAX", ">= 0.83 (<= 1.2x the time MAX allows)")
+def rate_row(name, achieved, bound, requests, retries, target, refused="429"):
+    return (name, f"{achieved:.2f} threats/s vs {bound:g}; {retries} of {requests} requests answered {refused} ({retries / requests:.1%})", f"{achieved / bound:.2f} of the bound, {retries / requests:.1%} {refused}", target)
 rows += [
     rate_row("rate limit auto vs console limit R=25", $auto25, 12.5, $auto25_requests, $auto25_retries, ">= 0.9, <= 2 % 429"),
     rate_row("rate limit fixed 10 vs R=25", $fixed25, 5, $fixed25_requests, $fixed25_retries, ">= 0.97"),
     rate_row("rate limit auto vs console limit R=8", $auto8, 4, $auto8_requests, $auto8_retries, ">= 0.9, <= 2 % 429"),
     rate_row("rate limit fixed 6 vs R=8", $fixed8, 3, $fixed8_requests, $fixed8_retries, ">= 0.97"),
+    rate_row("rate limit auto vs R=25 and a 503 on every 13th request", $noisy25, 12.5, $noisy25_requests, $noisy25_retries, ">= 0.85", "429 or 503"),
+    max_row("rate limit auto, no limit, a 503 on every 10th request", $auto503, $auto503_requests, $auto503_retries, "503"),
+    max_row("rate limit auto, no limit, 5 % of requests 429 with Retry-After", $auto429, $auto429_requests, $auto429_retries, "429"),
+    max_row("rate limit auto, no limit, 5 % of requests 429 without Retry-After", $auto429bare, $auto429bare_requests, $auto429bare_retries, "429"),
     ("freshness: run --interval 5s, live console", f"p50 {$fresh_p50} s, p99 {$fresh_p99} s, max {$fresh_max} s ({$fresh_count} versions in {$fresh_seconds} s)", f"p99 {$fresh_p99} s", "p99 <= 6 s"),
     ("freshness: burst of $burst_threats new threats, --rate-limit 50", f"p50 {$burst_p50} s, p99 {$burst_p99} s, max {$burst_max} s ({$burst_count} versions); budget bound {$burst_threats * 2 / 50:g} s", f"p99 {$burst_p99 / ($burst_threats * 2 / 50):.2f}x the bound", "(bound + up to one interval)"),
 ]
@@ -243,6 +316,20 @@ rows += [
     ("changes: peak RSS of a run pass", f"with state {$state_on_kib / 1024:.0f} MB vs without {$state_off_kib / 1024:.0f} MB at {$threats_large:,} threats", f"{$state_on_kib / $state_off_kib:.2f}x", "<= 1.2x"),
     ("changes: restore of the state topic at start", f"{$restore_entries:,} entries read into the local copy in {$restore_ms:,} ms (mock cluster, four partitions: it keeps only the newest ~25 MB of a partition)", f"{$restore_entries / max($restore_ms, 1) * 1000:,.0f} entries/s", "(a figure to watch)"),
 ]
+if $emit_changes_versions > 0:
+    rows += [
+        ("requests per delivered version: run --emit changes vs --emit all, live console ($emit_seconds s, 30 threats, 10 updates/s)",
+         f"changes: {$emit_changes_requests:.0f} enrichment requests for {$emit_changes_versions:.0f} versions ({$emit_changes_unchanged:.0f} unchanged, {$emit_changes_unchanged / $emit_changes_versions:.0%}); all: {$emit_all_requests:.0f} for {$emit_all_versions:.0f} ({$emit_all_unchanged:.0f} unchanged); a budget of 25 requests/s sustains {25 / max($emit_changes_rpv, 1e-9):.1f} vs {25 / max($emit_all_rpv, 1e-9):.1f} versions/s",
+         f"{$emit_changes_rpv:.2f} vs {$emit_all_rpv:.2f} requests/version",
+         "an unchanged version costs 0 enrichment requests (changes = 2 x the share sent, or less)"),
+    ]
+ab = {"e2e": "$ab_e2e".split(), "sinks": "$ab_sinks".split()}
+if ab["e2e"]:
+    for key, name in (("e2e", "A/B end to end: L=20 ms, C=32"), ("sinks", "A/B end to end into Kafka + NDJSON")):
+        base_times = [float(x.split(":")[1]) for x in ab[key] if x.startswith("base:")]
+        current_times = [float(x.split(":")[1]) for x in ab[key] if x.startswith("current:")]
+        pairs = [b / c for b, c in zip(base_times, current_times)]
+        rows.append((f"{name}, previous ($base) vs current, alternating", f"previous {min(base_times)} s, current {min(current_times)} s (best of {len(pairs)}; rounds {' / '.join(f'{b}-{c}' for b, c in zip(base_times, current_times))} s)", f"{min(base_times) / min(current_times):.2f}x (median of rounds {statistics.median(pairs):.2f}x)", ">= 0.95x (no regression)"))
 lines = ["| benchmark | measured | ratio | target |", "|---|---|---|---|"]
 lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
 text = "\n".join(lines) + "\n"
