@@ -228,6 +228,34 @@ import Testing
         #expect(ledger.heldCount == 0)
     }
 
+    /// Two versions of one threat in one pass, the later acknowledged first, then a crash: the later one's entry is
+    /// stored at its acknowledgement (above the watermark), so delivered again it says the change it said — against
+    /// the earlier version — not the two changes folded into one.
+    @Test func aLaterVersionAcknowledgedFirstIsStoredAndSaysItsChangeAgainAfterACrash() async throws {
+        let store = MemoryStateStore()
+        let ledger = ChangeLedger(store: store, tracked: .defaults, emit: .all, retention: .seconds(86_400))
+        try await ledger.open()
+        var base = ChangeDetectorTests.threat("2026-07-01T00:00:00Z")
+        base.sequence = 0
+        _ = try await ledger.detect(base)
+        ledger.acknowledged(below: 1)
+        try await ledger.endPass()
+        var first = ChangeDetectorTests.threat("2026-07-02T00:00:00Z", verdict: "true_positive")
+        first.sequence = 0
+        var second = ChangeDetectorTests.threat("2026-07-03T00:00:00Z", status: "resolved", verdict: "true_positive")
+        second.sequence = 1
+        _ = try await ledger.detect(first)
+        let said = try await ledger.detect(second).change
+        #expect(said.fields.map(\.path) == ["threatInfo.incidentStatus"])
+        ledger.acknowledged(sequences: [1])
+        try await ledger.persist()
+        // The process dies here: the first version was never acknowledged.
+        let restarted = ChangeLedger(store: store, tracked: .defaults, emit: .all, retention: .seconds(86_400))
+        try await restarted.open()
+        second.sequence = 0
+        #expect(try await restarted.detect(second).change == said, "the change it said, not verdict and status folded")
+    }
+
     /// A store whose saves fail until healed; says each attempt.
     actor FailingStateStore: ThreatStateStore {
         var entries: [String: ThreatStateEntry] = [:]

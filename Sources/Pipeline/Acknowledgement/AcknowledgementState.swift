@@ -34,6 +34,9 @@ public struct AcknowledgementState: Sendable {
     /// Records in flight: registered but not yet acknowledged by every sink.
     public var inFlightCount: Int { pendingSinks.count }
 
+    /// Whether `sequence` is registered and waits for a sink still.
+    public func isPending(_ sequence: UInt64) -> Bool { pendingSinks[sequence] != nil }
+
     /// True when every registered record is acknowledged by every sink.
     public var isComplete: Bool { lowWatermark == registeredCount }
 

@@ -6,11 +6,15 @@ import CoreMetrics
 public final class AcknowledgementTracker: Sendable {
     private let state: NIOLockedValueBox<AcknowledgementState>
     private let onWatermarkAdvanced: (@Sendable (UInt64) -> Void)?
+    private let onRecordsDone: (@Sendable ([UInt64]) -> Void)?
 
     /// - Parameter onWatermarkAdvanced: told the new low watermark each time it moves (outside the lock).
-    public init(sinkCount: Int, onWatermarkAdvanced: (@Sendable (UInt64) -> Void)? = nil) {
+    /// - Parameter onRecordsDone: told the records every sink has now acknowledged, whatever the watermark (outside
+    ///   the lock, before the watermark they move).
+    public init(sinkCount: Int, onWatermarkAdvanced: (@Sendable (UInt64) -> Void)? = nil, onRecordsDone: (@Sendable ([UInt64]) -> Void)? = nil) {
         state = NIOLockedValueBox(AcknowledgementState(sinkCount: sinkCount))
         self.onWatermarkAdvanced = onWatermarkAdvanced
+        self.onRecordsDone = onRecordsDone
     }
 
     /// Registers the next record in fetch order and returns its sequence number.
@@ -23,7 +27,12 @@ public final class AcknowledgementTracker: Sendable {
     /// Records that sink number `sink` is done with `sequence` (see ``Acknowledgement``).
     @discardableResult
     public func acknowledge(_ sequence: UInt64, sink: Int, as outcome: Acknowledgement = .delivered) -> AcknowledgementState.Action {
-        let (action, inFlight) = state.withLockedValue { ($0.acknowledge(sequence, sink: sink, as: outcome), $0.inFlightCount) }
+        let (action, inFlight, done) = state.withLockedValue { state in
+            let waited = state.isPending(sequence)
+            let action = state.acknowledge(sequence, sink: sink, as: outcome)
+            return (action, state.inFlightCount, waited && !state.isPending(sequence))
+        }
+        if done { onRecordsDone?([sequence]) }
         if case .watermarkAdvanced(let watermark) = action {
             PipelineMetrics.recordsInFlight.record(inFlight)
             onWatermarkAdvanced?(watermark)
@@ -33,13 +42,18 @@ public final class AcknowledgementTracker: Sendable {
 
     /// Records that sink number `sink` holds every one of `sequences` durably.
     public func acknowledge(_ sequences: some Sequence<UInt64>, sink: Int) {
-        let (advanced, inFlight) = state.withLockedValue { state -> (UInt64?, Int) in
+        let tellDone = onRecordsDone != nil
+        let (advanced, inFlight, done) = state.withLockedValue { state -> (UInt64?, Int, [UInt64]) in
             var advanced: UInt64?
+            var done: [UInt64] = []
             for sequence in sequences {
+                let waited = tellDone && state.isPending(sequence)
                 if case .watermarkAdvanced(let watermark) = state.acknowledge(sequence, sink: sink) { advanced = watermark }
+                if waited, !state.isPending(sequence) { done.append(sequence) }
             }
-            return (advanced, state.inFlightCount)
+            return (advanced, state.inFlightCount, done)
         }
+        if !done.isEmpty { onRecordsDone?(done) }
         if let advanced {
             PipelineMetrics.recordsInFlight.record(inFlight)
             onWatermarkAdvanced?(advanced)

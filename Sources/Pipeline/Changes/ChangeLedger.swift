@@ -98,6 +98,26 @@ public final class ChangeLedger: Sendable {
             state.acknowledged += ready
             return ready
         }
+        count(ready)
+    }
+
+    /// These records are acknowledged by every sink (above the watermark, maybe): their entries are ready to store
+    /// now — storing one early never hurts, the checkpoint does not cover it yet.
+    func acknowledged(sequences: [UInt64]) {
+        let ready = state.withLockedValue { state -> [ThreatStateEntry] in
+            var ready: [ThreatStateEntry] = []
+            for sequence in sequences {
+                // Records come nearly in order: searched from the front.
+                guard let index = state.pending.firstIndex(where: { $0.sequence == sequence }) else { continue }
+                ready.append(state.pending.remove(at: index).entry)
+            }
+            state.acknowledged += ready
+            return ready
+        }
+        count(ready)
+    }
+
+    private func count(_ ready: [ThreatStateEntry]) {
         guard !ready.isEmpty else { return }
         var kinds: [ThreatChange.Kind: Int] = [:]
         var fields: [String: Int] = [:]

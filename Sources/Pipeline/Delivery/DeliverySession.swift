@@ -106,6 +106,9 @@ public actor DeliverySession {
         // The ledger hears of the watermark before the checkpoint folds it: by the time a checkpoint is read to be
         // stored, the entries of every version it covers wait to be stored before it.
         let changes = self.changes
+        let recordsDone: (@Sendable ([UInt64]) -> Void)? = changes.map { ledger in
+            { @Sendable done in ledger.acknowledged(sequences: done) }
+        }
         let tracker = AcknowledgementTracker(
             sinkCount: sinks.count,
             onWatermarkAdvanced: state.map { state -> @Sendable (UInt64) -> Void in
@@ -113,7 +116,11 @@ public actor DeliverySession {
                     changes?.acknowledged(below: reached)
                     _ = state.withLockedValue { $0.fold(toWatermark: reached) }
                 }
-            }
+            },
+            // Each record's entry is ready to store as soon as every sink has it, below the watermark or not: a later
+            // version acknowledged before an earlier one of the same threat is stored, and after a crash delivered
+            // again with the change it said (not the two folded into one).
+            onRecordsDone: recordsDone
         )
         router.route(to: tracker)
         let pass = DeliveryPass(sinks: sinks, closesSinksAtEnd: lifetime == .onePass, tracker: tracker, covered: state, changes: changes)
