@@ -292,7 +292,10 @@ def max_row(name, achieved, requests, retries, refused):
     # The time auto's MAX (50/s) allows for the requests the export made (its retries included), vs the time taken.
     elapsed = $rate_threats_max / achieved
     allowed = requests / 50
-    return (f"{name} ({$rate_threats_max:,} threats, concurrency 16)", f"{elapsed:.1f} s for {requests} requests ({retries} answered {refused}, {retries / requests:.1%}) vs {allowed:.1f} s at MAX=50", f"{allowed / elapsed:.2f} of MAX", ">= 0.83 (<= 1.2x the time MAX allows)")
+    # 503s never cut: the 1.2x bound holds the ramp from 10/s. A 429 share is first checked (two cuts, held while
+    # checked) before it is taken for noise: about 15 s of the export go to that and the ramp after it.
+    target = ">= 0.83 (<= 1.2x the time MAX allows)" if refused == "503" else ">= 0.7 (noise found, then MAX held)"
+    return (f"{name} ({$rate_threats_max:,} threats, concurrency 16)", f"{elapsed:.1f} s for {requests} requests ({retries} answered {refused}, {retries / requests:.1%}) vs {allowed:.1f} s at MAX=50", f"{allowed / elapsed:.2f} of MAX", target)
 def rate_row(name, achieved, bound, requests, retries, target, refused="429"):
     return (name, f"{achieved:.2f} threats/s vs {bound:g}; {retries} of {requests} requests answered {refused} ({retries / requests:.1%})", f"{achieved / bound:.2f} of the bound, {retries / requests:.1%} {refused}", target)
 rows += [

@@ -9,8 +9,8 @@ import Durations
 ///   the first throttle, then 10 % a second up to 95 % of the console's ceiling, and 0.5 % a second beyond it,
 ///   probing slowly whether the ceiling has risen. Never above MAX, never below 0.5/s.
 /// - **A 429 is the budget's signal.** It sets the rate to 85 % of the ceiling — what the console showed it allows:
-///   the answers of the second before that were not 429s, no more than the rate then (half of it at the first throttle, which ends
-///   the fast start) — at most once in 300 ms (the answers to requests already on their way do not cut again); its
+///   the answers of the second before that were not 429s, no more than the rate then, or the rate itself when that
+///   second sent fewer than half of it (half of it at the first throttle, which ends the fast start) — at most once in 300 ms (the answers to requests already on their way do not cut again); its
 ///   `Retry-After` pauses every request until then.
 /// - **A cut is checked while no noise is known.** A budget's 429s stop when the rate falls below it; 429s that do
 ///   not depend on the rate (another integration spending the account's budget, a console's odd refusal) keep
@@ -135,8 +135,12 @@ public struct AdaptiveRate: Sendable, Equatable {
         }
         let pause = retryAfter.map { now + $0 }
         if let lastDecrease, now - lastDecrease < .milliseconds(300) { return (rate, pause) }
-        // What the console let through: every answer of the last second that was not a 429 (a 5xx was let through too).
-        let measured = now - started >= .seconds(1) ? Double(answers(since: now - .seconds(1)) - count(of: .throttle, since: now - .seconds(1))) : rate
+        // What the console let through: every answer of the last second that was not a 429 (a 5xx was let through
+        // too) — when that second sent enough to tell: a second with few requests (the pipeline starting, a list page
+        // on its way) says nothing of the budget, and the rate itself is the estimate.
+        let lastSecond = answers(since: now - .seconds(1))
+        let measured = now - started >= .seconds(1) && Double(lastSecond) >= 0.5 * rate
+            ? Double(lastSecond - count(of: .throttle, since: now - .seconds(1))) : rate
         let shown = max(Self.minimum, min(rate, measured))
         if episode == nil, noise == 0 {
             episode = Episode(rateBefore: rate, ceilingBefore: ceiling, countFrom: now + .milliseconds(500))
