@@ -32,18 +32,26 @@ import Testing
         )
     }
 
-    /// Writes records as another client would (kcat; an empty value goes as a tombstone).
-    private func produce(_ records: [(key: String, value: String)]) throws {
+    /// Writes records as another client would (kcat; an empty value goes as a tombstone). Its end is awaited, never
+    /// waited for on a thread of the shared pool (a blocked pool thread slows every test running beside this one).
+    private func produce(_ records: [(key: String, value: String)]) async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["kcat", "-b", cluster.bootstrapServers, "-P", "-t", topic, "-K", "\t", "-Z"]
         let input = Pipe()
         process.standardInput = input
-        try process.run()
-        input.fileHandleForWriting.write(Data(records.map { "\($0.key)\t\($0.value)\n" }.joined().utf8))
-        try input.fileHandleForWriting.close()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+            do {
+                try process.run()
+            } catch {
+                continuation.resume(throwing: error)
+                return
+            }
+            input.fileHandleForWriting.write(Data(records.map { "\($0.key)\t\($0.value)\n" }.joined().utf8))
+            try? input.fileHandleForWriting.close()
+        }
+        #expect(status == 0)
     }
 
     private func horizon(_ text: String, resetAt: Int64) -> String { "{\"horizon\":\"\(text)\",\"resetAt\":\(resetAt)}" }
@@ -54,7 +62,7 @@ import Testing
         try await first.save([entry("t1", seen: now - 100), entry("t2", seen: now - 100)])
         await first.close()
         let future = "2099-01-01T00:00:00.000000Z"
-        try produce([
+        try await produce([
             // The key an earlier release wrote, from the future; another owner's reset; this owner's, from the future.
             (KafkaThreatStateStore.horizonKeyPrefix, horizon(future, resetAt: 4_102_444_800)),
             (KafkaThreatStateStore.horizonKey(owner: "instance-b"), horizon(RFC3339Timestamp.now.description, resetAt: now - 10)),
@@ -83,7 +91,7 @@ import Testing
         _ = try await first.open()
         try await first.save([entry("t1", seen: now), entry("t2", seen: now), entry("t3", seen: now)])
         await first.close()
-        try produce([
+        try await produce([
             ("t1", ""),
             ("t3", "not json"),
             ("t4", String(decoding: entry("t5", seen: now).encoded, as: UTF8.self)),
