@@ -57,6 +57,12 @@ public final class ChangeLedger: Sendable {
 
     /// Opens the store and forgets what retention says.
     public func open() async throws {
+        // Exported from the start at 0: an alert on a rate of them needs the series before the first one.
+        Counter(label: "threatpipe_state_save_failures_total").increment(by: 0)
+        Counter(label: "threatpipe_enrichment_skipped_total").increment(by: 0)
+        for reason in ["horizon", "garbage"] {
+            Counter(label: "threatpipe_state_records_ignored_total", dimensions: [("reason", reason)]).increment(by: 0)
+        }
         let horizon = try await store.open()
         state.withLockedValue { $0.horizon = RFC3339Timestamp(horizon) }
         try await forgetExpired()
