@@ -40,8 +40,8 @@ public struct OCSFDetectionFindingEncoder: RecordEncoder {
             change: source.change, createdAt: source.string(info + "createdAt"), updatedAt: source.string(info + "updatedAt"),
             incidentStatus: incidentStatus
         )
-        let lastAction = source.value("mitigationStatus")?.arrayValue?.last?.at("action")?.stringValue
-        let disposition = OCSFEnumerations.disposition(mitigationStatus: source.string(info + "mitigationStatus"), lastAction: lastAction)
+        let newestAction = OCSFEnumerations.newestAction(source.value("mitigationStatus")?.arrayValue)
+        let disposition = OCSFEnumerations.disposition(mitigationStatus: source.string(info + "mitigationStatus"), newestAction: newestAction)
         var members: [(String, JSONValue?)] = [
             ("metadata", metadata(source, exportedAt: exportedAt)),
             ("category_uid", 2), ("category_name", "Findings"),

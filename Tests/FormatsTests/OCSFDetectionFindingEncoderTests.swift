@@ -96,12 +96,31 @@ import Testing
         #expect((try? encode(notJSON)) != nil, "a broken part cannot crash the encoder")
     }
 
+    /// Killed, quarantined, then remediated, in console order (newest first): Corrected, from the newest action — the
+    /// last element (the oldest) said Blocked. With `lastUpdate` the newest is found whatever the order.
+    @Test func theNewestMitigationActionSetsTheDisposition() throws {
+        let newestFirst: JSONValue = [
+            ["action": "remediate", "status": "success", "lastUpdate": "2026-01-01T00:00:03Z"],
+            ["action": "quarantine", "status": "success", "lastUpdate": "2026-01-01T00:00:02Z"],
+            ["action": "kill", "status": "success", "lastUpdate": "2026-01-01T00:00:01Z"],
+        ]
+        #expect(OCSFEnumerations.newestAction(newestFirst.arrayValue) == "remediate")
+        let shuffled: JSONValue = [
+            ["action": "kill", "lastUpdate": "2026-01-01T00:00:01Z"], ["action": "rollback", "lastUpdate": "2026-01-01T00:00:09.5Z"],
+            ["action": "quarantine", "lastUpdate": "2026-01-01T00:00:02Z"],
+        ]
+        #expect(OCSFEnumerations.newestAction(shuffled.arrayValue) == "rollback")
+        let undated: JSONValue = [["action": "network_quarantine"], ["action": "kill"]]
+        #expect(OCSFEnumerations.newestAction(undated.arrayValue) == "network_quarantine", "console order: newest first")
+        #expect(OCSFEnumerations.disposition(mitigationStatus: "mitigated", newestAction: OCSFEnumerations.newestAction(newestFirst.arrayValue)).id == 11)
+    }
+
     @Test func mitigationActionsMapToDispositions() {
-        #expect(OCSFEnumerations.disposition(mitigationStatus: "mitigated", lastAction: "kill").id == 2)
-        #expect(OCSFEnumerations.disposition(mitigationStatus: "mitigated", lastAction: "rollback").id == 9)
-        #expect(OCSFEnumerations.disposition(mitigationStatus: "mitigated", lastAction: "something").id == 11)
-        #expect(OCSFEnumerations.disposition(mitigationStatus: "not_mitigated", lastAction: nil).caption == "Detected")
-        #expect(OCSFEnumerations.disposition(mitigationStatus: "marked_as_benign", lastAction: nil).id == 10)
+        #expect(OCSFEnumerations.disposition(mitigationStatus: "mitigated", newestAction: "kill").id == 2)
+        #expect(OCSFEnumerations.disposition(mitigationStatus: "mitigated", newestAction: "rollback").id == 9)
+        #expect(OCSFEnumerations.disposition(mitigationStatus: "mitigated", newestAction: "something").id == 11)
+        #expect(OCSFEnumerations.disposition(mitigationStatus: "not_mitigated", newestAction: nil).caption == "Detected")
+        #expect(OCSFEnumerations.disposition(mitigationStatus: "marked_as_benign", newestAction: nil).id == 10)
         #expect(OCSFEnumerations.action(disposition: .init(id: 15, caption: "Detected")).id == 1)
     }
 

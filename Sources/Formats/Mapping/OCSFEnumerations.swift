@@ -59,10 +59,27 @@ enum OCSFEnumerations {
         return Choice(id: 2, caption: "Update")
     }
 
-    /// `threatInfo.mitigationStatus` (and, when mitigated, the last mitigation action) → `disposition_id`.
-    static func disposition(mitigationStatus: String?, lastAction: String?) -> Choice {
+    /// The newest of the mitigation actions run (`mitigationStatus[]`): the one with the latest `lastUpdate`, else
+    /// the first — the console lists them newest first (a threat killed, quarantined, then remediated is Corrected,
+    /// not Blocked, which the last element said).
+    static func newestAction(_ actions: [JSONValue]?) -> String? {
+        guard let actions, !actions.isEmpty else { return nil }
+        var newest = actions[0]
+        var newestTime = actions[0].at("lastUpdate")?.stringValue.flatMap { RFC3339Timestamp($0) }
+        for action in actions.dropFirst() {
+            guard let time = action.at("lastUpdate")?.stringValue.flatMap({ RFC3339Timestamp($0) }) else { continue }
+            if newestTime.map({ time > $0 }) ?? true {
+                newest = action
+                newestTime = time
+            }
+        }
+        return newest.at("action")?.stringValue
+    }
+
+    /// `threatInfo.mitigationStatus` (and, when mitigated, the newest mitigation action) → `disposition_id`.
+    static func disposition(mitigationStatus: String?, newestAction: String?) -> Choice {
         if mitigationStatus?.lowercased() == "mitigated" {
-            return choose(lastAction, [
+            return choose(newestAction, [
                 "kill": Choice(id: 2, caption: "Blocked"),
                 "quarantine": Choice(id: 3, caption: "Quarantined"),
                 "network_quarantine": Choice(id: 4, caption: "Isolated"),
