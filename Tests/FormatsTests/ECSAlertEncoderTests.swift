@@ -40,4 +40,14 @@ import Testing
         #expect(document["host"]?["ip"] == nil, "not an address")
         #expect(document["sentinel_one"]?["threat"]?["agentDetectionInfo"]?["agentIpV4"] == "not-an-ip")
     }
+
+    /// `host.ip` and `related.ip` keep the addresses that name the host from elsewhere: no loopback, no link-local.
+    @Test func loopbackAndLinkLocalAddressesAreLeftOut() {
+        for address in ["127.0.0.1", "127.1.2.3", "::1", "169.254.10.1", "fe80::1c2a:3bff:fe4d:5e6f", "FE80::1", "febf::1"] {
+            #expect(ECSHost.isLoopbackOrLinkLocal(address), "\(address)")
+        }
+        for address in ["10.32.0.165", "96.79.235.37", "2001:db8::1", "fec0::1", "172.16.0.1", "128.0.0.1"] {
+            #expect(!ECSHost.isLoopbackOrLinkLocal(address), "\(address)")
+        }
+    }
 }

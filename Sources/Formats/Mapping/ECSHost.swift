@@ -25,14 +25,24 @@ enum ECSHost {
         ])
     }
 
-    /// Every address the agent reported: detection-time IPv4 and IPv6, the external address, the interfaces'.
+    /// Every address the agent reported that names the host from elsewhere: detection-time IPv4 and IPv6, the external
+    /// address, the interfaces' — without loopback (127.0.0.0/8, ::1) and link-local ones (169.254.0.0/16, fe80::/10),
+    /// which every host has (a macOS agent reported fifteen `fe80::` addresses) and which say nothing of this one.
     static func addresses(_ source: SourceThreat) -> [JSONValue?] {
         var addresses = [detection + "agentIpV4", detection + "agentIpV6", detection + "externalIp"]
             .flatMap { source.addresses($0) }.map { Optional(JSONValue.string($0)) }
         for interface in source.value(realtime + "networkInterfaces")?.arrayValue ?? [] {
             addresses += (interface.at("inet")?.arrayValue ?? []) + (interface.at("inet6")?.arrayValue ?? [])
         }
-        return addresses.filter { $0?.stringValue.map(isIPAddress) ?? false }
+        return addresses.filter { $0?.stringValue.map { isIPAddress($0) && !isLoopbackOrLinkLocal($0) } ?? false }
+    }
+
+    /// 127.0.0.0/8, ::1, 169.254.0.0/16 and fe80::/10.
+    static func isLoopbackOrLinkLocal(_ address: String) -> Bool {
+        let text = address.lowercased()
+        if !text.contains(":") { return text.hasPrefix("127.") || text.hasPrefix("169.254.") }
+        if text == "::1" || text == "0:0:0:0:0:0:0:1" { return true }
+        return ["fe8", "fe9", "fea", "feb"].contains { text.hasPrefix($0) }
     }
 
     /// ECS's `host.os.type` values: linux, macos, unix, windows, ios, android.
