@@ -49,7 +49,7 @@ let package = Package(
         .target(
             name: "SentinelOne",
             dependencies: [.product(name: "CoreMetrics", package: "swift-metrics"), 
-                "RawJSON",
+                "RawJSON", .product(name: "DequeModule", package: "swift-collections"),
                 "Pipeline",
                 "Durations",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -2,7 +2,8 @@ import SentinelOne
 import Testing
 
 /// `--rate-limit auto`: the adaptive limiter's state machine, driven with made-up instants (no real time passes).
-struct AdaptiveRateTests {
+/// Serialized: the simulations keep a core busy for a moment, and a timing test elsewhere needs the pool's other thread.
+@Suite(.serialized) struct AdaptiveRateTests {
     let t0 = ContinuousClock.now
 
     func at(_ seconds: Double) -> ContinuousClock.Instant { t0 + .milliseconds(Int64(seconds * 1000)) }

@@ -1,3 +1,4 @@
+import DequeModule
 import Durations
 
 /// `--rate-limit auto[:MAX]`: the request rate found by probing the console, as a value-type state machine (time is
@@ -47,7 +48,9 @@ public struct AdaptiveRate: Sendable, Equatable {
     private var lastOverloadCut: ContinuousClock.Instant?
     private var lastNoiseDecay: ContinuousClock.Instant
     /// The answers of the last 2 s, and at least the last ``windowMinimum`` (at most ``recentLimit``): when, and what.
-    private var recent: [Answer] = []
+    private var recent: Deque<Answer> = []
+    /// How many of `recent` are of each outcome (by raw value): a share is read without a scan.
+    private var recentCounts: [Int] = [0, 0, 0]
     /// When the machine started: a second of answers must have been seen before they say what the console allows.
     private let started: ContinuousClock.Instant
     /// The cut under check, if any.
@@ -172,14 +175,13 @@ extension AdaptiveRate {
     /// Records an answer, and checks the episode under way with it.
     private mutating func note(_ outcome: Outcome, now: ContinuousClock.Instant) {
         recent.append(Answer(at: now, outcome: outcome))
+        recentCounts[Int(outcome.rawValue)] += 1
         let horizon = now - .seconds(2)
-        var drop = 0
-        while drop < recent.count,
-            (recent[drop].at < horizon && recent.count - drop > Self.windowMinimum) || recent.count - drop > Self.recentLimit
+        while let first = recent.first,
+            (first.at < horizon && recent.count > Self.windowMinimum) || recent.count > Self.recentLimit
         {
-            drop += 1
+            recentCounts[Int(recent.removeFirst().outcome.rawValue)] -= 1
         }
-        if drop > 0 { recent.removeFirst(drop) }
         guard var current = episode, now >= current.countFrom, outcome != .serverError else { return }
         current.answers += 1
         if outcome == .throttle { current.throttles += 1 }
@@ -232,14 +234,24 @@ extension AdaptiveRate {
     /// The share of `outcome` among the answers of the last 2 s; nil when there are fewer than `atLeast`.
     private func share(of outcome: Outcome, now: ContinuousClock.Instant, atLeast: Int) -> Double? {
         guard recent.count >= atLeast else { return nil }
-        return Double(recent.lazy.filter { $0.outcome == outcome }.count) / Double(recent.count)
+        return Double(recentCounts[Int(outcome.rawValue)]) / Double(recent.count)
     }
 
     private func count(of outcome: Outcome, since instant: ContinuousClock.Instant) -> Int {
-        recent.lazy.filter { $0.at >= instant && $0.outcome == outcome }.count
+        var count = 0
+        for answer in recent.reversed() {
+            guard answer.at >= instant else { break }
+            if answer.outcome == outcome { count += 1 }
+        }
+        return count
     }
 
     private func answers(since instant: ContinuousClock.Instant) -> Int {
-        recent.lazy.filter { $0.at >= instant }.count
+        var count = 0
+        for answer in recent.reversed() {
+            guard answer.at >= instant else { break }
+            count += 1
+        }
+        return count
     }
 }
