@@ -217,8 +217,12 @@ fi
 # 14. Requests per delivered version, --emit changes vs --emit all.
 emit_seconds=60; [ "$quick" = 1 ] && emit_seconds=20
 python3 Benchmarks/scripts/emit_requests.py "$bin/threatpipe" "$emit_seconds" >"$work/emit.txt"
-read -r _ emit_changes_versions _ emit_changes_unchanged _ emit_changes_requests _ emit_changes_rpv < <(grep '^changes' "$work/emit.txt")
-read -r _ emit_all_versions _ emit_all_unchanged _ emit_all_requests _ emit_all_rpv < <(grep '^all' "$work/emit.txt")
+read -r _ _ emit_changes_versions _ emit_changes_unchanged _ emit_changes_requests _ emit_changes_rpv < <(grep '^changes' "$work/emit.txt")
+read -r _ _ emit_all_versions _ emit_all_unchanged _ emit_all_requests _ emit_all_rpv < <(grep '^all' "$work/emit.txt")
+# A mode that printed nothing leaves its row out rather than the table.
+for v in emit_changes_versions emit_changes_unchanged emit_changes_requests emit_changes_rpv emit_all_versions emit_all_unchanged emit_all_requests emit_all_rpv; do
+    [ -n "${!v:-}" ] || printf -v "$v" 0
+done
 
 # 8. Rate limits: a console (50 ms latency) answering 429 beyond R requests/s.
 rate_run() { # label R threats rate-limit [emulator faults…] → "threats_per_second requests retries"
