@@ -102,7 +102,11 @@ public struct ExportPipeline<Source: ThreatSource>: Sendable {
             // A stop withdrew threats it had fetched: the pass ends short of the list, as if stopped before them.
             summary.fetch.stoppedEarly = true
         }
-        guard acknowledgements.inFlightCount == summary.withdrawn,
+        // Unacknowledged at the end: exactly the withdrawn records — or, after a stop withdrew some, also records a
+        // sink that delivers in sequence (the transactional one) held back behind them. Neither is acknowledged, so
+        // the checkpoint stays before the first; anything else is a sink that lost a record.
+        let heldBehindWithdrawn = summary.withdrawn > 0 && acknowledgements.inFlightCount > summary.withdrawn
+        guard acknowledgements.inFlightCount == summary.withdrawn || heldBehindWithdrawn,
             summary.write.records + summary.withdrawn == summary.fetch.threats
         else {
             throw PipelineError(

@@ -60,6 +60,32 @@ import Logging
         #expect(watermark.highest == 25, "every record below the first withdrawn one, and none after it")
     }
 
+    /// A sink that takes records in sequence holds back those enriched after a withdrawn one: they stay unacknowledged
+    /// with it, and the pass still ends as stopped — not as a sink that lost records (a group's shard logged "poll
+    /// failed" at every stop that came in its pass, under exactly once).
+    @Test func recordsASinkHoldsBehindAWithdrawnOneEndThePassAsStopped() async throws {
+        let source = MemorySource(count: 40, stopped: [25])
+        let sink = InSequenceSink()
+        let session = DeliverySession(sinks: { [sink] }, checkpoints: nil, lifetime: .onePass, logger: Logger(label: "test"))
+        _ = try await session.prepare()
+        let (watermark, inFlight) = (WatermarkRecorder(), WatermarkRecorder())
+        let summary = try await session.deliver { pass in
+            let summary = try await ExportPipeline(
+                source: source, encoder: IDEncoder(), sinks: pass.sinks, configuration: .init(concurrency: 4)
+            ).run(through: pass)
+            let snapshot = pass.tracker.snapshot
+            watermark.record(snapshot.lowWatermark)
+            inFlight.record(UInt64(snapshot.inFlightCount))
+            return summary
+        }.get()
+        await session.close()
+        #expect(summary.withdrawn == 1)
+        #expect(summary.fetch.stoppedEarly)
+        #expect(watermark.highest == 25)
+        #expect(inFlight.highest == 15, "the withdrawn record and the 14 after it")
+        #expect(await sink.records.map(\.key) == (0..<25).map { "t\($0)" })
+    }
+
     /// A slow sink must hold the fetcher back: how far the fetcher runs ahead is bounded by the channel capacities,
     /// the concurrency and two pages (the one being sent and the one read ahead) — not by the number of threats.
     @Test func aSlowSinkHoldsTheFetcherBack() async throws {

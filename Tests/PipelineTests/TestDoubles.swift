@@ -114,6 +114,34 @@ actor MemorySink: RecordSink {
 
 struct TestSinkFailure: Error {}
 
+/// A sink that takes records only in sequence, as the transactional Kafka sink does: a record written ahead of an
+/// earlier one waits for it, and one still waiting when the input ends is never written nor acknowledged.
+actor InSequenceSink: RecordSink {
+    nonisolated let name = "in-sequence"
+    private(set) var records: [EncodedRecord] = []
+    private var ahead: [UInt64: EncodedRecord] = [:]
+    private var next: UInt64 = 0
+    private var acknowledger: SinkAcknowledger?
+
+    func open(acknowledger: SinkAcknowledger) async throws { self.acknowledger = acknowledger }
+
+    func write(_ record: EncodedRecord) async throws {
+        ahead[record.sequence] = record
+        while let due = ahead.removeValue(forKey: next) {
+            records.append(due)
+            acknowledger?.acknowledge(due.sequence)
+            next += 1
+        }
+    }
+
+    /// What waited behind a record that never came.
+    var heldBack: Int { ahead.count }
+
+    func flush() async throws { ahead.removeAll() }
+
+    func close() async throws { ahead.removeAll() }
+}
+
 /// The highest watermark a pipeline reported.
 final class WatermarkRecorder: Sendable {
     private let value = Atomic<UInt64>(0)
