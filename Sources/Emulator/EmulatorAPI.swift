@@ -9,7 +9,7 @@ public final class EmulatorAPI: Sendable {
     public let maximumPageSize = 1000
     let live: LiveChanges
     private let counters = NIOLockedValueBox(RequestCounts())
-    private let waiters = NIOLockedValueBox<[(count: Int, listOnly: Bool, continuation: CheckedContinuation<Void, Never>)]>([])
+    private let waiters = NIOLockedValueBox<[(until: @Sendable (RequestCounts) -> Bool, continuation: CheckedContinuation<Void, Never>)]>([])
 
     /// The hostile console's data-shape faults (cursor cycles, large analyses).
     let faults: FaultPlan
@@ -89,15 +89,25 @@ public final class EmulatorAPI: Sendable {
         await wait(for: count, listOnly: true)
     }
 
+    /// Returns once at least `count` passes over the threat list filtered to each of `siteIDs` began (list requests
+    /// without a cursor whose `siteIds` is that site): a pass of a shard begins only after its previous one ended, so
+    /// two passes of every shard's site say each shard finished its first.
+    public func waitForListPasses(atLeast count: Int, ofEachSite siteIDs: [String]) async {
+        await wait { counts in siteIDs.allSatisfy { counts.firstPagesBySite[$0, default: 0] >= count } }
+    }
+
     private func wait(for count: Int, listOnly: Bool) async {
+        await wait { counts in (listOnly ? counts.firstPages : counts.total) >= count }
+    }
+
+    private func wait(until reached: @escaping @Sendable (RequestCounts) -> Bool) async {
         await withCheckedContinuation { continuation in
-            let reached = waiters.withLockedValue { waiters -> Bool in
-                let counts = requestCounts
-                if (listOnly ? counts.firstPages : counts.total) >= count { return true }
-                waiters.append((count, listOnly, continuation))
+            let already = waiters.withLockedValue { waiters -> Bool in
+                if reached(requestCounts) { return true }
+                waiters.append((reached, continuation))
                 return false
             }
-            if reached { continuation.resume() }
+            if already { continuation.resume() }
         }
     }
 
@@ -107,11 +117,8 @@ public final class EmulatorAPI: Sendable {
             return counts
         }
         let ready = waiters.withLockedValue { waiters -> [CheckedContinuation<Void, Never>] in
-            let isReady = { (waiter: (count: Int, listOnly: Bool, continuation: CheckedContinuation<Void, Never>)) in
-                (waiter.listOnly ? counts.firstPages : counts.total) >= waiter.count
-            }
-            let ready = waiters.filter(isReady).map(\.continuation)
-            waiters.removeAll(where: isReady)
+            let ready = waiters.filter { $0.until(counts) }.map(\.continuation)
+            waiters.removeAll { $0.until(counts) }
             return ready
         }
         ready.forEach { $0.resume() }
@@ -132,7 +139,10 @@ public final class EmulatorAPI: Sendable {
         let isFirstPage = value("cursor", in: parameters) == nil
         count {
             $0.threats += 1
-            if isFirstPage { $0.firstPages += 1 }
+            if isFirstPage {
+                $0.firstPages += 1
+                if let sites = value("siteIds", in: parameters) { $0.firstPagesBySite[sites, default: 0] += 1 }
+            }
         }
         let selection = try ThreatListSelection(parameters: parameters)
         let limit = try pageLimit(parameters, defaultLimit: 10)
@@ -271,6 +281,8 @@ public struct RequestCounts: Sendable, Equatable {
     public var throttled = 0
     /// List requests without a cursor: each starts a pass over the list (a poll, in `run`).
     public var firstPages = 0
+    /// Of those, by the request's `siteIds` filter (as sent).
+    public var firstPagesBySite: [String: Int] = [:]
 
     public init(threats: Int = 0, analysis: Int = 0, events: Int = 0, rejected: Int = 0, firstPages: Int = 0) {
         self.firstPages = firstPages
