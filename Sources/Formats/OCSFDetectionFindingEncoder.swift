@@ -140,7 +140,7 @@ public struct OCSFDetectionFindingEncoder: RecordEncoder {
     static let mappedThreatPaths = [
         "id", "threatInfo.threatName", "threatInfo.filePath", "threatInfo.fileSize", "threatInfo.md5",
         "threatInfo.sha1", "threatInfo.sha256", "threatInfo.updatedAt", "threatInfo.storyline", "threatInfo.originatorProcess",
-        "threatInfo.maliciousProcessArguments", "threatInfo.processUser", "threatInfo.initiatingUsername",
+        "threatInfo.processUser", "threatInfo.initiatingUsername",
         "threatInfo.mitigationStatusDescription", "threatInfo.detectionType",
     ] + OCSFDevice.mappedPaths
 

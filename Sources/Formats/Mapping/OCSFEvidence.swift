@@ -24,12 +24,14 @@ enum OCSFEvidence {
         return .compact(["file": file])
     }
 
-    /// The process that brought the threat, its command line and user, and the user who initiated it.
+    /// The process that brought the threat, its whole command line when an explore event gives it (the threat's
+    /// `maliciousProcessArguments` are arguments only: they stay under `unmapped.threat`), its user, and the user who
+    /// initiated it.
     static func process(_ source: SourceThreat) -> JSONValue? {
         let info = "threatInfo."
         let process = JSONValue.compact([
             "name": source.string(info + "originatorProcess").map(JSONValue.string),
-            "cmd_line": source.string(info + "maliciousProcessArguments").map(JSONValue.string),
+            "cmd_line": source.commandLine.map(JSONValue.string),
             "user": .compact(["name": source.string(info + "processUser").map(JSONValue.string)]),
         ])
         let actor = JSONValue.compact([

@@ -50,6 +50,17 @@ struct SourceThreat {
         return (what.isEmpty ? "" : what + " threat ") + name + host
     }
 
+    /// The whole command line of the threat's process, when the console gives it: the `processCmd` of the first
+    /// explore event of the originating process (`processName` = `threatInfo.originatorProcess`). The threat's own
+    /// `maliciousProcessArguments` holds the arguments only, so it is never offered as a command line.
+    var commandLine: String? {
+        guard let process = string("threatInfo.originatorProcess") else { return nil }
+        for event in events ?? [] where event.at("processName")?.stringValue == process {
+            if let line = event.at("processCmd")?.stringValue, !line.isEmpty { return line }
+        }
+        return nil
+    }
+
     /// The MITRE ATT&CK tactics of the indicators (`indicators[].tactics[]` whose `source` is MITRE), each with its
     /// techniques.
     var mitreTactics: [(tactic: JSONValue, techniques: [JSONValue])] {
