@@ -6,8 +6,8 @@ import RawJSON
 /// `process.*`, `related.*`), with the original threat, the analysis, the events and threatpipe's enrichment status
 /// kept whole under `sentinel_one.*`.
 public struct ECSAlertEncoder: RecordEncoder {
-    /// The schema id threatpipe publishes for this format (`schemas/ecs-alert.schema.json`).
-    public static let schemaID = "threatpipe.ecs-alert.v1"
+    /// The schema id threatpipe publishes for this format (`schemas/ecs-alert.v2.schema.json`; v1 in `ecs-alert.schema.json`).
+    public static let schemaID = "threatpipe.ecs-alert.v2"
     /// The ECS version the documents follow.
     public static let ecsVersion = "8.11.0"
 
@@ -28,35 +28,42 @@ public struct ECSAlertEncoder: RecordEncoder {
         )
     }
 
+    /// The document. Times, the same instants as the other formats: `@timestamp` is the version's `updatedAt`
+    /// (OCSF `time`), `event.start` the agent's `identifiedAt` (OCSF `finding_info.first_seen_time`), `event.created`
+    /// the export (OCSF `metadata.processed_time`); `createdAt` stays in `sentinel_one.threat`.
     func document(_ source: SourceThreat, exportedAt: RFC3339Timestamp) -> JSONValue {
         let info = "threatInfo."
         let realtime = "agentRealtimeInfo."
+        let detection = "agentDetectionInfo."
         func text(_ path: String) -> JSONValue? { source.string(path).map(JSONValue.string) }
         let id = source.string("id") ?? ""
         let hashes = [text(info + "md5"), text(info + "sha1"), text(info + "sha256")]
         let ips = ECSHost.addresses(source)
-        let users = [text(info + "processUser"), text(info + "initiatingUsername")]
+        let userName = text(detection + "agentLastLoggedInUserName") ?? text(info + "processUser")
+        let users = [userName, text(info + "initiatingUsername"), text(info + "processUser")]
+        let (category, type) = ECSEvent.categoryAndType(classification: source.string(info + "classification"))
+        let exported = JSONValue.string(exportedAt.formatted(fractionDigits: 6))
         return JSONValue.compact([
-            "@timestamp": text(info + "createdAt") ?? .string(exportedAt.formatted(fractionDigits: 6)),
+            "@timestamp": text(info + "updatedAt") ?? text(info + "createdAt") ?? exported,
             "ecs": ["version": .string(Self.ecsVersion)],
-            "message": .string(source.summary),
+            "message": .string(ECSEvent.message(source)),
             "event": .compact([
                 "kind": "alert",
-                "category": ["malware"],
+                "category": [.string(category)],
                 // `change` on a version where a tracked field changed (`run` with state; the change itself is
                 // `sentinel_one.export.change`).
-                "type": source.change?.kind == .changed ? ["info", "change"] : ["info"],
+                "type": source.change?.kind == .changed ? [.string(type), "change"] : [.string(type)],
                 "id": .string(id),
                 "dataset": "sentinel_one.threat",
                 "module": "sentinel_one",
                 "provider": "SentinelOne",
-                "action": text(info + "mitigationStatus"),
+                "action": ECSEvent.action(engines: source.value(info + "engines")),
                 "severity": .int(Self.severity(source.string(info + "confidenceLevel"))),
-                "created": .string(exportedAt.formatted(fractionDigits: 6)),
+                "created": exported,
                 "start": text(info + "identifiedAt"),
                 "reference": .string("\(consoleURL)/incidents/threats/\(id)/overview"),
             ]),
-            "threat": threat(source),
+            "threat": ECSThreat.threat(source),
             "file": .compact([
                 "name": source.string(info + "filePath").map { .string(OCSFEvidence.baseName(of: $0)) } ?? text(info + "threatName"),
                 "path": text(info + "filePath"),
@@ -72,12 +79,19 @@ public struct ECSAlertEncoder: RecordEncoder {
             "host": ECSHost.host(source),
             "process": .compact([
                 "name": text(info + "originatorProcess"),
-                "command_line": text(info + "maliciousProcessArguments"),
+                "command_line": source.commandLine.map(JSONValue.string),
                 "user": .compact(["name": text(info + "processUser")]),
             ]),
-            "user": .compact(["name": text(info + "initiatingUsername") ?? text(info + "processUser")]),
+            "user": .compact(["name": userName, "email": text(detection + "agentLastLoggedInUserMail")]),
+            "group": .compact(["id": text(realtime + "groupId"), "name": text(realtime + "groupName")]),
+            "container": .compact([
+                "id": text("containerInfo.id"), "name": text("containerInfo.name"),
+                "image": .compact(["name": text("containerInfo.image")]),
+            ]),
             "organization": .compact(["id": text(realtime + "accountId"), "name": text(realtime + "accountName")]),
-            "observer": ["vendor": "SentinelOne", "product": "Singularity", "type": "edr"],
+            "observer": .compact([
+                "vendor": "SentinelOne", "product": "Singularity", "type": "edr", "version": text(realtime + "agentVersion"),
+            ]),
             "related": .compact([
                 "hash": Self.distinct(hashes),
                 "ip": Self.distinct(ips),
@@ -101,26 +115,6 @@ public struct ECSAlertEncoder: RecordEncoder {
         case "suspicious": 47
         default: 21
         }
-    }
-
-    /// MITRE tactics and techniques from the indicators, as ECS's parallel arrays.
-    private func threat(_ source: SourceThreat) -> JSONValue? {
-        var tactics: [JSONValue?] = []
-        var techniqueIDs: [JSONValue?] = []
-        var techniqueReferences: [JSONValue?] = []
-        for (tactic, techniques) in source.mitreTactics {
-            tactics.append(tactic.at("name"))
-            for technique in techniques {
-                techniqueIDs.append(technique.at("name"))
-                techniqueReferences.append(technique.at("link"))
-            }
-        }
-        guard !tactics.isEmpty || !techniqueIDs.isEmpty else { return nil }
-        return .compact([
-            "framework": "MITRE ATT&CK",
-            "tactic": .compact(["name": Self.distinct(tactics)]),
-            "technique": .compact(["id": Self.distinct(techniqueIDs), "name": Self.distinct(techniqueIDs), "reference": Self.distinct(techniqueReferences)]),
-        ])
     }
 
     /// The present values, each once, in first-seen order; `nil` when there is none.

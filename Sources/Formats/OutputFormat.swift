@@ -7,7 +7,7 @@ public enum OutputFormat: String, Sendable, CaseIterable {
     case raw
     /// An OCSF 1.5.0 Detection Finding (`schemas/ocsf-detection-finding.schema.json`).
     case ocsf
-    /// An ECS 8.11 alert document (`schemas/ecs-alert.schema.json`).
+    /// An ECS 8.11 alert document (`schemas/ecs-alert.v2.schema.json`).
     case ecs
 
     /// The schema id the records of this format carry (Kafka header `threatpipe-schema`).

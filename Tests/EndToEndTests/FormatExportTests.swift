@@ -15,7 +15,7 @@ extension EndToEnd {
             URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../schemas/\(name)").standardized.path
         }
 
-        @Test(.timeLimit(.minutes(3)), arguments: [("ocsf", "ocsf-detection-finding.schema.json"), ("ecs", "ecs-alert.schema.json")])
+        @Test(.timeLimit(.minutes(3)), arguments: [("ocsf", "ocsf-detection-finding.schema.json"), ("ecs", "ecs-alert.v2.schema.json")])
         func everyRecordValidatesAndLosesNothing(_ format: String, _ schema: String) async throws {
             try await withEmulator(threats: 400) { emulator, command in
                 let raw = command.path("raw.ndjson")

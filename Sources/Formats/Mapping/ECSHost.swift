@@ -8,7 +8,9 @@ enum ECSHost {
     static func host(_ source: SourceThreat) -> JSONValue? {
         func text(_ path: String) -> JSONValue? { source.string(path).map(JSONValue.string) }
         let interfaces = source.value(realtime + "networkInterfaces")?.arrayValue ?? []
-        let macs = interfaces.compactMap { $0.at("physical")?.stringValue }.map { JSONValue.string(ecsMAC($0)) }
+        // A loopback interface reports the all-zero address, which names no host.
+        let macs = interfaces.compactMap { $0.at("physical")?.stringValue }.map(ecsMAC)
+            .filter { !$0.isEmpty && $0 != "00-00-00-00-00-00" }.map(JSONValue.string)
         return .compact([
             "id": text(realtime + "agentId"),
             "name": text(realtime + "agentComputerName"),
@@ -20,7 +22,8 @@ enum ECSHost {
             "os": .compact([
                 "name": text(realtime + "agentOsName"),
                 "type": source.string(realtime + "agentOsType").flatMap(osType).map(JSONValue.string),
-                "full": text(realtime + "agentOsRevision"),
+                "version": text(realtime + "agentOsRevision"),
+                "full": osFull(name: source.string(realtime + "agentOsName"), revision: source.string(realtime + "agentOsRevision")).map(JSONValue.string),
             ]),
         ])
     }
@@ -43,6 +46,14 @@ enum ECSHost {
         if !text.contains(":") { return text.hasPrefix("127.") || text.hasPrefix("169.254.") }
         if text == "::1" || text == "0:0:0:0:0:0:0:1" { return true }
         return ["fe8", "fe9", "fea", "feb"].contains { text.hasPrefix($0) }
+    }
+
+    /// `host.os.full`, the name with its version: `agentOsName` and `agentOsRevision` joined with a space (the
+    /// revision alone is a bare build number on Windows, `19045`), or the name alone when it already holds the revision.
+    static func osFull(name: String?, revision: String?) -> String? {
+        guard let name else { return revision }
+        guard let revision, !name.contains(revision) else { return name }
+        return "\(name) \(revision)"
     }
 
     /// ECS's `host.os.type` values: linux, macos, unix, windows, ios, android.
