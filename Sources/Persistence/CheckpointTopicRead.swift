@@ -1,6 +1,7 @@
 import Blocking
 import Kafka
 import NIOConcurrencyHelpers
+import Synchronization
 
 /// One read of the checkpoint topic shared by every shard a group process starts with an assignment: the last value
 /// of every key in the assigned partitions, read once by one consumer — not once per shard (a thousand shards made a
@@ -23,9 +24,17 @@ public final class CheckpointTopicRead: Sendable {
     public let assigned: Set<Int32>
     private let reads = NIOLockedValueBox<[Set<Int32>?: Task<Snapshot, any Error>]>([:])
 
+    /// This assignment's number in the process, never reused: what the state reads of its shards are keyed by. (An
+    /// object's address is no identity: a new assignment made where a released one lay got the old one's key, and its
+    /// partitions were not read again.)
+    public let assignmentID: UInt64
+
+    private static let assignments = Atomic<UInt64>(0)
+
     public init(settings: KafkaCheckpointStore.Settings, assigned: Set<Int32>) {
         self.settings = settings
         self.assigned = assigned
+        assignmentID = Self.assignments.add(1, ordering: .relaxed).newValue
     }
 
     /// The values of `key` in `partitions` (every partition when nil), from the read of the assigned partitions when

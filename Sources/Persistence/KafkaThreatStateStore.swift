@@ -266,9 +266,10 @@ public final class SharedThreatState: Sendable {
         }
     }
 
-    /// The generation of an assignment's read (`assignment` identifies it): the same for every shard it started.
-    public static func generation(of assignment: AnyObject) -> UInt64 {
-        UInt64(UInt(bitPattern: ObjectIdentifier(assignment).hashValue)) | (1 << 63)
+    /// The generation of an assignment's read: the same for every shard it started, and another for every other
+    /// assignment (the top bit keeps it apart from ``freshGeneration()``'s).
+    public static func generation(of assignment: CheckpointTopicRead) -> UInt64 {
+        assignment.assignmentID | (1 << 63)
     }
 
     /// Reads `partition` once for `generation`, into the shared local copy.
