@@ -69,7 +69,8 @@ public struct ExportPipeline<Source: ThreatSource>: Sendable {
             sinks: sinks,
             failOnEnrichmentError: configuration.failOnEnrichmentError,
             closesSinksAtEnd: pass.closesSinksAtEnd,
-            changes: pass.changes
+            changes: pass.changes,
+            tracker: tracker
         )
 
         var summary = ExportSummary()

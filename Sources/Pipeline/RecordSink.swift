@@ -13,4 +13,12 @@ public protocol RecordSink: Sendable {
     /// Makes everything written durable, acknowledges it, and releases the destination. Safe to call again, and
     /// after a failure.
     func close() async throws
+    /// Whether the sink is handed records that are not sent (``EncodedRecord/Payload/unsent``). false (the default):
+    /// the writer acknowledges them for it, and the sink never sees one. The transactional Kafka sink takes them: it
+    /// commits each one's state entry and the checkpoint past it in its transaction.
+    var takesUnsentRecords: Bool { get }
+}
+
+extension RecordSink {
+    public var takesUnsentRecords: Bool { false }
 }

@@ -99,11 +99,6 @@ public actor KafkaSink: RecordSink {
 
     public func write(_ record: EncodedRecord) async throws {
         guard let producer else { throw SinkError(sink: name, message: "written before open or after close") }
-        guard !record.suppressed else {
-            // Not sent (`--emit changes`): done here at once.
-            acknowledger?.acknowledge(record.sequence)
-            return
-        }
         while true {
             try throwIfFailed()
             // On a shared producer, room is made by any lane's delivery.

@@ -60,6 +60,8 @@ public actor KafkaTransactionalSink: RecordSink {
     }
 
     public nonisolated let name: String
+    /// An unsent record is committed all the same: its state entry, and the checkpoint past it.
+    public nonisolated var takesUnsentRecords: Bool { true }
     private let configuration: KafkaSinkConfiguration
     private let transactionalID: String
     private let limits: Limits
@@ -166,8 +168,8 @@ public actor KafkaTransactionalSink: RecordSink {
         do {
             // A full queue waits for deliveries (a flush inside a transaction only waits). A record `--emit changes`
             // does not send is committed all the same: its state, and the checkpoint past it.
-            if !record.suppressed {
-                try await producer.produceWhenRoom(key: record.key, value: record.bytes, tag: record.sequence, versionID: record.versionID)
+            if case .send(let bytes) = record.payload {
+                try await producer.produceWhenRoom(key: record.key, value: bytes, tag: record.sequence, versionID: record.versionID)
             }
             if let stateRecords, let state = record.state {
                 try await producer.produceWhenRoom(

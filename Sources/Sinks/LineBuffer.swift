@@ -16,11 +16,6 @@ struct LineBuffer {
 
     /// Adds a record as one line. A record holding a newline byte would split the line: refused.
     mutating func append(_ record: EncodedRecord) throws(SinkError) {
-        // Not sent (`--emit changes`): acknowledged with the lines around it, writing nothing.
-        guard !record.suppressed else {
-            sequences.append(record.sequence)
-            return
-        }
         let holdsNewline = record.bytes.withUnsafeBytes { bytes in
             guard let start = bytes.baseAddress else { return false }
             return memchr(start, 0x0A, bytes.count) != nil  // vectorized, unlike contains(_:)

@@ -4,23 +4,42 @@ public struct EncodedRecord: Sendable {
     public var sequence: UInt64
     /// The threat id: the Kafka message key, the log reference.
     public var key: String
-    /// The record, one JSON object without a trailing newline.
-    public var bytes: [UInt8]
+    /// What goes to the destination: the record's bytes, or nothing (`--emit changes` does not send a version that
+    /// changed nothing tracked).
+    public enum Payload: Sendable, Equatable {
+        /// The record, one JSON object without a trailing newline.
+        case send([UInt8])
+        /// Not sent: acknowledged without a write. Only a sink that declares ``RecordSink/takesUnsentRecords`` (the
+        /// transactional one: it commits the version's state and the checkpoint past it) is handed one; every other
+        /// sink's acknowledgement is given by the writer.
+        case unsent
+    }
+
+    public var payload: Payload
     /// The threat version's `threatInfo.updatedAt`, when the API gave one.
     public var updatedAt: String?
-    /// `--emit changes` does not send this version (nothing tracked changed): each sink acknowledges it without
-    /// writing it (the transactional sink still commits its state); `bytes` is empty.
-    public var suppressed = false
     /// The threat's state once this version is delivered: what the transactional sink commits to the state topic
     /// with the record. nil without state.
     public var state: ThreatStateEntry?
 
     public init(sequence: UInt64, key: String, bytes: [UInt8], updatedAt: String? = nil) {
+        self.init(sequence: sequence, key: key, payload: .send(bytes), updatedAt: updatedAt)
+    }
+
+    public init(sequence: UInt64, key: String, payload: Payload, updatedAt: String? = nil) {
         self.sequence = sequence
         self.key = key
-        self.bytes = bytes
+        self.payload = payload
         self.updatedAt = updatedAt
     }
+
+    /// The bytes to send; empty for an unsent record.
+    public var bytes: [UInt8] {
+        if case .send(let bytes) = payload { bytes } else { [] }
+    }
+
+    /// Whether the record is sent (its payload is bytes).
+    public var isSent: Bool { payload != .unsent }
 
     /// `<threat id>:<updatedAt>`: the version this record carries, stable across deliveries of it.
     public var versionID: String { Self.versionID(id: key, updatedAt: updatedAt) }

@@ -8,12 +8,15 @@ public struct RecordWriter: Sendable {
     let closesSinksAtEnd: Bool
     /// Says each record's change and whether it is sent (`run` with state); nil: every record is sent as it is.
     let changes: ChangeLedger?
+    /// Where the writer acknowledges an unsent record for each sink that does not take unsent records.
+    let tracker: AcknowledgementTracker?
 
     public init(
         encoder: any RecordEncoder, sinks: [any RecordSink], failOnEnrichmentError: Bool = false, closesSinksAtEnd: Bool = false,
-        changes: ChangeLedger? = nil
+        changes: ChangeLedger? = nil, tracker: AcknowledgementTracker? = nil
     ) {
         self.changes = changes
+        self.tracker = tracker
         self.encoder = encoder
         self.sinks = sinks
         self.failOnEnrichmentError = failOnEnrichmentError
@@ -30,8 +33,9 @@ public struct RecordWriter: Sendable {
             let sink = sinks[0]
             let emitted = PipelineMetrics.recordsEmitted(sink: sink.name)
             let summary = try await encodeAll(input) { record in
+                guard handsOver(record, to: 0) else { return }
                 try await Self.write(record, to: sink)
-                if !record.suppressed { emitted.increment() }
+                if record.isSent { emitted.increment() }
             }
             try await finish(sink)
             return summary
@@ -43,7 +47,7 @@ public struct RecordWriter: Sendable {
                     let emitted = PipelineMetrics.recordsEmitted(sink: sink.name)
                     for await record in lane.elements {
                         try await Self.write(record, to: sink)
-                        if !record.suppressed { emitted.increment() }
+                        if record.isSent { emitted.increment() }
                     }
                     try Task.checkCancellation()
                     try await finish(sink)
@@ -53,7 +57,7 @@ public struct RecordWriter: Sendable {
             group.addTask {
                 defer { lanes.forEach { $0.finish() } }
                 return try await encodeAll(input) { record in
-                    for lane in lanes { await lane.send(record) }
+                    for (index, lane) in lanes.enumerated() where handsOver(record, to: index) { await lane.send(record) }
                     try Task.checkCancellation()
                 }
             }
@@ -70,6 +74,14 @@ public struct RecordWriter: Sendable {
             }
             return summary
         }
+    }
+
+    /// Whether sink number `index` is handed `record`: a sent one always; an unsent one only when the sink takes unsent
+    /// records — otherwise the writer acknowledges it for the sink here, and the sink never sees it.
+    private func handsOver(_ record: EncodedRecord, to index: Int) -> Bool {
+        guard !record.isSent, !sinks[index].takesUnsentRecords else { return true }
+        tracker?.acknowledge(record.sequence, sink: index)
+        return false
     }
 
     /// Records waiting for one sink when there are several.
@@ -108,8 +120,7 @@ public struct RecordWriter: Sendable {
         var record: EncodedRecord
         if changes.emit == .changes, !change.isWorthSending {
             let threat = enriched.threat
-            record = EncodedRecord(sequence: threat.sequence, key: threat.id, bytes: [], updatedAt: threat.updatedAt)
-            record.suppressed = true
+            record = EncodedRecord(sequence: threat.sequence, key: threat.id, payload: .unsent, updatedAt: threat.updatedAt)
             summary.suppressed += 1
         } else {
             record = encoder.encode(enriched)
