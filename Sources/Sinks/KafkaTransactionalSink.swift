@@ -20,7 +20,11 @@ public actor KafkaTransactionalSink: RecordSink {
         public var records: Int
         public var interval: Duration
 
-        public init(records: Int = 5000, interval: Duration = .seconds(1)) {
+        /// The defaults, here alone: the runtime's settings and the command line take theirs from these.
+        public static let defaultRecords = 5000
+        public static let defaultInterval: Duration = .seconds(1)
+
+        public init(records: Int = defaultRecords, interval: Duration = defaultInterval) {
             self.records = records
             self.interval = interval
         }
@@ -44,17 +48,18 @@ public actor KafkaTransactionalSink: RecordSink {
         public var topic: String
         /// The checkpoint's partition (a shard's); nil: the partitioner chooses.
         public var partition: Int32?
-        public var checkpoints: TransactionCheckpoints
+        /// What the next commit's checkpoint is: the pass under way's, up to the records committed.
+        public var source: CommitCheckpointSource
         /// The record (key, value) for a checkpoint.
         public var record: @Sendable (Checkpoint) -> (key: String, value: [UInt8])
 
         public init(
-            topic: String, partition: Int32? = nil, checkpoints: TransactionCheckpoints,
+            topic: String, partition: Int32? = nil, source: CommitCheckpointSource,
             record: @escaping @Sendable (Checkpoint) -> (key: String, value: [UInt8])
         ) {
             self.topic = topic
             self.partition = partition
-            self.checkpoints = checkpoints
+            self.source = source
             self.record = record
         }
     }
@@ -192,7 +197,7 @@ public actor KafkaTransactionalSink: RecordSink {
     /// poll and is how an idle producer learns that it was fenced.
     public func flush() async throws {
         guard let producer else { throw SinkError(sink: name, message: "flushed before open or after close") }
-        if began == nil, checkpointRecords.checkpoints.checkpoint(coveringBelow: nextSequence) != nil {
+        if began == nil, checkpointRecords.source.checkpoint(coveringBelow: nextSequence) != nil {
             do {
                 try producer.beginTransaction()
             } catch {
@@ -217,7 +222,7 @@ public actor KafkaTransactionalSink: RecordSink {
     private func commit() async throws {
         guard let producer, let began else { return }
         try throwIfFailed()
-        if let checkpoint = checkpointRecords.checkpoints.checkpoint(coveringBelow: nextSequence) {
+        if let checkpoint = checkpointRecords.source.checkpoint(coveringBelow: nextSequence) {
             let record = checkpointRecords.record(checkpoint)
             do {
                 try await producer.produceWhenRoom(

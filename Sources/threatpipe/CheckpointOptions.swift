@@ -33,10 +33,10 @@ struct CheckpointOptions: ParsableArguments {
     var delivery: RunConfiguration.Delivery = .atLeastOnce
 
     @Option(help: "Exactly once: at most this many records per transaction.")
-    var transactionRecords = 5000
+    var transactionRecords = TransactionLimits().records
 
     @Option(help: "Exactly once: a transaction is committed at the latest this long after it began: a duration such as 1s or 500ms.", transform: DurationArgument.parser(or: Usage.transactionInterval))
-    var transactionInterval = DurationArgument(.seconds(1), written: "1s")
+    var transactionInterval = DurationArgument(TransactionLimits().interval, written: "\(TransactionLimits().interval.components.seconds)s")
 
     @Option(help: "Run as one process of the group NAME (needs --checkpoint-store kafka and the Kafka sink): the shards of the configuration file's 'shards:' list are spread over every process started with this group, through a Kafka consumer group on the checkpoint topic.")
     var group: String?

@@ -93,7 +93,9 @@ public struct TransactionLimits: Sendable {
     public var records: Int
     public var interval: Duration
 
-    public init(records: Int = 5000, interval: Duration = .seconds(1)) {
+    public init(
+        records: Int = KafkaTransactionalSink.Limits.defaultRecords, interval: Duration = KafkaTransactionalSink.Limits.defaultInterval
+    ) {
         self.records = records
         self.interval = interval
     }
