@@ -38,13 +38,13 @@ let configuration = KafkaSinkConfiguration(
 )
 let sink: any RecordSink
 if exactlyOnce {
-    let checkpoints = TransactionCheckpoints()
+    let checkpoints = CommitCheckpointSource()
     let checkpoint = Checkpoint(updatedAt: "2026-01-01T00:00:00.000000Z", idsAtUpdatedAt: ["bench"])
     checkpoints.use { _ in checkpoint }
     let document = Array(#"{"version":1,"consoleUrl":"bench","filters":[],"checkpoint":{"updatedAt":"2026-01-01T00:00:00.000000Z","idsAtUpdatedAt":["bench"]},"savedAt":"2026-01-01T00:00:00.000Z"}"#.utf8)
     sink = KafkaTransactionalSink(
         configuration: configuration, transactionalID: "bench-\(arguments[2])", limits: .init(records: transactionRecords, interval: .seconds(1)),
-        checkpointRecords: .init(topic: "\(arguments[2]).checkpoints", checkpoints: checkpoints, record: { _ in ("bench", document) }),
+        checkpointRecords: .init(topic: "\(arguments[2]).checkpoints", source: checkpoints, record: { _ in ("bench", document) }),
         logger: Logger(label: "bench")
     )
 } else {

@@ -187,7 +187,8 @@ public final class KafkaProducer: Sendable {
         try whileOpen {}
         let kafka = self.kafka
         let milliseconds = timeout.clampedMilliseconds
-        // `close` is not called while a flush is under way: the sink that owns the producer serialises the two.
+        // `close` is not called while a flush is under way: a producer's owner serialises the two — its sink, or for a
+        // producer shared on lanes (a group's), the group, which closes it only once every shard has stopped.
         return await onOwnQueue {
             rd_kafka_flush(kafka.pointer, milliseconds)
             return Int(rd_kafka_outq_len(kafka.pointer))

@@ -50,7 +50,7 @@ public struct ExportPipeline<Source: ThreatSource>: Sendable {
         return try outcome.get()
     }
 
-    /// Runs the pass to its end through `pass` (a session's open sinks; flushed at the end, not closed). Throws when
+    /// Runs the pass to its end through `pass` (a session's open sinks: closed at its end when they live for this pass only — `export` — and flushed otherwise). Throws when
     /// the source or a sink fails, or when a record was not acknowledged by every sink.
     public func run(through pass: DeliveryPass) async throws -> ExportSummary {
         let tracker = pass.tracker

@@ -34,10 +34,10 @@ extension ThreatpipeRuntime {
             )
         case (.exactlyOnce, .kafka(let kafkaStore)):
             guard sinks.sinks.count == 1, case .kafka(let kafka) = sinks.sinks[0] else { break }
-            let transactions = TransactionCheckpoints()
+            let transactions = CommitCheckpointSource()
             let limits = configuration.transactionLimits.sinkLimits
             let checkpointRecords = KafkaTransactionalSink.CheckpointRecords(
-                topic: kafkaStore.settings.topic, partition: kafkaStore.partition, checkpoints: transactions,
+                topic: kafkaStore.settings.topic, partition: kafkaStore.partition, source: transactions,
                 record: { kafkaStore.record(for: $0) }
             )
             // The threats' state is committed in the records' transactions, to the state topic.

@@ -95,7 +95,7 @@ import Testing
     @Test func aFailedCommitMovesNothingAndTheCheckpointIsReadAfterEachOpening() async throws {
         let events = NIOLockedValueBox<[String]>([])
         let store = MemoryCheckpointStore(events: events)
-        let transactions = TransactionCheckpoints()
+        let transactions = CommitCheckpointSource()
         let session = DeliverySession(
             sinks: { [CommittingSink(transactions: transactions, failing: true, events: events)] },
             checkpoints: TransactionalCheckpoints(store: store, transactions: transactions), lifetime: .manyPasses,
@@ -123,7 +123,7 @@ import Testing
         let events = NIOLockedValueBox<[String]>([])
         let store = MemoryCheckpointStore(events: events)
         let session = DeliverySession(
-            sinks: { [CommittingSink(transactions: TransactionCheckpoints(), failing: true, events: events)] },
+            sinks: { [CommittingSink(transactions: CommitCheckpointSource(), failing: true, events: events)] },
             checkpoints: AtLeastOnceCheckpoints(store: store), lifetime: .manyPasses, logger: Self.logger
         )
         _ = try await session.prepare()
@@ -180,7 +180,7 @@ struct NullSink: RecordSink {
 
 /// A transactional sink's part: each flush asks for the checkpoint of what it would commit, then fails.
 struct CommittingSink: RecordSink {
-    let transactions: TransactionCheckpoints
+    let transactions: CommitCheckpointSource
     let failing: Bool
     let events: NIOLockedValueBox<[String]>
     var name: String { "committing" }

@@ -136,7 +136,7 @@ import Testing
         try cluster.createTopic("threats", partitions: 1, replicationFactor: 1)
         try cluster.createTopic("checkpoints", partitions: 1, replicationFactor: 1)
         let asked = NIOLockedValueBox<[UInt64]>([])
-        let checkpoints = TransactionCheckpoints()
+        let checkpoints = CommitCheckpointSource()
         checkpoints.use { watermark in
             asked.withLockedValue { $0.append(watermark) }
             return Checkpoint(updatedAt: "2026-01-01T00:00:0\(watermark)Z", idsAtUpdatedAt: [])
@@ -145,7 +145,7 @@ import Testing
         let sink = KafkaTransactionalSink(
             configuration: KafkaSinkConfiguration(brokers: cluster.bootstrapServers, topic: "threats", properties: []),
             transactionalID: "threatpipe-test", limits: .init(records: 2, interval: .seconds(60)),
-            checkpointRecords: .init(topic: "checkpoints", checkpoints: checkpoints, record: { ("k", Array($0.updatedAt.utf8)) }),
+            checkpointRecords: .init(topic: "checkpoints", source: checkpoints, record: { ("k", Array($0.updatedAt.utf8)) }),
             logger: Logger(label: "test")
         )
         try await sink.open(acknowledger: tracker.acknowledger(forSink: 0))

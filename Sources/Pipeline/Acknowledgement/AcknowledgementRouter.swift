@@ -4,8 +4,8 @@ import NIOConcurrencyHelpers
 ///
 /// `run` opens its sinks once and runs a pass per poll, each with its own tracker (sequence numbers start at 0 on
 /// every pass). Each pass ends with a flush of every sink, so that no acknowledgement of one pass is still on its
-/// way when the router is pointed at the next pass's tracker; an acknowledgement that arrives while no pass is under
-/// way goes nowhere.
+/// way when the router is pointed at the next pass's tracker. The router is never reset: between passes it still
+/// points at the last pass's tracker, which nothing reads any more.
 public final class AcknowledgementRouter: Sendable {
     private let tracker = NIOLockedValueBox<AcknowledgementTracker?>(nil)
 

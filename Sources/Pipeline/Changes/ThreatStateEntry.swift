@@ -104,13 +104,12 @@ public struct ThreatStateEntry: Sendable, Equatable {
 
     /// Reads an entry ``encoded`` wrote; throws ``ThreatStateError`` for anything else.
     public init(decoding bytes: some Collection<UInt8>) throws(ThreatStateError) {
-        guard let document = try? JSONValue.parse(bytes), case .object(let members) = document,
+        guard let document = try? JSONValue.parse(bytes), case .object = document,
             document["v"] == .number("1"), let id = document["id"]?.stringValue,
             case .object(let valueMembers)? = document["values"], let change = document["change"],
             let kind = change["kind"]?.stringValue.flatMap(ThreatChange.Kind.init(rawValue:)),
             case .number(let seen)? = document["seen"], let lastSeen = Int64(seen)
         else { throw ThreatStateError(message: "a threat state entry is not one threatpipe wrote") }
-        _ = members
         var paths: [String] = []
         var values: [String: [UInt8]] = [:]
         for member in valueMembers {

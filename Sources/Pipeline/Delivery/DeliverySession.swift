@@ -127,7 +127,7 @@ public actor DeliverySession {
         policy?.begin(pass)
         let ticker = policy.map { policy in
             Task { [logger, metricDimensions] in
-                await Self.storeEverySecond(pass, from: start, policy: policy, changes: changes, logger: logger, metricDimensions)
+                await Self.persistWhileDelivering(pass, from: start, policy: policy, changes: changes, logger: logger, metricDimensions)
             }
         }
         var outcome: Result<ExportSummary, any Error>
@@ -228,10 +228,11 @@ public actor DeliverySession {
         return flushed
     }
 
-    /// Every second until cancelled: sets the lag gauge and — when the policy stores during a pass — stores the
-    /// checkpoint if it moved. A failed store is logged and counted, and tried again a second later. Returns the
-    /// last checkpoint stored.
-    private static func storeEverySecond(
+    /// Until cancelled, while the pass delivers: stores the acknowledged state entries four times a second (with
+    /// state), and every second sets the lag gauge and — when the policy stores during a pass — stores the checkpoint
+    /// if it moved. A failed store is logged and counted, and tried again a second later. Returns the last
+    /// checkpoint stored.
+    private static func persistWhileDelivering(
         _ pass: DeliveryPass, from start: Checkpoint?, policy: any CheckpointPolicy, changes: ChangeLedger?, logger: Logger,
         _ dimensions: [(String, String)]
     ) async -> Checkpoint? {

@@ -1,6 +1,6 @@
 /// Exactly once: the one sink is transactional, and committing a transaction is both the acknowledgement of its
 /// records and the write of the checkpoint they reach — the sink asks the pass, just before each commit, for the
-/// checkpoint that holds once its records are acknowledged (``TransactionCheckpoints``), and commits it with them.
+/// checkpoint that holds once its records are acknowledged (``CommitCheckpointSource``), and commits it with them.
 /// Records and checkpoint become visible together, or neither does.
 ///
 /// The checkpoint is loaded each time the sink is opened, after it opened: opening fences any older producer of the
@@ -8,9 +8,9 @@
 public struct TransactionalCheckpoints: CheckpointPolicy {
     public let store: any CheckpointStore
     /// What the transactional sink asks for the checkpoint of each commit.
-    public let transactions: TransactionCheckpoints
+    public let transactions: CommitCheckpointSource
 
-    public init(store: any CheckpointStore, transactions: TransactionCheckpoints) {
+    public init(store: any CheckpointStore, transactions: CommitCheckpointSource) {
         self.store = store
         self.transactions = transactions
     }

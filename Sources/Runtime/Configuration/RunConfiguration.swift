@@ -3,7 +3,8 @@ import RawJSON
 import SentinelOne
 import Sinks
 
-/// One `run`: follow the console, poll after poll, each version delivered once, the checkpoint kept in a file.
+/// One `run`: follow the console, poll after poll, each version delivered once, the checkpoint kept in a file or in
+/// a compacted Kafka topic.
 public struct RunConfiguration: Sendable {
     public var console: ConsoleConfiguration
     public var sinks: SinksConfiguration
