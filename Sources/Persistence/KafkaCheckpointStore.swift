@@ -38,8 +38,8 @@ public final class KafkaCheckpointStore: CheckpointStore {
     /// Load nothing, whatever the topic holds — until this process has saved a checkpoint of its own (exactly
     /// once, the checkpoint is read again whenever the sink reopens; from then on it is this run's).
     private let afresh: NIOLockedValueBox<Bool>
-    /// The checkpoint is written inside the sink's transactions: ``save(_:)`` does nothing.
-    public let savedByTransactions: Bool
+    /// Who writes the checkpoint: with ``StoreWrites/inTheSinksTransactions``, ``save(_:)`` writes nothing.
+    public let writes: StoreWrites
     /// The producer saves go out on (at least once): the store's own, or a lane of `sharedProducer`.
     private let producer: StoreProducer
     private let loadReading = NIOLockedValueBox<(records: Int, partitions: Int, elapsed: Duration)?>(nil)
@@ -52,7 +52,7 @@ public final class KafkaCheckpointStore: CheckpointStore {
     ///   saves on and does not close.
     public init(
         settings: Settings, checkpointID: String, consoleURL: String, filters: [String], partition: Int32? = nil,
-        startAfresh: Bool = false, savedByTransactions: Bool = false, sharedRead: CheckpointTopicRead? = nil,
+        startAfresh: Bool = false, writes: StoreWrites = .byTheStore, sharedRead: CheckpointTopicRead? = nil,
         sharedProducer: KafkaProducerLanes? = nil
     ) {
         self.sharedRead = NIOLockedValueBox(sharedRead)
@@ -63,7 +63,7 @@ public final class KafkaCheckpointStore: CheckpointStore {
         self.consoleURL = consoleURL
         self.filters = filters.sorted()
         self.afresh = NIOLockedValueBox(startAfresh)
-        self.savedByTransactions = savedByTransactions
+        self.writes = writes
     }
 
     public var location: String { "kafka:\(settings.topic)/\(checkpointID)" }
@@ -125,7 +125,7 @@ public final class KafkaCheckpointStore: CheckpointStore {
     public func save(_ checkpoint: Checkpoint) async throws {
         // Called whenever the checkpoint moved; exactly once, the transaction that moved it has stored it already.
         afresh.withLockedValue { $0 = false }
-        guard !savedByTransactions else { return }
+        guard writes == .byTheStore else { return }
         let record = record(for: checkpoint)
         producer.resetFailure()
         do {

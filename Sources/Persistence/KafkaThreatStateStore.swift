@@ -27,7 +27,9 @@ public final class KafkaThreatStateStore: ThreatStateStore {
     public let owner: String
     /// The partition the entries live in (a shard's checkpoint partition); nil: the key's, and a restore reads all.
     public let partition: Int32?
-    public let savedByTransactions: Bool
+    /// Who writes the entries to the topic: with ``StoreWrites/inTheSinksTransactions`` a save keeps the local copy
+    /// only.
+    public let writes: StoreWrites
     let startAfresh: Bool
     let local: SQLiteThreatStateStore
     /// The clients a group process's shards share (one local database, one producer, one read of each partition
@@ -50,13 +52,13 @@ public final class KafkaThreatStateStore: ThreatStateStore {
     public static let allowedSkew: Duration = .seconds(300)
 
     public init(
-        settings: KafkaCheckpointStore.Settings, owner: String, partition: Int32?, savedByTransactions: Bool, startAfresh: Bool,
+        settings: KafkaCheckpointStore.Settings, owner: String, partition: Int32?, writes: StoreWrites, startAfresh: Bool,
         shared: SharedThreatState? = nil, generation: UInt64 = 0
     ) {
         self.settings = settings
         self.owner = owner
         self.partition = partition
-        self.savedByTransactions = savedByTransactions
+        self.writes = writes
         self.startAfresh = startAfresh
         self.shared = shared
         self.generation = generation
@@ -147,7 +149,7 @@ public final class KafkaThreatStateStore: ThreatStateStore {
 
     public func save(_ entries: [ThreatStateEntry]) async throws {
         guard !entries.isEmpty else { return }
-        if !savedByTransactions {
+        if writes == .byTheStore {
             try await produce(entries.map { ($0.id, $0.encoded) })
         }
         try await local.save(entries)

@@ -22,9 +22,10 @@ extension ThreatpipeRuntime {
     /// in its transactions. A configuration that cannot do what it asks fails here, never falls back.
     static func deliverySession(
         _ configuration: RunConfiguration, store: RunCheckpointStore, transactionalID: String, deadLetters: DeadLetterFile?,
-        sharedKafka: SharedKafkaSinkProducer?, logger: Logger, metricDimensions: [(String, String)], changes: ChangeLedger? = nil
+        sharedKafka: SharedKafkaSinkProducer?, logger: Logger, metricDimensions: [(String, String)], state: ThreatState? = nil
     ) throws -> DeliverySession {
         let sinks = configuration.sinks
+        let changes = state?.ledger
         switch (configuration.delivery, store) {
         case (.atLeastOnce, _):
             return DeliverySession(
@@ -41,9 +42,7 @@ extension ThreatpipeRuntime {
                 record: { kafkaStore.record(for: $0) }
             )
             // The threats' state is committed in the records' transactions, to the state topic.
-            let stateRecords = (changes?.store as? KafkaThreatStateStore).map {
-                KafkaTransactionalSink.StateRecords(topic: $0.settings.topic, partition: $0.partition)
-            }
+            let stateRecords = state?.transactionalRecords
             return DeliverySession(
                 sinks: {
                     [KafkaTransactionalSink(
@@ -62,13 +61,15 @@ extension ThreatpipeRuntime {
         throw ConfigurationError(description: "--delivery exactly-once needs the Kafka sink as the only sink and --checkpoint-store kafka")
     }
 
-    /// The change ledger of a run (or a shard), over the state store beside its checkpoint: an SQLite database
-    /// beside the state file, or the state topic restored into a local one. nil when changes are off.
-    static func changeLedger(
+    /// The threats' state of a run (or a shard): the change ledger, over the state store beside its checkpoint — an
+    /// SQLite database beside the state file, or the state topic restored into a local one — and, with the Kafka
+    /// store, where the transactional sink commits the entries. nil when changes are off.
+    static func threatState(
         _ configuration: RunConfiguration, store: RunCheckpointStore, shared: (SharedThreatState, generation: UInt64)? = nil
-    ) -> ChangeLedger? {
+    ) -> ThreatState? {
         guard let settings = configuration.changes else { return nil }
         let stateStore: any ThreatStateStore
+        var transactionalRecords: KafkaTransactionalSink.StateRecords?
         switch store {
         case .file:
             stateStore = SQLiteThreatStateStore(
@@ -78,10 +79,21 @@ extension ThreatpipeRuntime {
             var topic = checkpoints.settings
             topic.topic = settings.stateTopic
             stateStore = KafkaThreatStateStore(
-                settings: topic, owner: checkpoints.checkpointID, partition: checkpoints.partition, savedByTransactions: configuration.delivery == .exactlyOnce,
+                settings: topic, owner: checkpoints.checkpointID, partition: checkpoints.partition, writes: configuration.storeWrites,
                 startAfresh: configuration.resetState, shared: shared?.0, generation: shared?.generation ?? 0
             )
+            transactionalRecords = KafkaTransactionalSink.StateRecords(topic: topic.topic, partition: checkpoints.partition)
         }
-        return ChangeLedger(store: stateStore, tracked: settings.tracked, emit: settings.emit, retention: settings.retention)
+        return ThreatState(
+            ledger: ChangeLedger(store: stateStore, tracked: settings.tracked, emit: settings.emit, retention: settings.retention),
+            transactionalRecords: transactionalRecords
+        )
     }
+}
+
+/// The threats' state of a run or a shard: its change ledger, and — with the Kafka store — the topic and partition
+/// the transactional sink commits the entries to.
+struct ThreatState: Sendable {
+    let ledger: ChangeLedger
+    let transactionalRecords: KafkaTransactionalSink.StateRecords?
 }

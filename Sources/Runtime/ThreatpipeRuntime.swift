@@ -132,10 +132,11 @@ public enum ThreatpipeRuntime {
         let userFilters = console.filters
         let deadLetters = try configuration.sinks.makeDeadLetterFile(logger: logger)
         defer { deadLetters?.close() }
-        let changes = changeLedger(configuration, store: store, shared: sharedState)
+        let state = threatState(configuration, store: store, shared: sharedState)
+        let changes = state?.ledger
         let delivery = try deliverySession(
             configuration, store: store, transactionalID: transactionalID, deadLetters: deadLetters,
-            sharedKafka: sharedKafka, logger: logger, metricDimensions: metricDimensions, changes: changes
+            sharedKafka: sharedKafka, logger: logger, metricDimensions: metricDimensions, state: state
         )
         let parts = ContinuousExport<SentinelOneThreatSource>.Parts(
             makeSource: { since in
@@ -181,7 +182,7 @@ public enum ThreatpipeRuntime {
         case .kafka(let settings):
             return .kafka(KafkaCheckpointStore(
                 settings: settings.storeSettings, checkpointID: instanceID, consoleURL: console.console.base, filters: filters,
-                startAfresh: configuration.resetState, savedByTransactions: configuration.delivery == .exactlyOnce
+                startAfresh: configuration.resetState, writes: configuration.storeWrites
             ))
         }
     }

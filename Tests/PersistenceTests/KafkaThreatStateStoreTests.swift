@@ -22,7 +22,7 @@ import Testing
     private func store(owner: String = "instance-a", afresh: Bool = false) -> KafkaThreatStateStore {
         var settings = KafkaCheckpointStore.Settings(properties: [("bootstrap.servers", cluster.bootstrapServers)], topic: topic)
         settings.timeout = .seconds(10)
-        return KafkaThreatStateStore(settings: settings, owner: owner, partition: nil, savedByTransactions: false, startAfresh: afresh)
+        return KafkaThreatStateStore(settings: settings, owner: owner, partition: nil, writes: .byTheStore, startAfresh: afresh)
     }
 
     private func entry(_ id: String, seen: Int64) -> ThreatStateEntry {

@@ -50,6 +50,10 @@ public struct RunConfiguration: Sendable {
         case exactlyOnce = "exactly-once"
     }
 
+    /// Who writes the Kafka stores' records, decided here alone: exactly once, the sink's transactions (with the
+    /// records they cover); at least once, each store.
+    public var storeWrites: StoreWrites { delivery == .exactlyOnce ? .inTheSinksTransactions : .byTheStore }
+
     /// Filters `run` sets itself; the user may not.
     public static let managedFilters: Set<String> = ["updatedAt__gte", "updatedAt__gt", "sortBy", "sortOrder"]
 

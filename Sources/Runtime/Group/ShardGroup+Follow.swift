@@ -33,7 +33,7 @@ extension ShardGroup {
             let store = KafkaCheckpointStore(
                 settings: store, checkpointID: group.checkpointKey(of: shard.name), consoleURL: shard.console.console.base,
                 filters: shard.console.filters.map { "\($0.name)=\($0.value)" }, partition: partition,
-                startAfresh: configuration.resetState, savedByTransactions: configuration.delivery == .exactlyOnce,
+                startAfresh: configuration.resetState, writes: configuration.storeWrites,
                 sharedRead: sharedRead, sharedProducer: clients.checkpoints
             )
             // The assignment's read of the state partition, or a fresh one after a failure.
