@@ -127,18 +127,9 @@ public final class KafkaCheckpointStore: CheckpointStore {
         afresh.withLockedValue { $0 = false }
         guard writes == .byTheStore else { return }
         let record = record(for: checkpoint)
-        producer.resetFailure()
-        do {
-            let (producer, tag) = try await self.producer.current()
-            try await producer.produceWhenRoom(key: record.key, value: record.value, tag: tag, partition: partition)
-            let outstanding = try await producer.flush(timeout: settings.timeout)
-            if outstanding > 0 {
-                throw KafkaError(code: .threatpipe, name: "TIMED_OUT", message: "the checkpoint was not delivered within \(settings.timeout)")
-            }
-        } catch let error as KafkaError {
-            throw KafkaCheckpointStoreError(topic: settings.topic, underlying: Self.explained(error, bytes: record.value.count))
-        }
-        if let error = producer.failed {
+        do throws(KafkaError) {
+            try await producer.deliver([record], partition: partition, timeout: settings.timeout, what: "the checkpoint")
+        } catch {
             throw KafkaCheckpointStoreError(topic: settings.topic, underlying: Self.explained(error, bytes: record.value.count))
         }
         Counter(label: "threatpipe_checkpoint_saves_total", dimensions: [("store", "kafka")]).increment()

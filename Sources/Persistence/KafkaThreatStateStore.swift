@@ -171,19 +171,9 @@ public final class KafkaThreatStateStore: ThreatStateStore {
 
     /// Produces `records` to the topic (the store's partition) and waits until the cluster has every one.
     private func produce(_ records: [(key: String, value: [UInt8])]) async throws {
-        producer.resetFailure()
-        do {
-            let (producer, tag) = try await self.producer.current()
-            for record in records {
-                try await producer.produceWhenRoom(key: record.key, value: record.value, tag: tag, topic: settings.topic, partition: partition)
-            }
-            if try await producer.flush(timeout: settings.timeout) > 0 {
-                throw KafkaError(code: .threatpipe, name: "TIMED_OUT", message: "the threat state was not delivered within \(settings.timeout)")
-            }
-        } catch let error as KafkaError {
-            throw KafkaThreatStateStoreError(topic: settings.topic, underlying: error)
-        }
-        if let error = producer.failed {
+        do throws(KafkaError) {
+            try await producer.deliver(records, partition: partition, timeout: settings.timeout, what: "the threat state")
+        } catch {
             throw KafkaThreatStateStoreError(topic: settings.topic, underlying: error)
         }
     }

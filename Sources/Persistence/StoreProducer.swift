@@ -63,6 +63,32 @@ public final class StoreProducer: Sendable {
         return (producer, 0)
     }
 
+    /// Produces `records` to `partition` of the store's topic and waits until the cluster has every one: the one write
+    /// path of the Kafka stores (checkpoint and state). Throws the ``KafkaError`` of a producer that cannot be made,
+    /// a full queue that does not drain, a delivery not reported within `timeout` (`what` names it), or a failed
+    /// delivery or fatal error meanwhile.
+    func deliver(
+        _ records: [(key: String, value: [UInt8])], partition: Int32?, timeout: Duration, what: String
+    ) async throws(KafkaError) {
+        resetFailure()
+        let producer: KafkaProducer
+        let tag: UInt64
+        do {
+            (producer, tag) = try await current()
+        } catch let error as KafkaError {
+            throw error
+        } catch {
+            throw KafkaError(code: .threatpipe, name: "PRODUCER", message: "\(error)")
+        }
+        for record in records {
+            try await producer.produceWhenRoom(key: record.key, value: record.value, tag: tag, topic: topic, partition: partition)
+        }
+        if try await producer.flush(timeout: timeout) > 0 {
+            throw KafkaError(code: .threatpipe, name: "TIMED_OUT", message: "\(what) was not delivered within \(timeout)")
+        }
+        if let error = failed { throw error }
+    }
+
     /// Forgets the last failure: called before each save, whose messages' reports then set it again.
     func resetFailure() { failure.withLockedValue { $0 = nil } }
 
