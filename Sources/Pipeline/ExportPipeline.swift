@@ -106,8 +106,9 @@ public struct ExportPipeline<Source: ThreatSource>: Sendable {
         // Unacknowledged at the end: exactly the withdrawn records — or, after a stop withdrew some, also records a
         // sink that delivers in sequence (the transactional one) held back behind them. Neither is acknowledged, so
         // the checkpoint stays before the first; anything else is a sink that lost a record.
-        let heldBehindWithdrawn = summary.withdrawn > 0 && acknowledgements.inFlightCount > summary.withdrawn
-        guard acknowledgements.inFlightCount == summary.withdrawn || heldBehindWithdrawn,
+        let unacknowledgedAsExpected = summary.withdrawn > 0
+            ? acknowledgements.inFlightCount >= summary.withdrawn : acknowledgements.inFlightCount == 0
+        guard unacknowledgedAsExpected,
             summary.write.records + summary.withdrawn == summary.fetch.threats
         else {
             throw PipelineError(

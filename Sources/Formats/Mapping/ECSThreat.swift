@@ -8,32 +8,22 @@ import RawJSON
 /// Tactics carry no ATT&CK id in the console's data, so `threat.tactic.id` is not set (Elastic's integration fills it
 /// with the indicators' own `ids`, which are not tactic ids).
 enum ECSThreat {
-    /// A non-empty string member as a value; nil (not JSON null) otherwise.
-    private static func text(_ object: JSONValue, _ key: String) -> JSONValue? {
-        guard let text = object.at(key)?.stringValue, !text.isEmpty else { return Optional<JSONValue>.none }
-        return .string(text)
-    }
-
     static func threat(_ source: SourceThreat) -> JSONValue? {
         var frameworks: [JSONValue?] = []
         var tacticNames: [JSONValue?] = []
         var techniqueIDs: [JSONValue?] = []
         var techniqueNames: [JSONValue?] = []
         var references: [JSONValue?] = []
-        for indicator in source.value("indicators")?.arrayValue ?? [] {
-            for tactic in indicator.at("tactics")?.arrayValue ?? [] {
-                let sourceName = tactic.at("source")?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
-                let isMITRE = sourceName?.uppercased() == "MITRE"
-                let techniques = tactic.at("techniques")?.arrayValue ?? []
-                let name = text(tactic, "name")
-                guard name != nil || !techniques.isEmpty else { continue }
-                frameworks.append(sourceName.map { .string(isMITRE ? "MITRE ATT&CK" : $0) })
-                tacticNames.append(name)
-                for technique in techniques {
-                    let techniqueName = text(technique, "name")
-                    if isMITRE { techniqueIDs.append(techniqueName) } else { techniqueNames.append(techniqueName) }
-                    references.append(text(technique, "link"))
-                }
+        for (tactic, sourceName, techniques) in source.tactics {
+            let isMITRE = sourceName.map(SourceThreat.isMITRE) ?? false
+            let name = tactic.text("name")
+            guard name != nil || !techniques.isEmpty else { continue }
+            frameworks.append(sourceName.map { .string(isMITRE ? "MITRE ATT&CK" : $0) })
+            tacticNames.append(name)
+            for technique in techniques {
+                let techniqueName = technique.text("name")
+                if isMITRE { techniqueIDs.append(techniqueName) } else { techniqueNames.append(techniqueName) }
+                references.append(technique.text("link"))
             }
         }
         let framework = ECSAlertEncoder.distinct(frameworks).flatMap { all -> JSONValue? in

@@ -42,10 +42,7 @@ enum OCSFEvidence {
 
     /// One explore event: its process, file and endpoints mapped, and the whole event kept as `data`.
     static func event(_ event: JSONValue) -> JSONValue? {
-        func text(_ key: String) -> JSONValue? {
-            guard let value = event.at(key)?.stringValue, !value.isEmpty else { return nil }
-            return .string(value)
-        }
+        func text(_ key: String) -> JSONValue? { event.text(key) }
         func integer(_ key: String) -> JSONValue? {
             switch event.at(key) {
             case .number(let literal)? where Int(literal) != nil: return .number(literal)

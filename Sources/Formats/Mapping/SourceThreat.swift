@@ -61,15 +61,22 @@ struct SourceThreat {
         return nil
     }
 
-    /// The MITRE ATT&CK tactics of the indicators (`indicators[].tactics[]` whose `source` is MITRE), each with its
+    /// Every tactic of the indicators (`indicators[].tactics[]`), with its `source` (nil when missing or empty) and its
     /// techniques.
-    var mitreTactics: [(tactic: JSONValue, techniques: [JSONValue])] {
+    var tactics: [(tactic: JSONValue, source: String?, techniques: [JSONValue])] {
         (value("indicators")?.arrayValue ?? []).flatMap { indicator in
-            (indicator.at("tactics")?.arrayValue ?? [])
-                .filter { $0.at("source")?.stringValue?.uppercased() == "MITRE" }
-                .map { ($0, $0.at("techniques")?.arrayValue ?? []) }
+            (indicator.at("tactics")?.arrayValue ?? []).map { tactic in
+                (tactic, tactic.text("source")?.stringValue, tactic.at("techniques")?.arrayValue ?? [])
+            }
         }
     }
+
+    /// The MITRE ATT&CK tactics of the indicators (those whose `source` is MITRE), each with its techniques.
+    var mitreTactics: [(tactic: JSONValue, techniques: [JSONValue])] {
+        tactics.filter { $0.source.map(Self.isMITRE) ?? false }.map { ($0.tactic, $0.techniques) }
+    }
+
+    static func isMITRE(_ source: String) -> Bool { source.uppercased() == "MITRE" }
 
     /// The IP addresses at `path`: the console writes several comma-separated in one string
     /// (`agentDetectionInfo.agentIpV4` = `10.32.0.165,172.18.0.1`).
@@ -153,4 +160,10 @@ extension JSONValue {
     }
 
     static func int(_ value: Int) -> JSONValue { .number(String(value)) }
+
+    /// The string member `key` as a value when it is a non-empty string; nil (not JSON null) otherwise.
+    func text(_ key: String) -> JSONValue? {
+        guard let text = at(key)?.stringValue, !text.isEmpty else { return Optional<JSONValue>.none }
+        return .string(text)
+    }
 }

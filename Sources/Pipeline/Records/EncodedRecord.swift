@@ -39,7 +39,9 @@ public struct EncodedRecord: Sendable {
     }
 
     /// Whether the record is sent (its payload is bytes).
-    public var isSent: Bool { payload != .unsent }
+    public var isSent: Bool {
+        if case .unsent = payload { false } else { true }
+    }
 
     /// `<threat id>:<updatedAt>`: the version this record carries, stable across deliveries of it.
     public var versionID: String { Self.versionID(id: key, updatedAt: updatedAt) }

@@ -8,12 +8,13 @@ public struct RecordWriter: Sendable {
     let closesSinksAtEnd: Bool
     /// Says each record's change and whether it is sent (`run` with state); nil: every record is sent as it is.
     let changes: ChangeLedger?
-    /// Where the writer acknowledges an unsent record for each sink that does not take unsent records.
-    let tracker: AcknowledgementTracker?
+    /// Where the writer acknowledges an unsent record for each sink that does not take unsent records (required: a
+    /// writer without it would leave those records unacknowledged for ever).
+    let tracker: AcknowledgementTracker
 
     public init(
         encoder: any RecordEncoder, sinks: [any RecordSink], failOnEnrichmentError: Bool = false, closesSinksAtEnd: Bool = false,
-        changes: ChangeLedger? = nil, tracker: AcknowledgementTracker? = nil
+        changes: ChangeLedger? = nil, tracker: AcknowledgementTracker
     ) {
         self.changes = changes
         self.tracker = tracker
@@ -80,7 +81,7 @@ public struct RecordWriter: Sendable {
     /// records — otherwise the writer acknowledges it for the sink here, and the sink never sees it.
     private func handsOver(_ record: EncodedRecord, to index: Int) -> Bool {
         guard !record.isSent, !sinks[index].takesUnsentRecords else { return true }
-        tracker?.acknowledge(record.sequence, sink: index)
+        tracker.acknowledge(record.sequence, sink: index)
         return false
     }
 
