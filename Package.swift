@@ -146,11 +146,12 @@ let package = Package(
             ]
         ),
         // The command line: parses flags, the environment and the configuration file into the runtime's
-        // configuration values and calls it; plus the emulator and the mock cluster commands.
+        // configuration values and calls it; plus the emulator and the mock cluster commands. It names no sink and no
+        // store: it fills the runtime's settings (SinksConfiguration, CheckpointTopicSettings), and Runtime builds them.
         .executableTarget(
             name: "threatpipe",
-            dependencies: [.product(name: "NIOConcurrencyHelpers", package: "swift-nio"), "Persistence", .product(name: "UnixSignals", package: "swift-service-lifecycle"), 
-                "Runtime", "Audit", "RawJSON", "Pipeline", "SentinelOne", "Formats", "Sinks", "Emulator", "Kafka", "Observability",
+            dependencies: [.product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "UnixSignals", package: "swift-service-lifecycle"), 
+                "Runtime", "Audit", "RawJSON", "Pipeline", "SentinelOne", "Formats", "Emulator", "Kafka", "Observability",
                 "Blocking", "ConfigurationFile",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),

@@ -2,8 +2,6 @@ import ConfigurationFile
 import ArgumentParser
 import Foundation
 import Runtime
-import Persistence
-import Sinks
 
 /// Where `run` keeps its checkpoint and how it delivers: shared by `run` and `check` (which checks the store).
 struct CheckpointOptions: ParsableArguments {

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import Formats
 import Runtime
-import Sinks
 
 /// The options that say where records go: shared by `export` and `run`.
 struct SinkOptions: ParsableArguments {
