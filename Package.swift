@@ -146,13 +146,18 @@ let package = Package(
             ]
         ),
         // The command line: parses flags, the environment and the configuration file into the runtime's
-        // configuration values and calls it; plus the emulator and the mock cluster commands. It names no sink and no
-        // store: it fills the runtime's settings (SinksConfiguration, CheckpointTopicSettings), and Runtime builds them.
+        // configuration values and calls Runtime's ServiceProcess; plus the emulator and the mock cluster commands. It
+        // names no sink, store or server: it fills the runtime's settings (SinksConfiguration, CheckpointTopicSettings),
+        // and Runtime builds them.
         .executableTarget(
             name: "threatpipe",
-            dependencies: [.product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "UnixSignals", package: "swift-service-lifecycle"), 
-                "Runtime", "Audit", "RawJSON", "Pipeline", "SentinelOne", "Formats", "Emulator", "Kafka", "Observability",
-                "Blocking", "ConfigurationFile",
+            dependencies: [
+                "Runtime",
+                // What parsing needs: the values flags parse into (timestamps, filters, console URLs, formats, the
+                // fields a change is tracked on) and the configuration file.
+                "RawJSON", "SentinelOne", "Formats", "Pipeline", "ConfigurationFile",
+                // The emulator and mock cluster commands.
+                "Emulator", "Kafka", .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "SystemPackage", package: "swift-system"),

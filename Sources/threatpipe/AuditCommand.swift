@@ -1,12 +1,8 @@
 import ArgumentParser
-import Audit
 import Formats
 import Foundation
-import NIOConcurrencyHelpers
-import Observability
 import RawJSON
 import Runtime
-import Pipeline
 
 /// `threatpipe audit`: what the console has in a window against what reached the sink — missing, stale,
 /// incomplete, deleted upstream — and, with `--repair`, sends exactly what is missing again.
@@ -97,29 +93,11 @@ struct AuditCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (audit, export) = try configured { try runtimeConfiguration() }
-        let found = NIOLockedValueBox(true)
-        let status = await ServiceProcess.run(
-            label: "threatpipe.audit", operations: operations.configuration, stopping: "stopping the audit"
-        ) { [format, by, repair, repairFormat] logger, stop in
-            let report = try await ThreatpipeRuntime.audit(audit, logger: logger, stop: stop)
-            let text = format == .json ? report.json(bySite: by == .site) : report.text(bySite: by == .site)
-            printOutput(String(text.dropLast()))
-            guard repair, !report.isComplete else {
-                found.withLockedValue { $0 = report.isComplete }
-                return report.isComplete ? "threatpipe: audit: complete" : "threatpipe: audit: \(report.repairIDs.count) threats missing, stale or incomplete"
-            }
-            var export = export
-            if repairFormat == nil, let delivered = report.deliveredFormat.flatMap(OutputFormat.init(rawValue:)) {
-                export.sinks.format = delivered
-            }
-            let lines = try await ThreatpipeRuntime.repair(report.repairIDs, configuration: export, logger: logger, stop: stop)
-            for line in lines { printError(line) }
-            found.withLockedValue { $0 = !stop.isStopRequested }
-            return "threatpipe: repair sent \(report.repairIDs.count) threats again (\(report.count(.missing)) missing, "
-                + "\(report.count(.stale)) stale, \(report.count(.incomplete)) incomplete): \(report.repairIDs.joined(separator: " "))"
-        }
-        if status != .success { throw ExitCode(status.rawValue) }
-        if !found.withLockedValue({ $0 }) { throw ExitCode(1) }
+        let output = ServiceProcess.AuditOutput(
+            json: format == .json, bySite: by == .site, repair: repair ? export : nil, repairFormatGiven: repairFormat != nil
+        )
+        let status = await ServiceProcess.audit(audit, output: output, operations: operations.configuration)
+        if status != 0 { throw ExitCode(status) }
     }
 
     /// The options as the runtime's audit configuration, and the export a repair runs.

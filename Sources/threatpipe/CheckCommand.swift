@@ -1,6 +1,5 @@
 import ArgumentParser
 import Logging
-import Pipeline
 import Runtime
 
 /// `threatpipe check`: validates the configuration, then tries each dependency and prints one line per check.

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Observability
 import RawJSON
 import Runtime
 
@@ -31,14 +30,8 @@ struct ExportCommand: AsyncParsableCommand {
     var until: InstantArgument?
 
     func run() async throws {
-        let readiness = Readiness()
         let configuration = try configured(runtimeConfiguration)
-        let status = await ServiceProcess.run(
-            label: "threatpipe.export", operations: operations.configuration, readiness: readiness,
-            stopping: "delivering what is in flight, then exiting"
-        ) { logger, stop in
-            try await ThreatpipeRuntime.export(configuration, logger: logger, readiness: readiness, stop: stop)
-        }
+        let status = await ServiceProcess.export(configuration, operations: operations.configuration)
         if status != .success { throw ExitCode(status.rawValue) }
     }
 

@@ -1,6 +1,4 @@
 import ArgumentParser
-import Observability
-import Pipeline
 import Runtime
 import RawJSON
 
@@ -70,38 +68,14 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         if let group = try configured({ try checkpoints.groupConfiguration(configFile: operations.config, source: source) }) {
-            return try await runGroup(group)
+            let configuration = try configured { try runtimeConfiguration(console: group.shards[0].console) }
+            let status = await ServiceProcess.runGroup(configuration, group: group, operations: operations.configuration)
+            if status != .success { throw ExitCode(status.rawValue) }
+            return
         }
-        let health = PollHealth()
-        let readiness = Readiness(probe: {
-            let state = health.state
-            if state.isHealthy, state.successfulPolls > 0 { return .init(isReady: true, reason: "") }
-            return .init(isReady: false, reason: state.lastError ?? "no poll has completed yet")
-        })
         let configuration = try configured { try runtimeConfiguration() }
-        let status = await ServiceProcess.run(
-            label: "threatpipe.run", operations: operations.configuration, readiness: readiness,
-            stopping: "delivering what is in flight, then saving the checkpoint"
-        ) { logger, stop in
-            let checkpoint = try await ThreatpipeRuntime.run(configuration, logger: logger, health: health, stop: stop)
-            let reached = checkpoint.map { "\($0.updatedAt) (\($0.idsAtUpdatedAt.count) ids)" } ?? "none"
-            return "threatpipe: stopped; checkpoint \(reached) in \(configuration.checkpointLocation)"
-        }
+        let status = await ServiceProcess.run(configuration, operations: operations.configuration)
         if status != .success { throw ExitCode(status.rawValue) }
-    }
-
-    /// `run --group`: one process of the group.
-    func runGroup(_ group: GroupConfiguration) async throws {
-        let status = GroupStatus()
-        let readiness = Readiness(probe: { status.state })
-        let configuration = try configured { try runtimeConfiguration(console: group.shards[0].console) }
-        let exit = await ServiceProcess.run(
-            label: "threatpipe.run", operations: operations.configuration, readiness: readiness,
-            stopping: "draining every shard, committing its checkpoint, then leaving the group"
-        ) { logger, stop in
-            try await ThreatpipeRuntime.runGroup(configuration, group: group, logger: logger, status: status, stop: stop)
-        }
-        if exit != .success { throw ExitCode(exit.rawValue) }
     }
 
     /// The options as the runtime's run configuration (`console`: a group's first shard's, its template).
