@@ -45,7 +45,7 @@ soak: release
 	@bash scripts/soak.sh
 
 ## group-scale: one `run --group` process at SHARDS shards ("10 100 1000"): threads, descriptors, RSS, time to every
-## shard's first poll, time to stop (the README's scaling table)
+## shard's first poll, time to stop (the scaling table in docs/groups.md)
 group-scale: release
 	@bash scripts/group-scale.sh
 

@@ -2,7 +2,7 @@
 # `make group-scale`: one process of `run --group` holding N shards (SHARDS, default "10 100 1000"), against the
 # bundled emulator and librdkafka's mock cluster, at least once. For each N it prints the process's threads, open
 # descriptors and RSS once every shard has completed its first poll, the time to that point, and how long SIGINT
-# takes to stop it (drained, checkpoints saved, group left). The README's scaling table comes from this script.
+# takes to stop it (drained, checkpoints saved, group left). The scaling table in docs/groups.md comes from this script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/background.sh

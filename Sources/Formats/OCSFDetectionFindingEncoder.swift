@@ -4,7 +4,7 @@ import RawJSON
 /// The `ocsf` format: each enriched threat as an OCSF 1.5.0 **Detection Finding** (class 2004, category Findings),
 /// with the host and security-control profiles.
 ///
-/// The mapping is documented field by field in the README. Source fields copied verbatim are left out of
+/// The mapping is documented field by field in docs/formats.md. Source fields copied verbatim are left out of
 /// `unmapped`; everything else of the threat, the analysis's fields that differ from the threat's, and threatpipe's
 /// enrichment status stay under `unmapped`, and every explore event is kept whole as an evidence's `data` — nothing
 /// is lost.

@@ -17,7 +17,7 @@ struct RunCommand: AsyncParsableCommand {
 
             With --group NAME, the shards listed under 'shards:' in the --config file are spread over every process \
             started with that group, through a Kafka consumer group on the checkpoint topic; a process that stops or \
-            dies hands its shards to the others (see the README's "Scaling out").
+            dies hands its shards to the others (see docs/groups.md).
 
             \(ExitStatus.documentation)
             """

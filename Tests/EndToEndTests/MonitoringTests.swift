@@ -13,7 +13,7 @@ extension EndToEnd {
     /// once into Kafka with a dead-letter file and `--rate-limit auto`, one process of an exactly-once group — against
     /// a live emulator that answers some requests 429 or 503 and serves records too large for the topic. Every panel
     /// query of `deploy/grafana/threatpipe.json` must return a series, every rule of the alert file must evaluate,
-    /// the alerts the faults call for must be pending or firing, and every metric the README names must be exported
+    /// the alerts the faults call for must be pending or firing, and every metric docs/operating.md names must be exported
     /// with its documented labels.
     @Suite(.serialized) struct MonitoringTests {
         static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized
@@ -117,7 +117,7 @@ extension EndToEnd {
             let active = Set(rules.filter { $0.state == "pending" || $0.state == "firing" }.map(\.name))
             #expect(expectedAlerts.isSubset(of: active), "active: \(active.sorted())")
 
-            // Every metric the README names, with the labels it documents.
+            // Every metric docs/operating.md names, with the labels it documents.
             #expect(documented.count >= 20)
             #expect(missingMetrics.isEmpty, "\(missingMetrics.joined(separator: "\n"))")
             await emulator.stop()
@@ -140,9 +140,9 @@ extension EndToEnd {
             return queries
         }
 
-        /// The README's metric table: `name{label,label}` in its first column.
+        /// The metric table of docs/operating.md: `name{label,label}` in its first column.
         static func documentedMetrics() throws -> [(String, [String])] {
-            let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+            let readme = try String(contentsOf: root.appendingPathComponent("docs/operating.md"), encoding: .utf8)
             var metrics: [(String, [String])] = []
             for line in readme.split(separator: "\n") where line.hasPrefix("| `threatpipe_") {
                 let cell = line.split(separator: "|")[0]
@@ -150,7 +150,7 @@ extension EndToEnd {
                     metrics.append((String(match.1), match.3.map { $0.split(separator: ",").map(String.init) } ?? []))
                 }
             }
-            #expect(metrics.count >= 20, "the README's metric table")
+            #expect(metrics.count >= 20, "the metric table of docs/operating.md")
             return metrics
         }
 

@@ -5,7 +5,7 @@ import Testing
 
 @testable import Formats
 
-/// The README's ECS table against the encoder: threats that carry every source field the mapping reads are encoded,
+/// The ECS table of docs/formats.md against the encoder: threats that carry every source field the mapping reads are encoded,
 /// and the ECS fields the documents set (outside `sentinel_one.*`) must be exactly the table's rows not marked
 /// "not set"; no row marked "not set" may appear.
 @Suite struct ECSMappingTableTests {
@@ -14,9 +14,9 @@ import Testing
         let isSet: Bool
     }
 
-    /// The rows of the README's "ECS fields, against Elastic's SentinelOne integration" table.
+    /// The rows of docs/formats.md's "ECS fields, against Elastic's SentinelOne integration" table.
     static func rows() throws -> [Row] {
-        let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../README.md")
+        let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../docs/formats.md")
         let text = try String(contentsOf: readme, encoding: .utf8)
         guard let section = text.range(of: "### ECS fields, against Elastic's SentinelOne integration") else { return [] }
         var rows: [Row] = []
@@ -86,7 +86,7 @@ import Testing
 
     @Test func theTableNamesExactlyTheFieldsTheDocumentsSet() throws {
         let rows = try Self.rows()
-        try #require(rows.count > 30, "the README's ECS table was not found")
+        try #require(rows.count > 30, "the ECS table of docs/formats.md was not found")
         let encoder = ECSAlertEncoder(consoleURL: "https://usea1.sentinelone.net", now: { CapturedThreat.exportedAt })
         var written: Set<String> = []
         for classification in ["Malware", "Exploit"] {
