@@ -19,7 +19,7 @@ public final class CheckpointTopicRead: Sendable {
         var elapsed = Duration.zero
     }
 
-    let settings: KafkaCheckpointStore.Settings
+    let settings: CompactedTopic.Settings
     /// The partitions assigned: one read serves any shard of them.
     public let assigned: Set<Int32>
     private let reads = NIOLockedValueBox<[Set<Int32>?: Task<Snapshot, any Error>]>([:])
@@ -31,7 +31,7 @@ public final class CheckpointTopicRead: Sendable {
 
     private static let assignments = Atomic<UInt64>(0)
 
-    public init(settings: KafkaCheckpointStore.Settings, assigned: Set<Int32>) {
+    public init(settings: CompactedTopic.Settings, assigned: Set<Int32>) {
         self.settings = settings
         self.assigned = assigned
         assignmentID = Self.assignments.add(1, ordering: .relaxed).newValue
@@ -55,14 +55,12 @@ public final class CheckpointTopicRead: Sendable {
 
     /// Reads `partitions` (all when nil) of the topic to the high watermark, keeping the values of `onlyKey` alone
     /// when given (a store's own read) or of every key (a read shared by an assignment's shards).
-    static func read(_ settings: KafkaCheckpointStore.Settings, partitions: Set<Int32>?, onlyKey: [UInt8]? = nil) async throws -> Snapshot {
+    static func read(_ settings: CompactedTopic.Settings, partitions: Set<Int32>?, onlyKey: [UInt8]? = nil) async throws -> Snapshot {
         try await performBlockingCall {
             var snapshot = Snapshot()
             let began = ContinuousClock.now
             do {
-                let count = try KafkaTopicReader.readToEnd(
-                    topic: settings.topic, properties: settings.properties, partitions: partitions, timeout: settings.timeout
-                ) { record in
+                let count = try CompactedTopic.readToEnd(settings, partitions: partitions) { record in
                     snapshot.records += 1
                     guard let key = record.key, onlyKey.map({ $0 == key }) ?? true else { return }
                     snapshot.last[key, default: [:]][record.partition] = .some(record.value)

@@ -46,7 +46,7 @@ public struct InternalTopics: Sendable {
         public var detail: String
     }
 
-    public var settings: KafkaCheckpointStore.Settings
+    public var settings: CompactedTopic.Settings
     /// The state topic; nil when changes are not tracked.
     public var stateTopic: String?
     /// Create a missing topic (`--no-create-topics` turns it off).
@@ -57,7 +57,7 @@ public struct InternalTopics: Sendable {
     public var replicationFactor: Int?
 
     public init(
-        settings: KafkaCheckpointStore.Settings, stateTopic: String?, createMissing: Bool = true, checkpointPartitions: Int = 1,
+        settings: CompactedTopic.Settings, stateTopic: String?, createMissing: Bool = true, checkpointPartitions: Int = 1,
         replicationFactor: Int? = nil
     ) {
         self.settings = settings
@@ -134,7 +134,7 @@ public struct InternalTopics: Sendable {
         return Verdict(
             role: role, topic: topic, create: partitions, partitions: partitions,
             detail: "does not exist: will be created with \(partitions) partitions, cleanup.policy=compact"
-                + (role == .checkpoint ? ", max.message.bytes=\(KafkaCheckpointStore.maximumRecordBytes)" : "")
+                + (role == .checkpoint ? ", max.message.bytes=\(CompactedTopic.maximumRecordBytes)" : "")
                 + ", replication \(replicationFactor.map(String.init) ?? "the cluster's default")"
         )
     }
@@ -235,7 +235,7 @@ public struct InternalTopics: Sendable {
         let settings = self.settings
         var configs = ["cleanup.policy": "compact"]
         // A checkpoint grows with the overlap's versions up to the store producer's limit: the topic admits it.
-        if role == .checkpoint { configs["max.message.bytes"] = "\(KafkaCheckpointStore.maximumRecordBytes)" }
+        if role == .checkpoint { configs["max.message.bytes"] = "\(CompactedTopic.maximumRecordBytes)" }
         let newTopic = KafkaTopicAdmin.NewTopic(name: topic, partitions: partitions, replicationFactor: replicationFactor, configs: configs)
         let byHand = "create it (cleanup.policy=compact, \(partitions) partitions)"
         do {

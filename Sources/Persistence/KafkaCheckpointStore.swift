@@ -9,25 +9,11 @@ import RawJSON
 /// whose key is the checkpoint id holds the same versioned JSON document as the state file. No volume is needed: a
 /// pod that starts anywhere reads the topic to its end (`read_committed`) and takes the last value for its key.
 ///
-/// At least once, ``save(_:)`` produces the document with an idempotent producer of the store's own and returns once
-/// the cluster has it. Exactly once, the checkpoint record is written by the Kafka sink inside each transaction, with
+/// The topic is a ``CompactedTopic``. At least once, ``save(_:)`` writes the document on it (an idempotent producer
+/// of the topic's own, or a lane of the process's shared one) and returns once the cluster has it. Exactly once, the checkpoint record is written by the Kafka sink inside each transaction, with
 /// the records it covers (see ``record(for:)``), and ``save(_:)`` does nothing.
 public final class KafkaCheckpointStore: CheckpointStore {
-    /// Where the topic is and how to reach it.
-    public struct Settings: Sendable {
-        /// `bootstrap.servers` and the user's librdkafka properties (TLS, SASL…), applied as given.
-        public var properties: [(key: String, value: String)]
-        public var topic: String
-        /// The longest a load may take (reading the whole topic) or a save may wait for the cluster.
-        public var timeout: Duration = .seconds(30)
-
-        public init(properties: [(key: String, value: String)], topic: String) {
-            self.properties = properties
-            self.topic = topic
-        }
-    }
-
-    public let settings: Settings
+    public var settings: CompactedTopic.Settings { topic.settings }
     /// The record key: the instance id (one checkpoint per instance, or per shard).
     public let checkpointID: String
     public let consoleURL: String
@@ -40,24 +26,23 @@ public final class KafkaCheckpointStore: CheckpointStore {
     private let afresh: NIOLockedValueBox<Bool>
     /// Who writes the checkpoint: with ``StoreWrites/inTheSinksTransactions``, ``save(_:)`` writes nothing.
     public let writes: StoreWrites
-    /// The producer saves go out on (at least once): the store's own, or a lane of `sharedProducer`.
-    private let producer: StoreProducer
+    /// The topic, and the producer saves go out on (at least once): the topic's own, or a lane of `sharedProducer`.
+    private let topic: CompactedTopic
     private let loadReading = NIOLockedValueBox<(records: Int, partitions: Int, elapsed: Duration)?>(nil)
     /// The read of the topic shared by the shards of one assignment, for the first load; nil afterwards.
     private let sharedRead: NIOLockedValueBox<CheckpointTopicRead?>
 
     /// - Parameter sharedRead: a read of the topic made once for several stores (a group's assignment), used by
     ///   the first load instead of a read of its own.
-    /// - Parameter sharedProducer: a producer shared by several stores (see ``sharedProducer(_:)``), which the store
-    ///   saves on and does not close.
+    /// - Parameter sharedProducer: the process's producer for its compacted topics
+    ///   (``CompactedTopic/sharedProducer(_:)``), which the store saves on and does not close.
     public init(
-        settings: Settings, checkpointID: String, consoleURL: String, filters: [String], partition: Int32? = nil,
+        settings: CompactedTopic.Settings, checkpointID: String, consoleURL: String, filters: [String], partition: Int32? = nil,
         startAfresh: Bool = false, writes: StoreWrites = .byTheStore, sharedRead: CheckpointTopicRead? = nil,
         sharedProducer: KafkaProducerLanes? = nil
     ) {
         self.sharedRead = NIOLockedValueBox(sharedRead)
-        self.producer = StoreProducer(topic: settings.topic, properties: Self.producerProperties(settings), shared: sharedProducer)
-        self.settings = settings
+        self.topic = CompactedTopic(settings, sharedProducer: sharedProducer)
         self.partition = partition
         self.checkpointID = checkpointID
         self.consoleURL = consoleURL
@@ -128,7 +113,7 @@ public final class KafkaCheckpointStore: CheckpointStore {
         guard writes == .byTheStore else { return }
         let record = record(for: checkpoint)
         do throws(KafkaError) {
-            try await producer.deliver([record], partition: partition, timeout: settings.timeout, what: "the checkpoint")
+            try await topic.write([record], partition: partition, what: "the checkpoint")
         } catch {
             throw KafkaCheckpointStoreError(topic: settings.topic, underlying: Self.explained(error, bytes: record.value.count))
         }
@@ -144,32 +129,9 @@ public final class KafkaCheckpointStore: CheckpointStore {
         )
     }
 
-    /// The producer's message limits, before the user's properties (which may change them).
-    static let messageLimits: [(key: String, value: String)] = [("message.max.bytes", "\(maximumRecordBytes)"), ("compression.codec", "lz4")]
-
-    /// The largest checkpoint record the store's producer sends (16 MiB); the topic's `max.message.bytes` must allow
-    /// it too.
-    public static let maximumRecordBytes = 16 * 1024 * 1024
-
-    /// The properties of the store's producer: message limits, then the user's, then idempotence.
-    public static func producerProperties(_ settings: Settings) -> [(key: String, value: String)] {
-        // A checkpoint may hold 100,000 overlap entries (about 7 MB): librdkafka's default of 1 MB would refuse
-        // it on every save. The sink's limit, compressed; the topic's max.message.bytes must allow it too.
-        messageLimits + settings.properties + [("enable.idempotence", "true"), ("acks", "all"), ("linger.ms", "0")]
-    }
-
-    /// A producer for the stores of a group process's shards, each saving on a lane of its own.
-    public static func sharedProducer(_ settings: Settings) throws -> KafkaProducerLanes {
-        do {
-            return try KafkaProducerLanes(topic: settings.topic, properties: producerProperties(settings))
-        } catch {
-            throw KafkaCheckpointStoreError(topic: settings.topic, underlying: error)
-        }
-    }
-
     public func close() async {
-        // A shared producer's lane is left (its saves were each flushed); the store's own producer is closed.
-        await producer.close(flushTimeout: settings.timeout)
+        // A shared producer's lane is left (its saves were each flushed); the topic's own producer is closed.
+        await topic.close()
     }
 }
 

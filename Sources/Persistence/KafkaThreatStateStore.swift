@@ -22,7 +22,7 @@ import RawJSON
 /// that is not an entry of its key is skipped the same way (`reason="garbage"`): the file store does the same with a
 /// row it cannot read. A tombstone deletes the threat's entry.
 public final class KafkaThreatStateStore: ThreatStateStore {
-    public let settings: KafkaCheckpointStore.Settings
+    public var settings: CompactedTopic.Settings { topic.settings }
     /// Whose state this is: the checkpoint's id (the instance id, or the group's key of the shard).
     public let owner: String
     /// The partition the entries live in (a shard's checkpoint partition); nil: the key's, and a restore reads all.
@@ -38,8 +38,8 @@ public final class KafkaThreatStateStore: ThreatStateStore {
     /// Which read of the partition this store uses when shared: the assignment's (the same one for every shard it
     /// started with), or a fresh one (a shard started again after a failure).
     let generation: UInt64
-    /// The producer entries go out on (at least once): the store's own, or a lane of the shared one.
-    private let producer: StoreProducer
+    /// The topic, and the producer entries go out on: the topic's own, or a lane of the process's shared one.
+    private let topic: CompactedTopic
 
     /// The key every horizon record's key begins with; alone, the key an earlier release wrote (read while its
     /// owner has written none of its own).
@@ -52,17 +52,16 @@ public final class KafkaThreatStateStore: ThreatStateStore {
     public static let allowedSkew: Duration = .seconds(300)
 
     public init(
-        settings: KafkaCheckpointStore.Settings, owner: String, partition: Int32?, writes: StoreWrites, startAfresh: Bool,
+        settings: CompactedTopic.Settings, owner: String, partition: Int32?, writes: StoreWrites, startAfresh: Bool,
         shared: SharedThreatState? = nil, generation: UInt64 = 0
     ) {
-        self.settings = settings
         self.owner = owner
         self.partition = partition
         self.writes = writes
         self.startAfresh = startAfresh
         self.shared = shared
         self.generation = generation
-        producer = StoreProducer(topic: settings.topic, properties: KafkaCheckpointStore.producerProperties(settings), shared: shared?.lanes)
+        topic = CompactedTopic(settings, sharedProducer: shared?.lanes)
         local = shared?.local ?? SQLiteThreatStateStore(path: Self.temporaryPath(), startAfresh: true, removeOnClose: true)
     }
 
@@ -93,7 +92,7 @@ public final class KafkaThreatStateStore: ThreatStateStore {
     /// Reads the topic (`partition` alone, or all) into `local`; returns `owner`'s horizon (see the type's comment)
     /// and how many records it read.
     static func restore(
-        settings: KafkaCheckpointStore.Settings, partition: Int32?, owner: String, into local: SQLiteThreatStateStore, startAfresh: Bool
+        settings: CompactedTopic.Settings, partition: Int32?, owner: String, into local: SQLiteThreatStateStore, startAfresh: Bool
     ) async throws -> (Horizon?, Int) {
         guard !startAfresh else { return (nil, 0) }
         let partitions = partition.map { Set([$0]) }
@@ -104,9 +103,7 @@ public final class KafkaThreatStateStore: ThreatStateStore {
             var batch: [(id: String, updatedAt: String?, lastSeen: Int64, document: [UInt8])] = []
             var records = 0
             do {
-                _ = try KafkaTopicReader.readToEnd(
-                    topic: settings.topic, properties: settings.properties, partitions: partitions, timeout: settings.timeout
-                ) { record in
+                _ = try CompactedTopic.readToEnd(settings, partitions: partitions) { record in
                     records += 1
                     guard let key = record.key else { return skipped.note(reason: "garbage", key: "(no key)", offset: record.offset) }
                     if key.starts(with: Self.horizonKeyPrefix.utf8) {
@@ -165,14 +162,14 @@ public final class KafkaThreatStateStore: ThreatStateStore {
 
     public func close() async {
         // Shared: the store leaves its lane (its saves were each flushed); the process closes the rest.
-        await producer.close(flushTimeout: settings.timeout)
+        await topic.close()
         if shared == nil { await local.close() }
     }
 
     /// Produces `records` to the topic (the store's partition) and waits until the cluster has every one.
     private func produce(_ records: [(key: String, value: [UInt8])]) async throws {
         do throws(KafkaError) {
-            try await producer.deliver(records, partition: partition, timeout: settings.timeout, what: "the threat state")
+            try await topic.write(records, partition: partition, what: "the threat state")
         } catch {
             throw KafkaThreatStateStoreError(topic: settings.topic, underlying: error)
         }
@@ -224,11 +221,11 @@ public struct KafkaThreatStateStoreError: Error, Sendable, CustomStringConvertib
 }
 
 /// What the shards of a group process share for their state: one local SQLite copy (not one per shard: three
-/// descriptors each), one producer, and one read of each state partition per assignment (a thousand shards must not
+/// descriptors each), the process's producer for its compacted topics, and one read of each state partition per assignment (a thousand shards must not
 /// make a thousand reads). A partition is read again for a new assignment — another process may have written it
 /// meanwhile — and the local copy keeps, per threat, the newest of what it held and what it read.
 public final class SharedThreatState: Sendable {
-    public let settings: KafkaCheckpointStore.Settings
+    public let settings: CompactedTopic.Settings
     let local: SQLiteThreatStateStore
     let lanes: KafkaProducerLanes
     private let reads = NIOLockedValueBox<[ReadKey: Task<(KafkaThreatStateStore.Horizon?, Int), any Error>]>([:])
@@ -240,14 +237,12 @@ public final class SharedThreatState: Sendable {
         var generation: UInt64
     }
 
-    public init(settings: KafkaCheckpointStore.Settings) throws {
+    /// - Parameter lanes: the process's producer for its compacted topics (``CompactedTopic/sharedProducer(_:)``),
+    ///   which the stores write on and its owner closes.
+    public init(settings: CompactedTopic.Settings, lanes: KafkaProducerLanes) {
         self.settings = settings
+        self.lanes = lanes
         local = SQLiteThreatStateStore(path: KafkaThreatStateStore.temporaryPath(), startAfresh: true, removeOnClose: true)
-        do {
-            lanes = try KafkaProducerLanes(topic: settings.topic, properties: KafkaCheckpointStore.producerProperties(settings))
-        } catch {
-            throw KafkaThreatStateStoreError(topic: settings.topic, underlying: error)
-        }
     }
 
     /// A read generation no store has used: a shard started again after a failure reads its partition afresh.
@@ -296,9 +291,8 @@ public final class SharedThreatState: Sendable {
         }
     }
 
-    /// Closes the producer and removes the local copy (every shard has stopped).
+    /// Removes the local copy (every shard has stopped; the producer is its owner's to close).
     public func close() async {
-        _ = await lanes.producer.close(flushTimeout: settings.timeout)
         await local.close()
     }
 }

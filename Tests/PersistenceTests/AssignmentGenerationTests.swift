@@ -6,7 +6,7 @@ import Testing
 /// the old read instead of reading what another process wrote meanwhile.
 @Suite struct AssignmentGenerationTests {
     @Test func everyAssignmentHasAGenerationOfItsOwnAtAReusedAddressToo() {
-        let settings = KafkaCheckpointStore.Settings(properties: [("bootstrap.servers", "127.0.0.1:9")], topic: "threatpipe.threat-state")
+        let settings = CompactedTopic.Settings(properties: [("bootstrap.servers", "127.0.0.1:9")], topic: "threatpipe.threat-state")
         var generations: Set<UInt64> = []
         var addresses: Set<ObjectIdentifier> = []
         for _ in 0..<200 {

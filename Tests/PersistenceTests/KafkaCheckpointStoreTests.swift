@@ -24,7 +24,7 @@ import Testing
         id: String = "instance-a", console: String = "https://console.example", filters: [String] = ["siteIds=2"], afresh: Bool = false,
         topic: String? = nil, partition: Int32? = nil
     ) -> KafkaCheckpointStore {
-        var settings = KafkaCheckpointStore.Settings(properties: [("bootstrap.servers", cluster.bootstrapServers)], topic: topic ?? self.topic)
+        var settings = CompactedTopic.Settings(properties: [("bootstrap.servers", cluster.bootstrapServers)], topic: topic ?? self.topic)
         settings.timeout = .seconds(10)
         return KafkaCheckpointStore(settings: settings, checkpointID: id, consoleURL: console, filters: filters, partition: partition, startAfresh: afresh)
     }
@@ -123,7 +123,7 @@ import Testing
         #expect(saving.record(for: large).value.count > 4_000_000)
         #expect(try await store().load() == large)
 
-        var settings = KafkaCheckpointStore.Settings(
+        var settings = CompactedTopic.Settings(
             properties: [("bootstrap.servers", cluster.bootstrapServers), ("message.max.bytes", "1000000")], topic: topic
         )
         settings.timeout = .seconds(10)

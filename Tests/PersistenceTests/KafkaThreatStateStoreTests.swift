@@ -20,7 +20,7 @@ import Testing
     }
 
     private func store(owner: String = "instance-a", afresh: Bool = false) -> KafkaThreatStateStore {
-        var settings = KafkaCheckpointStore.Settings(properties: [("bootstrap.servers", cluster.bootstrapServers)], topic: topic)
+        var settings = CompactedTopic.Settings(properties: [("bootstrap.servers", cluster.bootstrapServers)], topic: topic)
         settings.timeout = .seconds(10)
         return KafkaThreatStateStore(settings: settings, owner: owner, partition: nil, writes: .byTheStore, startAfresh: afresh)
     }

@@ -14,7 +14,7 @@ struct GroupFixture {
     let emulator: RunningEmulator
     let console: ConsoleConfiguration
     var template: RunConfiguration
-    let settings: KafkaCheckpointStore.Settings
+    let settings: CompactedTopic.Settings
 
     static func start(threats: Int, threatPartitions: Int, rateLimit: Double) async throws -> GroupFixture {
         let cluster = try KafkaMockCluster(brokers: 1)
@@ -30,7 +30,7 @@ struct GroupFixture {
             sinks: SinksConfiguration(sinks: [.kafka(KafkaSinkSettings(brokers: cluster.bootstrapServers, topic: "threats"))]),
             initialSince: RFC3339Timestamp("2020-01-01T00:00:00Z")!
         )
-        let settings = KafkaCheckpointStore.Settings(properties: [("bootstrap.servers", cluster.bootstrapServers)], topic: "threatpipe.checkpoints")
+        let settings = CompactedTopic.Settings(properties: [("bootstrap.servers", cluster.bootstrapServers)], topic: "threatpipe.checkpoints")
         template.checkpointStore = .kafka(CheckpointTopicSettings(properties: settings.properties, topic: settings.topic))
         return GroupFixture(cluster: cluster, emulator: emulator, console: console, template: template, settings: settings)
     }

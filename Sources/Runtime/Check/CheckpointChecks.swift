@@ -14,7 +14,7 @@ extension ThreatpipeRuntime {
         }
         guard let (topic, properties) = check.checkpointTopic else { return [] }
         // The same verdicts as `run`'s start (``InternalTopics``), without creating anything.
-        var settings = KafkaCheckpointStore.Settings(properties: properties, topic: topic)
+        var settings = CompactedTopic.Settings(properties: properties, topic: topic)
         settings.timeout = .seconds(5)
         let shards = (try? check.group?.shards.get())?.shards.count ?? 1
         let topics = InternalTopics(
@@ -64,7 +64,7 @@ extension ThreatpipeRuntime {
             (try? KafkaClusterProbe.topicConfiguration(topic: topic, key: "max.message.bytes", properties: properties, timeout: .seconds(5)))
                 ?? .noAnswer
         }
-        let producerLimit = KafkaCheckpointStore.maximumRecordBytes
+        let producerLimit = CompactedTopic.maximumRecordBytes
         let limit: Int?
         var detail: String
         switch answer {
@@ -111,7 +111,7 @@ extension ThreatpipeRuntime {
         }
         let filters = console.filters.map { "\($0.name)=\($0.value)" }
         let instance = check.instanceID ?? RunConfiguration.defaultInstanceID(console: console.console, filters: console.filters)
-        var settings = KafkaCheckpointStore.Settings(properties: properties, topic: topic)
+        var settings = CompactedTopic.Settings(properties: properties, topic: topic)
         settings.timeout = .seconds(10)
         let store = KafkaCheckpointStore(settings: settings, checkpointID: instance, consoleURL: console.console.base, filters: filters)
         let loaded: Result<Int?, any Error>

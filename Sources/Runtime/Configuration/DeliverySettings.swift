@@ -24,7 +24,7 @@ public struct KafkaSinkSettings: Sendable {
         self.flushTimeout = flushTimeout
     }
 
-    /// The producer properties threatpipe sets before the user's (no record lost silently; see the README).
+    /// The producer properties threatpipe sets before the user's (no record lost silently; see docs/delivery.md).
     public static var defaultProperties: [(key: String, value: String)] { KafkaSinkConfiguration.defaultProperties }
 
     /// The sink's own configuration.
@@ -75,8 +75,8 @@ public struct CheckpointTopicSettings: Sendable {
         self.topic = topic
     }
 
-    var storeSettings: KafkaCheckpointStore.Settings {
-        KafkaCheckpointStore.Settings(properties: properties, topic: topic)
+    var storeSettings: CompactedTopic.Settings {
+        CompactedTopic.Settings(properties: properties, topic: topic)
     }
 
     /// The store's topics as they are set up at start, for a run of `shards` shards (1 outside a group).

@@ -43,7 +43,7 @@ final class ShardGroup: Sendable {
     /// The group as this process's configuration file has it; the shards it runs are the list in force's.
     let group: GroupConfiguration
     let template: RunConfiguration
-    let store: KafkaCheckpointStore.Settings
+    let store: CompactedTopic.Settings
     let partitionCount: Int
     /// One console session per console, made when a shard of that console first starts (the list in force can name
     /// a console this process's file does not).
@@ -65,16 +65,17 @@ final class ShardGroup: Sendable {
 
     /// The Kafka clients the shards of the process share.
     struct SharedClients: Sendable {
-        /// The checkpoint stores' producer (at least once; exactly once, checkpoints go in the transactions).
-        var checkpoints: KafkaProducerLanes?
-        /// The shards' threat state: one local copy, one producer, one read of each partition per assignment.
+        /// The producer of the process's compacted topics — the checkpoint stores' (at least once; exactly once,
+        /// checkpoints go in the transactions) and the state stores' — one for both: their properties are equal.
+        var stores: KafkaProducerLanes?
+        /// The shards' threat state: one local copy, one read of each partition per assignment (on `stores`).
         var state: SharedThreatState?
         /// The Kafka sinks' producer (at least once; exactly once, each shard's transactions need their own).
         var sink: SharedKafkaSinkProducer?
     }
 
     init(
-        group: GroupConfiguration, template: RunConfiguration, store: KafkaCheckpointStore.Settings, partitionCount: Int,
+        group: GroupConfiguration, template: RunConfiguration, store: CompactedTopic.Settings, partitionCount: Int,
         sessions: [String: ConsoleSession], clients: SharedClients, processStop: StopSignal, logger: Logger
     ) {
         self.clients = clients

@@ -89,13 +89,11 @@ struct PublishedShardList: Codable, Sendable, Equatable {
 extension PublishedShardList {
     /// The newest list published for `group` in the checkpoint topic's partition 0; nil when none is (or it cannot
     /// be decoded: a list is then published again).
-    static func read(group: String, settings: KafkaCheckpointStore.Settings) async throws -> PublishedShardList? {
+    static func read(group: String, settings: CompactedTopic.Settings) async throws -> PublishedShardList? {
         let key = Array(ShardList.key(group: group).utf8)
         return try await performBlockingCall {
             var newest: PublishedShardList?
-            _ = try KafkaTopicReader.readToEnd(
-                topic: settings.topic, properties: settings.properties, partitions: [0], timeout: settings.timeout
-            ) { record in
+            _ = try CompactedTopic.readToEnd(settings, partitions: [0]) { record in
                 guard record.key == key, let value = record.value,
                     let list = try? JSONDecoder().decode(PublishedShardList.self, from: Data(value))
                 else { return }
@@ -105,20 +103,15 @@ extension PublishedShardList {
         }
     }
 
-    /// Publishes this list for `group` and waits until the cluster has it, on a store producer of its own (the
-    /// checkpoint store's save path: produce, flush, the delivery's failure).
-    func publish(group: String, settings: KafkaCheckpointStore.Settings) async throws {
+    /// Publishes this list for `group` and waits until the cluster has it, on a producer of its own (the compacted
+    /// topic's one write path).
+    func publish(group: String, settings: CompactedTopic.Settings) async throws {
         let value = Array(try JSONEncoder().encode(self))
-        let writer = StoreProducer(topic: settings.topic, properties: KafkaCheckpointStore.producerProperties(settings), shared: nil)
-        defer { Task { await writer.close(flushTimeout: .zero) } }
-        do {
-            let (producer, tag) = try await writer.current()
-            try await producer.produceWhenRoom(key: ShardList.key(group: group), value: value, tag: tag, partition: 0)
-            if try await producer.flush(timeout: settings.timeout) > 0 {
-                throw KafkaError(code: .threatpipe, name: "TIMED_OUT", message: "the shard list was not delivered within \(settings.timeout)")
-            }
-            if let error = writer.failed { throw error }
-        } catch let error as KafkaError {
+        let topic = CompactedTopic(settings)
+        defer { Task { await topic.close(flushTimeout: .zero) } }
+        do throws(KafkaError) {
+            try await topic.write([(ShardList.key(group: group), value)], partition: 0, what: "the shard list")
+        } catch {
             throw KafkaCheckpointStoreError(topic: settings.topic, underlying: error)
         }
     }

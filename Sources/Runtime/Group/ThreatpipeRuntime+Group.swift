@@ -46,16 +46,20 @@ extension ThreatpipeRuntime {
             for shard in group.shards where sessions[shard.console.console.base] == nil {
                 sessions[shard.console.console.base] = try ConsoleSession(configuration: shard.console, logger: logger)
             }
-            if configuration.delivery == .atLeastOnce {
-                clients.checkpoints = try KafkaCheckpointStore.sharedProducer(settings)
-                if case .kafka(let kafka)? = configuration.sinks.sinks.first {
-                    clients.sink = try SharedKafkaSinkProducer(configuration: kafka.sinkConfiguration, logger: logger)
+            // One producer for the compacted topics the stores write themselves: the checkpoints at least once,
+            // the state whenever changes are tracked (its horizon records at least).
+            if configuration.delivery == .atLeastOnce || configuration.changes != nil {
+                do throws(KafkaError) {
+                    clients.stores = try CompactedTopic.sharedProducer(settings)
+                } catch {
+                    throw KafkaCheckpointStoreError(topic: settings.topic, underlying: error)
                 }
             }
-            if let changes = configuration.changes {
-                var stateSettings = settings
-                stateSettings.topic = changes.stateTopic
-                clients.state = try SharedThreatState(settings: stateSettings)
+            if configuration.delivery == .atLeastOnce, case .kafka(let kafka)? = configuration.sinks.sinks.first {
+                clients.sink = try SharedKafkaSinkProducer(configuration: kafka.sinkConfiguration, logger: logger)
+            }
+            if let changes = configuration.changes, let stores = clients.stores {
+                clients.state = SharedThreatState(settings: settings.onTopic(changes.stateTopic), lanes: stores)
             }
             let shards = ShardGroup(
                 group: group, template: configuration, store: settings, partitionCount: partitions, sessions: sessions,
@@ -90,15 +94,15 @@ extension ThreatpipeRuntime {
         for session in made?.allSessions ?? Array(sessions.values) { await session.shutdown() }
         // Every shard has stopped (or none started): the shared producers have no lane left.
         await clients.sink?.close()
-        if let checkpoints = clients.checkpoints { _ = await checkpoints.producer.close(flushTimeout: settings.timeout) }
         await clients.state?.close()
+        if let stores = clients.stores { _ = await stores.producer.close(flushTimeout: settings.timeout) }
         try result.get()
         return "threatpipe: stopped; left group \(group.name), every shard it held drained and its checkpoint saved"
     }
 
     /// Publishes this process's shard list for the group unless it is the newest published already (see
     /// ``ShardList``). A list that cannot be read is published again.
-    static func publishShardList(_ group: GroupConfiguration, settings: KafkaCheckpointStore.Settings, logger: Logger) async throws {
+    static func publishShardList(_ group: GroupConfiguration, settings: CompactedTopic.Settings, logger: Logger) async throws {
         let own = ShardList(group.shards)
         let published = try? await PublishedShardList.read(group: group.name, settings: settings)
         guard published?.digest != own.digest else { return }
@@ -121,7 +125,7 @@ extension ThreatpipeRuntime {
     }
 
     /// The Kafka store's settings; a group keeps its shards' checkpoints and assignment in that topic.
-    static func groupStore(_ configuration: RunConfiguration) throws -> KafkaCheckpointStore.Settings {
+    static func groupStore(_ configuration: RunConfiguration) throws -> CompactedTopic.Settings {
         guard case .kafka(let settings) = configuration.checkpointStore else {
             throw ConfigurationError(description: "--group needs --checkpoint-store kafka: the shards' checkpoints and their assignment live in the checkpoint topic")
         }
