@@ -112,7 +112,7 @@ enum FuzzTargets {
         FileManager.default.createFile(atPath: path, contents: Data(bytes))
         defer { try? FileManager.default.removeItem(atPath: path) }
         if case .success(let contents?) = Result(catching: { try CheckpointFile(path: path).load() }), let checkpoint = contents.checkpoint {
-            _ = CheckpointState(resumingFrom: checkpoint, overlap: .seconds(5)).pollStart
+            _ = CheckpointProgress(resumingFrom: checkpoint, overlap: .seconds(5)).pollStart
         }
     }
 }

@@ -156,5 +156,5 @@ public struct CheckpointFileError: Error, Sendable, CustomStringConvertible {
 }
 
 extension CheckpointFileError: ClassifiedError {
-    public var kind: FailureKind { .state }
+    public var kind: FailureKind { .storage }
 }

@@ -151,7 +151,7 @@ public struct KafkaCheckpointStoreError: Error, Sendable, CustomStringConvertibl
     public var kind: FailureKind {
         switch underlying.code {
         case .unknownTopicOrPartition, .invalidConfiguration: .configuration
-        case .messageSizeTooLarge: .state
+        case .messageSizeTooLarge: .storage
         default: underlying.isFenced ? .fenced : .unavailable
         }
     }

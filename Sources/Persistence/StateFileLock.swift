@@ -53,5 +53,5 @@ public final class StateFileLock: Sendable {
 /// The state file is locked by another process, or its lock cannot be taken: unusable state (exit 65).
 public struct StateFileLockError: Error, Sendable, CustomStringConvertible, ClassifiedError {
     public var description: String
-    public var kind: FailureKind { .state }
+    public var kind: FailureKind { .storage }
 }

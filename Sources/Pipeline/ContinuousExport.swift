@@ -130,9 +130,9 @@ public struct ContinuousExport<Source: ThreatSource>: Sendable {
 
     /// One poll: the session's sinks opened (or kept), versions listed from its checkpoint, delivered through it.
     func poll() async -> Result<ExportSummary, any Error> {
-        var covered: CheckpointState
+        var covered: CheckpointProgress
         do {
-            covered = CheckpointState(resumingFrom: try await session.prepare(), overlap: overlap, reenrichmentDelay: interval)
+            covered = CheckpointProgress(resumingFrom: try await session.prepare(), overlap: overlap, reenrichmentDelay: interval)
         } catch {
             return .failure(error)
         }

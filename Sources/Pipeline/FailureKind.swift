@@ -13,8 +13,9 @@ public enum FailureKind: String, Sendable, CaseIterable {
     case sink
     /// A sink rejects a record for good (too large, unknown topic) and there is no dead-letter file.
     case rejectedRecord = "rejected record"
-    /// The stored state (the checkpoint) cannot be read or written.
-    case state
+    /// What a run stores — the checkpoint (a state file, a checkpoint topic) or the threats' state — cannot be read
+    /// or written, or is not the run's.
+    case storage
     /// Stopped by a signal before the work was complete.
     case interrupted
     /// Another process with the same instance id took over (it fenced this one's Kafka transactions): this one must

@@ -4,7 +4,7 @@ import Pipeline
 import SentinelOne
 import Sinks
 
-/// The process exit codes (sysexits.h values), one per kind of failure, as documented in the README.
+/// The process exit codes (sysexits.h values), one per kind of failure, as documented in docs/running.md.
 public enum ExitStatus: Int32, Sendable {
     case success = 0
     case internalError = 1
@@ -49,7 +49,7 @@ public enum ExitStatus: Int32, Sendable {
         case .unavailable: .unavailable
         case .protocolViolation: .protocolError
         case .sink, .rejectedRecord: .ioError
-        case .state: .dataError
+        case .storage: .dataError
         case .interrupted: .incomplete
         case .fenced: .fenced
         }

@@ -207,7 +207,7 @@ public enum ThreatpipeRuntime {
     /// `run`'s table: stop or retry, per kind of failure (a `switch`, so a new kind cannot go without one).
     public static func runHandling(for kind: FailureKind) -> PollFailureHandling {
         switch kind {
-        case .configuration, .state, .rejectedRecord, .interrupted, .fenced: .stop
+        case .configuration, .storage, .rejectedRecord, .interrupted, .fenced: .stop
         case .authorization: .retryAndAlert
         case .unavailable, .protocolViolation, .sink: .retry
         }
@@ -219,7 +219,7 @@ public enum ThreatpipeRuntime {
     static func shardHandling(for kind: FailureKind?) -> ShardFailureHandling {
         switch kind {
         case .fenced?: .stopProcess
-        case .configuration?, .authorization?, .unavailable?, .protocolViolation?, .sink?, .rejectedRecord?, .state?,
+        case .configuration?, .authorization?, .unavailable?, .protocolViolation?, .sink?, .rejectedRecord?, .storage?,
             .interrupted?, nil:
             .retryShard
         }

@@ -176,7 +176,7 @@ public actor KafkaTransactionalSink: RecordSink {
             if case .send(let bytes) = record.payload {
                 try await producer.produceWhenRoom(key: record.key, value: bytes, tag: record.sequence, versionID: record.versionID)
             }
-            if let stateRecords, let state = record.state {
+            if let stateRecords, let state = record.threatState {
                 try await producer.produceWhenRoom(
                     key: state.id, value: state.encoded, tag: UInt64.max - 2, topic: stateRecords.topic, partition: stateRecords.partition
                 )

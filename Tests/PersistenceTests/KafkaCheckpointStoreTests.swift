@@ -99,7 +99,7 @@ import Testing
         _ = try producer.produce(key: "instance-a", value: Array("{\"version\":1,\"consoleUrl\":".utf8), tag: 0)
         #expect(await producer.close(flushTimeout: .seconds(10)) == 0)
         let error = await #expect(throws: CheckpointFileError.self) { try await store().load() }
-        #expect(FailureKind.of(error!) == .state)
+        #expect(FailureKind.of(error!) == .storage)
         #expect(error?.description.contains("kafka:\(topic)/instance-a") == true)
     }
 
@@ -129,7 +129,7 @@ import Testing
         settings.timeout = .seconds(10)
         let limited = KafkaCheckpointStore(settings: settings, checkpointID: "instance-a", consoleURL: "https://console.example", filters: ["siteIds=2"])
         let failure = await #expect(throws: KafkaCheckpointStoreError.self) { try await limited.save(large) }
-        #expect(failure?.kind == .state)
+        #expect(failure?.kind == .storage)
         #expect(failure?.description.contains("more than the producer's message.max.bytes allows") == true, "\(String(describing: failure))")
         await limited.close()
     }

@@ -310,7 +310,7 @@ import Testing
         stopping.acknowledged(below: 1)
         await #expect(throws: ThreatStateError.self) { try await stopping.persist() }
         let error = await #expect(throws: ThreatStateError.self) { try await stopping.detect(Self.threat("t1", sequence: 1)) }
-        #expect(error?.kind == .state)
+        #expect(error?.kind == .storage)
         #expect(error?.message.contains("the full disk") == true, "\(String(describing: error))")
     }
 }

@@ -2,13 +2,13 @@ import Testing
 
 @testable import Pipeline
 
-@Suite struct CheckpointStateTests {
+@Suite struct CheckpointProgressTests {
     let t1 = "2026-01-01T00:00:01.000000Z"
     let t2 = "2026-01-01T00:00:02.000000Z"
     let t3 = "2026-01-01T00:00:03Z"
 
     @Test func checkpointFollowsTheWatermarkAndCollectsTies() {
-        var state = CheckpointState(resumingFrom: nil)
+        var state = CheckpointProgress(resumingFrom: nil)
         for (sequence, version) in [("a", t1), ("b", t1), ("c", t2), ("d", t2), ("e", t3)].enumerated() {
             state.recordFetched(sequence: UInt64(sequence), id: version.0, updatedAt: version.1)
         }
@@ -24,7 +24,7 @@ import Testing
     }
 
     @Test func resumesFromALoadedCheckpoint() {
-        var state = CheckpointState(resumingFrom: Checkpoint(updatedAt: t2, idsAtUpdatedAt: ["c"]))
+        var state = CheckpointProgress(resumingFrom: Checkpoint(updatedAt: t2, idsAtUpdatedAt: ["c"]))
         #expect(state.covers(id: "c", updatedAt: "2026-01-01T00:00:02Z"), "the same instant written differently")
         #expect(!state.covers(id: "d", updatedAt: t2))
         state.recordFetched(sequence: 0, id: "d", updatedAt: t2)
@@ -32,7 +32,7 @@ import Testing
     }
 
     @Test func versionsWithoutATimestampDoNotMoveTheCheckpoint() {
-        var state = CheckpointState(resumingFrom: nil)
+        var state = CheckpointProgress(resumingFrom: nil)
         state.recordFetched(sequence: 0, id: "a", updatedAt: nil)
         state.recordFetched(sequence: 1, id: "b", updatedAt: "not a time")
         #expect(state.advance(toWatermark: 2) == nil)
@@ -44,7 +44,7 @@ import Testing
     @Test func overlapDeliversLateVersionsAndNothingTwice() {
         let t0 = "2026-01-01T00:00:00.000000Z"
         let late = "2026-01-01T00:00:02.500000Z"
-        var state = CheckpointState(resumingFrom: nil, overlap: .seconds(2))
+        var state = CheckpointProgress(resumingFrom: nil, overlap: .seconds(2))
         for (sequence, version) in [("a", t0), ("b", t1), ("c", t2), ("d", t3)].enumerated() {
             state.recordFetched(sequence: UInt64(sequence), id: version.0, updatedAt: version.1)
         }
@@ -55,7 +55,7 @@ import Testing
         #expect(state.pollStart == "2026-01-01T00:00:01.000000Z")
 
         // The next poll, resumed from the saved checkpoint: what it lists again is covered, the late version is not.
-        let resumed = CheckpointState(resumingFrom: checkpoint, overlap: .seconds(2))
+        let resumed = CheckpointProgress(resumingFrom: checkpoint, overlap: .seconds(2))
         #expect(resumed.covers(id: "b", updatedAt: t1))
         #expect(resumed.covers(id: "c", updatedAt: t2))
         #expect(resumed.covers(id: "d", updatedAt: t3))
@@ -69,17 +69,17 @@ import Testing
         _ = next.fold(toWatermark: 1)
         #expect(next.checkpoint?.updatedAt == t3)
         #expect(next.checkpoint?.deliveredInOverlap?.contains(Checkpoint.Version(id: "x", updatedAt: late)) == true)
-        #expect(CheckpointState(resumingFrom: next.checkpoint, overlap: .seconds(2)).covers(id: "x", updatedAt: late))
+        #expect(CheckpointProgress(resumingFrom: next.checkpoint, overlap: .seconds(2)).covers(id: "x", updatedAt: late))
     }
 
     /// The checkpoint stored one precision, the console lists another: still the same versions, in both directions.
     @Test func coveredVersionsAreMatchedByInstantWhateverTheirPrecision() {
-        var state = CheckpointState(resumingFrom: nil, overlap: .seconds(2))
+        var state = CheckpointProgress(resumingFrom: nil, overlap: .seconds(2))
         for (sequence, version) in [("a", "2026-01-01T00:00:01Z"), ("b", "2026-01-01T00:00:01.500000Z"), ("c", "2026-01-01T00:00:02.5Z")].enumerated() {
             state.recordFetched(sequence: UInt64(sequence), id: version.0, updatedAt: version.1)
         }
         _ = state.fold(toWatermark: 3)
-        let resumed = CheckpointState(resumingFrom: state.checkpoint, overlap: .seconds(2))
+        let resumed = CheckpointProgress(resumingFrom: state.checkpoint, overlap: .seconds(2))
         #expect(resumed.covers(id: "a", updatedAt: "2026-01-01T00:00:01.000000Z"), "more decimals")
         #expect(resumed.covers(id: "b", updatedAt: "2026-01-01T00:00:01.5Z"), "fewer decimals")
         #expect(resumed.covers(id: "c", updatedAt: "2026-01-01T00:00:02.500000Z"))
@@ -93,7 +93,7 @@ import Testing
     }
 
     @Test func withoutOverlapNothingBelowTheCheckpointIsNew() {
-        let state = CheckpointState(resumingFrom: Checkpoint(updatedAt: t3, idsAtUpdatedAt: ["d"]))
+        let state = CheckpointProgress(resumingFrom: Checkpoint(updatedAt: t3, idsAtUpdatedAt: ["d"]))
         #expect(state.pollStart == t3)
         #expect(state.covers(id: "x", updatedAt: t2))
         #expect(state.checkpoint?.deliveredInOverlap == nil)

@@ -85,7 +85,7 @@ import Testing
             return ExportSummary()
         }
         #expect(throws: StoreUnavailable.self) { try outcome.get() }
-        #expect(FailureKind.of(StoreUnavailable()) == .state)
+        #expect(FailureKind.of(StoreUnavailable()) == .storage)
         #expect(await session.checkpoint == stored)
     }
 
@@ -164,7 +164,7 @@ actor MemoryCheckpointStore: CheckpointStore {
 }
 
 struct StoreUnavailable: ClassifiedError {
-    var kind: FailureKind { .state }
+    var kind: FailureKind { .storage }
 }
 
 struct CommitFailed: Error {}

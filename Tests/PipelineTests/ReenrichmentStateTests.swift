@@ -9,7 +9,7 @@ struct ReenrichmentStateTests {
     let t2 = "2026-01-01T00:00:02.000000Z"
 
     @Test func anIncompleteDeliveredVersionIsPendingUntilItsCompleteRecordIsDelivered() throws {
-        var state = CheckpointState(resumingFrom: nil, reenrichmentDelay: .zero)
+        var state = CheckpointProgress(resumingFrom: nil, reenrichmentDelay: .zero)
         state.recordFetched(sequence: 0, id: "a", updatedAt: t1)
         state.recordFetched(sequence: 1, id: "b", updatedAt: t1)
         state.markIncomplete(sequence: 1)
@@ -19,7 +19,7 @@ struct ReenrichmentStateTests {
         let pending = try #require(state.checkpoint?.pendingEnrichment)
         #expect(pending.map(\.id) == ["b"] && pending[0].updatedAt == t1 && pending[0].attempts == 0)
         // It survives a restart through the checkpoint.
-        var resumed = CheckpointState(resumingFrom: state.checkpoint, reenrichmentDelay: .zero)
+        var resumed = CheckpointProgress(resumingFrom: state.checkpoint, reenrichmentDelay: .zero)
         let due = resumed.dueEnrichments(now: .now, limit: 10)
         #expect(due.map(\.id) == ["b"])
         // A failed attempt pushes it back and counts.
@@ -34,7 +34,7 @@ struct ReenrichmentStateTests {
     }
 
     @Test func aNewerVersionSupersedesAPendingOneAndTheListIsBounded() {
-        var state = CheckpointState(resumingFrom: nil)
+        var state = CheckpointProgress(resumingFrom: nil)
         state.recordFetched(sequence: 0, id: "a", updatedAt: t1)
         state.markIncomplete(sequence: 0)
         state.fold(toWatermark: 1)
@@ -45,14 +45,14 @@ struct ReenrichmentStateTests {
         state.fold(toWatermark: 2)
         #expect(state.checkpoint?.pendingEnrichment == nil, "the newer version replaced it")
         // Beyond the bound the oldest are dropped, and counted.
-        let count = CheckpointState.maximumPendingEnrichments + 3
+        let count = CheckpointProgress.maximumPendingEnrichments + 3
         for index in 0..<count {
             let sequence = UInt64(2 + index)
             state.recordFetched(sequence: sequence, id: "t\(index)", updatedAt: RFC3339Timestamp(microseconds: 1_800_000_000_000_000 + Int64(index)).description)
             state.markIncomplete(sequence: sequence)
         }
         state.fold(toWatermark: UInt64(2 + count))
-        #expect(state.checkpoint?.pendingEnrichment?.count == CheckpointState.maximumPendingEnrichments)
+        #expect(state.checkpoint?.pendingEnrichment?.count == CheckpointProgress.maximumPendingEnrichments)
         #expect(state.droppedEnrichments == 3)
         #expect(state.checkpoint?.pendingEnrichment?.first?.id == "t3", "the oldest went")
     }

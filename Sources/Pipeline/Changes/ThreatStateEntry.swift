@@ -159,7 +159,7 @@ public struct ThreatStateError: Error, Sendable, CustomStringConvertible, Classi
     public var message: String
     public var kind: FailureKind
 
-    public init(message: String, kind: FailureKind = .state) {
+    public init(message: String, kind: FailureKind = .storage) {
         self.message = message
         self.kind = kind
     }

@@ -8,7 +8,7 @@ import RawJSON
 /// With an `overlap`, the versions delivered within `overlap` below the checkpoint are kept too, so that a poll that
 /// starts `overlap` early delivers only the versions that became visible late (replication lag, a console that
 /// stamps `updatedAt` before it commits), never one delivered already.
-public struct CheckpointState: Sendable {
+public struct CheckpointProgress: Sendable {
     /// Versions kept for the overlap window at the most; beyond, the oldest are dropped (they may then be delivered
     /// again, never lost).
     public static let maximumOverlapVersions = 100_000

@@ -2,9 +2,9 @@
 /// returns the boundary's versions again, and they must not be delivered twice.
 public struct VersionFilteringSource<Base: ThreatSource>: ThreatSource {
     let base: Base
-    let covered: CheckpointState
+    let covered: CheckpointProgress
 
-    public init(base: Base, covered: CheckpointState) {
+    public init(base: Base, covered: CheckpointProgress) {
         self.base = base
         self.covered = covered
     }

@@ -17,12 +17,12 @@ public struct DeliveryPass: Sendable {
     /// Where the sinks' acknowledgements of this pass go.
     public let tracker: AcknowledgementTracker
     /// The pass's checkpoint state; nil when the session keeps no checkpoint (`export`).
-    let covered: NIOLockedValueBox<CheckpointState>?
+    let covered: NIOLockedValueBox<CheckpointProgress>?
     /// The session's change ledger, when it keeps the threats' state.
     public let changes: ChangeLedger?
 
     init(
-        sinks: [any RecordSink], closesSinksAtEnd: Bool, tracker: AcknowledgementTracker, covered: NIOLockedValueBox<CheckpointState>?,
+        sinks: [any RecordSink], closesSinksAtEnd: Bool, tracker: AcknowledgementTracker, covered: NIOLockedValueBox<CheckpointProgress>?,
         changes: ChangeLedger? = nil
     ) {
         self.changes = changes

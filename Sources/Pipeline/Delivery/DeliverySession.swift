@@ -94,14 +94,14 @@ public actor DeliverySession {
     /// resumes (nil: the session's checkpoint as it is). The checkpoint the pass reaches is stored by the policy;
     /// a store that fails at the end fails the pass, and the session keeps the last checkpoint it stored.
     public func deliver(
-        from covered: CheckpointState? = nil,
+        from covered: CheckpointProgress? = nil,
         _ body: @Sendable (DeliveryPass) async throws -> ExportSummary
     ) async -> Result<ExportSummary, any Error> {
         guard let sinks else {
             return .failure(PipelineError(code: .sinkFailed, message: "a pass began before its sinks were opened"))
         }
         let start = checkpoint
-        let state = policy.map { _ in NIOLockedValueBox(covered ?? CheckpointState(resumingFrom: start)) }
+        let state = policy.map { _ in NIOLockedValueBox(covered ?? CheckpointProgress(resumingFrom: start)) }
         // Without a checkpoint (export) nothing listens to the watermark: the progress line reads it from the tracker.
         // The ledger hears of the watermark before the checkpoint folds it: by the time a checkpoint is read to be
         // stored, the entries of every version it covers wait to be stored before it.

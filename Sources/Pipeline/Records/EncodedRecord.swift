@@ -19,8 +19,8 @@ public struct EncodedRecord: Sendable {
     /// The threat version's `threatInfo.updatedAt`, when the API gave one.
     public var updatedAt: String?
     /// The threat's state once this version is delivered: what the transactional sink commits to the state topic
-    /// with the record. nil without state.
-    public var state: ThreatStateEntry?
+    /// with the record. nil when changes are not tracked.
+    public var threatState: ThreatStateEntry?
 
     public init(sequence: UInt64, key: String, bytes: [UInt8], updatedAt: String? = nil) {
         self.init(sequence: sequence, key: key, payload: .send(bytes), updatedAt: updatedAt)

@@ -10,7 +10,7 @@ extension ContinuousExport {
     /// enriched again; the complete ones are returned to go out first in this poll. The others are tried again
     /// later with backoff, given up after `reenrichmentAttempts`, or dropped when the threat is gone or has a newer
     /// version (which this or a later poll delivers). A console that cannot be asked now leaves them all for later.
-    func reenrich(_ state: inout CheckpointState) async -> [ReenrichingSource<VersionFilteringSource<Source>>.Reenriched] {
+    func reenrich(_ state: inout CheckpointProgress) async -> [ReenrichingSource<VersionFilteringSource<Source>>.Reenriched] {
         guard reenrichmentAttempts > 0, let lookup = parts.makeLookupSource else { return [] }
         let now = RFC3339Timestamp.now
         let due = state.dueEnrichments(now: now, limit: Self.reenrichmentsPerPoll)

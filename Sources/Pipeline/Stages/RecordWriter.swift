@@ -126,7 +126,7 @@ public struct RecordWriter: Sendable {
         } else {
             record = encoder.encode(enriched)
         }
-        record.state = entry
+        record.threatState = entry
         return record
     }
 
