@@ -154,8 +154,8 @@ let package = Package(
             dependencies: [
                 "Runtime",
                 // What parsing needs: the values flags parse into (timestamps, filters, console URLs, formats, the
-                // fields a change is tracked on) and the configuration file.
-                "RawJSON", "SentinelOne", "Formats", "Pipeline", "ConfigurationFile",
+                // fields a change is tracked on, the audit's window) and the configuration file.
+                "RawJSON", "SentinelOne", "Formats", "Pipeline", "Audit", "ConfigurationFile",
                 // The emulator and mock cluster commands.
                 "Emulator", "Kafka", .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -233,3 +233,10 @@ let package = Package(
         ),
     ]
 )
+
+// A member is visible only where its module is imported (SE-0444): a file names every module it uses, so moving a
+// type or an extension cannot silently change what another file sees.
+let cTargets: Set<String> = ["CMallocTuning", "CFuzzMain", "CThreadsForSanitizers"]
+for target in package.targets where target.type != .system && !cTargets.contains(target.name) {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.enableUpcomingFeature("MemberImportVisibility")]
+}

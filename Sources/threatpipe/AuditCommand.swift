@@ -3,6 +3,7 @@ import Formats
 import Foundation
 import RawJSON
 import Runtime
+import Audit
 
 /// `threatpipe audit`: what the console has in a window against what reached the sink — missing, stale,
 /// incomplete, deleted upstream — and, with `--repair`, sends exactly what is missing again.

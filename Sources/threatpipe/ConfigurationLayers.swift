@@ -157,9 +157,8 @@ enum ConfigurationLayers {
     /// which refuses a list of mappings anywhere in the file — and `shards:` is one.
     static func fileValues(path: String, known: [String: OptionShape]) throws -> [AbsoluteConfigKey: ConfigValue] {
         let text: String
-        var status = stat()
-        if stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG, status.st_size > maximumFileBytes {
-            throw ConfigurationError(description: "the configuration file \(path) is \(status.st_size) bytes; at most \(maximumFileBytes) are read")
+        if let status = try? FileStatus.of(path: path), status.isRegularFile, status.size > maximumFileBytes {
+            throw ConfigurationError(description: "the configuration file \(path) is \(status.size) bytes; at most \(maximumFileBytes) are read")
         }
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)

@@ -2,6 +2,7 @@ import Foundation
 import Kafka
 import TestSupport
 import Testing
+import Emulator
 
 extension EndToEnd {
     /// The Kafka store's own topics set up at start, as Kafka Connect sets up its internal topics: created when

@@ -2,6 +2,7 @@ import Emulator
 import Foundation
 import TestSupport
 import Testing
+import RawJSON
 
 extension EndToEnd {
     /// Exactly once when the cluster is slow or cuts connections, on Tansu behind the tests' proxy, which holds back or

@@ -8,6 +8,7 @@ import Pipeline
 import SentinelOne
 import TestSupport
 import Testing
+import Observability
 
 /// Members of one group started with different shard lists — a rolling change of the shards file — agree on the
 /// newest published list: every shard of it runs in exactly one process, none is run by nobody, and a member whose

@@ -1,6 +1,7 @@
 import Foundation
 import Persistence
 import Pipeline
+import SentinelOne
 
 extension ThreatpipeRuntime {
     /// The file store, read only, with `run`'s rules: the state file's checkpoint (readable, this console's and

@@ -1,7 +1,3 @@
-#if canImport(CDispatch)
-// `stat` and its fields resolve to the copy of <sys/stat.h> that Foundation's Dispatch brings in.
-import CDispatch
-#endif
 import Glibc
 import Foundation
 import SentinelOne
@@ -49,15 +45,17 @@ public enum TokenSource {
     /// The file's text, at most ``maximumFileBytes``: a regular file (not a FIFO that may never be written, not a
     /// device that never ends), its size checked before it is read, and the read itself bounded.
     static func readBounded(_ path: String) throws -> String {
-        var status = stat()
-        guard stat(path, &status) == 0 else {
-            throw ConfigurationError(description: "cannot read the API token file \(path): \(String(cString: strerror(errno)))")
+        let status: FileStatus
+        do throws(FileStatus.Unreadable) {
+            status = try FileStatus.of(path: path)
+        } catch {
+            throw ConfigurationError(description: "cannot read the API token file \(path): \(error.reason)")
         }
-        guard status.st_mode & S_IFMT == S_IFREG else {
+        guard status.isRegularFile else {
             throw ConfigurationError(description: "the API token file \(path) is not a regular file")
         }
-        guard status.st_size <= maximumFileBytes else {
-            throw ConfigurationError(description: "the API token file \(path) is \(status.st_size) bytes; a token file is at most \(maximumFileBytes)")
+        guard status.size <= maximumFileBytes else {
+            throw ConfigurationError(description: "the API token file \(path) is \(status.size) bytes; a token file is at most \(maximumFileBytes)")
         }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw ConfigurationError(description: "cannot read the API token file \(path): \(String(cString: strerror(errno)))")

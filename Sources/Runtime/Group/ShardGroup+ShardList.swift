@@ -1,6 +1,8 @@
 import CoreMetrics
 import Logging
 import Persistence
+import NIOConcurrencyHelpers
+import Pipeline
 
 extension ShardGroup {
     /// Reads the published list again; when a newer one is in force, adopts it: a running shard whose definition

@@ -24,9 +24,8 @@ public final class ProgressLine: Sendable {
     /// Whether progress should be drawn at all.
     public static func isWanted(stdoutSinkInUse: Bool) -> Bool {
         guard isatty(STDERR_FILENO) == 1, !stdoutSinkInUse else { return false }
-        var status = stat()
-        guard fstat(STDOUT_FILENO, &status) == 0 else { return false }
-        return (status.st_mode & S_IFMT) != S_IFIFO
+        guard let status = FileStatus.of(descriptor: STDOUT_FILENO) else { return false }
+        return !status.isFIFO
     }
 
     /// Records acknowledged by every sink so far (the pipeline's low watermark).

@@ -2,6 +2,7 @@ import Formats
 import NIOConcurrencyHelpers
 import Observability
 import Pipeline
+import Audit
 
 /// The pipeline commands as processes: what `/readyz` answers for each, what it prints when it ends, and its exit
 /// status. The command line parses its flags into the configuration values and calls one of these.
