@@ -16,13 +16,45 @@ enum RunCheckpointStore: Sendable {
     }
 }
 
-extension ThreatpipeRuntime {
-    /// The delivery session a run (or one shard of a group) delivers through, chosen once: at least once, the
-    /// configured sinks and the store's saves; exactly once, the transactional Kafka sink committing the checkpoint
-    /// in its transactions. A configuration that cannot do what it asks fails here, never falls back.
-    static func deliverySession(
+/// How a run (or one shard of a group) delivers, decided once from its configuration — the one place that asks
+/// which delivery it is:
+/// - at least once: the configured sinks, and the checkpoint saved by the store's own writes
+///   (``AtLeastOnceCheckpoints``);
+/// - exactly once: the transactional Kafka sink alone, committing the checkpoint and the threats' state in each
+///   transaction (``TransactionalCheckpoints``), the stores writing nothing themselves.
+///
+/// With changes tracked, the threats' state sits over the store beside the checkpoint. Who writes each store's
+/// records was decided by ``RunConfiguration/storeWrites`` when the stores were made. A configuration that cannot do
+/// what it asks fails here, never falls back.
+struct DeliveryPlan: Sendable {
+    /// The session every pass delivers through: the sinks it makes and the checkpoint policy.
+    let session: DeliverySession
+    /// The threats' state (meta.change); nil when changes are off.
+    let threatState: ThreatState?
+
+    init(
         _ configuration: RunConfiguration, store: RunCheckpointStore, transactionalID: String, deadLetters: DeadLetterFile?,
-        sharedKafka: SharedKafkaSinkProducer?, logger: Logger, metricDimensions: [(String, String)], state: ThreatState? = nil
+        sharedKafka: SharedKafkaSinkProducer?, sharedState: (SharedThreatState, generation: UInt64)?, logger: Logger,
+        metricDimensions: [(String, String)]
+    ) throws {
+        let state = Self.threatState(configuration, store: store, shared: sharedState)
+        threatState = state
+        session = try Self.session(
+            configuration, store: store, transactionalID: transactionalID, deadLetters: deadLetters,
+            sharedKafka: sharedKafka, logger: logger, metricDimensions: metricDimensions, state: state
+        )
+    }
+
+    /// Closes what the plan opened beside the checkpoint store (the threats' state store); the caller closes the
+    /// checkpoint store it made.
+    func close() async {
+        await threatState?.ledger.store.close()
+    }
+
+    /// The delivery session, by delivery and store: an exhaustive switch.
+    private static func session(
+        _ configuration: RunConfiguration, store: RunCheckpointStore, transactionalID: String, deadLetters: DeadLetterFile?,
+        sharedKafka: SharedKafkaSinkProducer?, logger: Logger, metricDimensions: [(String, String)], state: ThreatState?
     ) throws -> DeliverySession {
         let sinks = configuration.sinks
         let changes = state?.ledger
@@ -61,10 +93,11 @@ extension ThreatpipeRuntime {
         throw ConfigurationError(description: "--delivery exactly-once needs the Kafka sink as the only sink and --checkpoint-store kafka")
     }
 
+
     /// The threats' state of a run (or a shard): the change ledger, over the state store beside its checkpoint — an
     /// SQLite database beside the state file, or the state topic restored into a local one — and, with the Kafka
     /// store, where the transactional sink commits the entries. nil when changes are off.
-    static func threatState(
+    private static func threatState(
         _ configuration: RunConfiguration, store: RunCheckpointStore, shared: (SharedThreatState, generation: UInt64)? = nil
     ) -> ThreatState? {
         guard let settings = configuration.changes else { return nil }
@@ -76,8 +109,7 @@ extension ThreatpipeRuntime {
                 path: SQLiteThreatStateStore.path(besideStateFile: configuration.statePath), startAfresh: configuration.resetState
             )
         case .kafka(let checkpoints):
-            var topic = checkpoints.settings
-            topic.topic = settings.stateTopic
+            let topic = checkpoints.settings.onTopic(settings.stateTopic)
             stateStore = KafkaThreatStateStore(
                 settings: topic, owner: checkpoints.checkpointID, partition: checkpoints.partition, writes: configuration.storeWrites,
                 startAfresh: configuration.resetState, shared: shared?.0, generation: shared?.generation ?? 0

@@ -132,11 +132,9 @@ public enum ThreatpipeRuntime {
         let userFilters = console.filters
         let deadLetters = try configuration.sinks.makeDeadLetterFile(logger: logger)
         defer { deadLetters?.close() }
-        let state = threatState(configuration, store: store, shared: sharedState)
-        let changes = state?.ledger
-        let delivery = try deliverySession(
+        let plan = try DeliveryPlan(
             configuration, store: store, transactionalID: transactionalID, deadLetters: deadLetters,
-            sharedKafka: sharedKafka, logger: logger, metricDimensions: metricDimensions, state: state
+            sharedKafka: sharedKafka, sharedState: sharedState, logger: logger, metricDimensions: metricDimensions
         )
         let parts = ContinuousExport<SentinelOneThreatSource>.Parts(
             makeSource: { since in
@@ -156,7 +154,7 @@ public enum ThreatpipeRuntime {
             pipelineConfiguration: policy.configure(.init(concurrency: console.concurrency)),
             interval: configuration.interval,
             initialSince: configuration.initialSince.description,
-            session: delivery,
+            session: plan.session,
             stop: stop,
             health: health,
             maximumBackoff: configuration.maximumBackoff,
@@ -165,7 +163,7 @@ public enum ThreatpipeRuntime {
             metricDimensions: metricDimensions,
             reenrichmentAttempts: configuration.failOnEnrichmentError ? 0 : configuration.reenrichmentAttempts
         ).run(handling: runFailureHandling) }
-        await changes?.store.close()
+        await plan.close()
         return try outcome.get()
     }
 
