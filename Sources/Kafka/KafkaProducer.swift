@@ -187,8 +187,9 @@ public final class KafkaProducer: Sendable {
         try whileOpen {}
         let kafka = self.kafka
         let milliseconds = timeout.clampedMilliseconds
-        // `close` is not called while a flush is under way: a producer's owner serialises the two — its sink, or for a
-        // producer shared on lanes (a group's), the group, which closes it only once every shard has stopped.
+        // A flush and a close run on the producer's one queue, so a close waits for a flush under way: a producer
+        // shared on lanes is closed by whichever writer replaced it after a fatal error, while another may still be
+        // flushing on it.
         return await onOwnQueue {
             rd_kafka_flush(kafka.pointer, milliseconds)
             return Int(rd_kafka_outq_len(kafka.pointer))

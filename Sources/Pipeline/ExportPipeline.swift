@@ -1,4 +1,3 @@
-import Logging
 /// One pass over the source: fetcher → enricher → record writer, joined by bounded channels, with every record
 /// tracked until every sink has acknowledged it.
 ///
@@ -31,23 +30,14 @@ public struct ExportPipeline<Source: ThreatSource>: Sendable {
     let sinks: [any RecordSink]
     let configuration: Configuration
 
-    /// A pass that owns its sinks: ``run()`` opens them, and closes them at the end, whatever happened.
+    /// A pass over `source`, encoded by `encoder`, into `sinks` (a session's pass's: ``run(through:)`` writes to the
+    /// pass's).
     public init(source: Source, encoder: any RecordEncoder, sinks: [any RecordSink], configuration: Configuration) {
         precondition(!sinks.isEmpty, "at least one sink")
         self.source = source
         self.encoder = encoder
         self.sinks = sinks
         self.configuration = configuration
-    }
-
-    /// Runs the pass through a session of its own: opens the sinks, delivers, closes them.
-    public func run() async throws -> ExportSummary {
-        let sinks = self.sinks
-        let session = DeliverySession(sinks: { sinks }, checkpoints: nil, lifetime: .onePass, logger: Logger(label: "threatpipe.pipeline"))
-        _ = try await session.prepare()
-        let outcome = await session.deliver { pass in try await self.run(through: pass) }
-        await session.close()
-        return try outcome.get()
     }
 
     /// Runs the pass to its end through `pass` (a session's open sinks: closed at its end when they live for this pass only — `export` — and flushed otherwise). Throws when
