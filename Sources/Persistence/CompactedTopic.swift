@@ -28,7 +28,8 @@ public final class CompactedTopic: Sendable {
             return settings
         }
 
-        /// The properties of the topic's producer: message limits, then the user's, then idempotence.
+        /// The properties of the topics' producers: message limits, then the user's, then idempotence. Equal for
+        /// every topic of one cluster, so one producer serves them all (``sharedProducer(_:)``).
         public var producerProperties: [(key: String, value: String)] {
             // A checkpoint may hold 100,000 overlap entries (about 7 MB): librdkafka's default of 1 MB would refuse
             // it on every save. The sink's limit, compressed; the topic's max.message.bytes must allow it too.
@@ -46,17 +47,16 @@ public final class CompactedTopic: Sendable {
     public let settings: Settings
     private let producer: StoreProducer
 
-    /// - Parameter sharedProducer: the producer a group process's shards share for this topic (see
-    ///   ``sharedProducer(_:)``): writes go out on a lane of it, which ``close()`` leaves; nil: a producer of the
-    ///   topic's own, made at the first write and closed by ``close()``.
+    /// - Parameter sharedProducer: the process's producer for its compacted topics (see ``sharedProducer(_:)``):
+    ///   writes go out on a lane of it, which ``close()`` leaves; nil: a producer of the topic's own, made at the
+    ///   first write and closed by ``close()``.
     public init(_ settings: Settings, sharedProducer: KafkaProducerLanes? = nil) {
         self.settings = settings
         producer = StoreProducer(topic: settings.topic, properties: settings.producerProperties, shared: sharedProducer)
     }
 
-    /// One producer for the topic's writers in a process (a group's shards), each on a lane of its own. Its owner
-    /// closes it once every writer is closed. (The checkpoint and state topics keep one each: a fatal error on a
-    /// producer both shared left one shard's saves waiting while another went on.)
+    /// One producer for every compacted topic of a process's stores (the properties are the same for each), each
+    /// writer on a lane of its own. Its owner closes it once every topic on it is closed.
     public static func sharedProducer(_ settings: Settings) throws(KafkaError) -> KafkaProducerLanes {
         try KafkaProducerLanes(topic: settings.topic, properties: settings.producerProperties)
     }

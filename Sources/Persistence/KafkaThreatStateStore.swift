@@ -221,7 +221,7 @@ public struct KafkaThreatStateStoreError: Error, Sendable, CustomStringConvertib
 }
 
 /// What the shards of a group process share for their state: one local SQLite copy (not one per shard: three
-/// descriptors each), one producer, and one read of each state partition per assignment (a thousand shards must not
+/// descriptors each), the process's producer for its compacted topics, and one read of each state partition per assignment (a thousand shards must not
 /// make a thousand reads). A partition is read again for a new assignment — another process may have written it
 /// meanwhile — and the local copy keeps, per threat, the newest of what it held and what it read.
 public final class SharedThreatState: Sendable {
@@ -237,14 +237,12 @@ public final class SharedThreatState: Sendable {
         var generation: UInt64
     }
 
-    public init(settings: CompactedTopic.Settings) throws {
+    /// - Parameter lanes: the process's producer for its compacted topics (``CompactedTopic/sharedProducer(_:)``),
+    ///   which the stores write on and its owner closes.
+    public init(settings: CompactedTopic.Settings, lanes: KafkaProducerLanes) {
         self.settings = settings
+        self.lanes = lanes
         local = SQLiteThreatStateStore(path: KafkaThreatStateStore.temporaryPath(), startAfresh: true, removeOnClose: true)
-        do throws(KafkaError) {
-            lanes = try CompactedTopic.sharedProducer(settings)
-        } catch {
-            throw KafkaThreatStateStoreError(topic: settings.topic, underlying: error)
-        }
     }
 
     /// A read generation no store has used: a shard started again after a failure reads its partition afresh.
@@ -293,9 +291,8 @@ public final class SharedThreatState: Sendable {
         }
     }
 
-    /// Closes the producer and removes the local copy (every shard has stopped).
+    /// Removes the local copy (every shard has stopped; the producer is its owner's to close).
     public func close() async {
-        _ = await lanes.producer.close(flushTimeout: settings.timeout)
         await local.close()
     }
 }

@@ -25,7 +25,7 @@ import Testing
         let session = try ConsoleSession(configuration: console, logger: logger)
         let group = ShardGroup(
             group: GroupConfiguration(name: "unit", shards: shards), template: template, store: settings, partitionCount: 4,
-            sessions: [console.console.base: session], clients: .init(checkpoints: nil, sink: nil), processStop: StopSignal(),
+            sessions: [console.console.base: session], clients: .init(stores: nil, sink: nil), processStop: StopSignal(),
             logger: logger
         )
         func names(in partitions: Set<Int32>) -> [String] { group.shards(in: partitions).map(\.0.name).sorted() }
@@ -64,7 +64,7 @@ import Testing
         logger.logLevel = .error
         let group = ShardGroup(
             group: GroupConfiguration(name: "unit", shards: fixture.shards([("a", "site-1"), ("b", "site-2")])), template: fixture.template,
-            store: fixture.settings, partitionCount: 4, sessions: [:], clients: .init(checkpoints: nil, sink: nil), processStop: StopSignal(),
+            store: fixture.settings, partitionCount: 4, sessions: [:], clients: .init(stores: nil, sink: nil), processStop: StopSignal(),
             logger: logger
         )
         #expect(group.startsAfresh("a"))
@@ -73,7 +73,7 @@ import Testing
         fixture.template.resetState = false
         let plain = ShardGroup(
             group: GroupConfiguration(name: "unit", shards: fixture.shards([("a", "site-1")])), template: fixture.template,
-            store: fixture.settings, partitionCount: 4, sessions: [:], clients: .init(checkpoints: nil, sink: nil), processStop: StopSignal(),
+            store: fixture.settings, partitionCount: 4, sessions: [:], clients: .init(stores: nil, sink: nil), processStop: StopSignal(),
             logger: logger
         )
         #expect(!plain.startsAfresh("a"))

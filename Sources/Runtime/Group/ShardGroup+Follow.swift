@@ -34,7 +34,7 @@ extension ShardGroup {
                 settings: store, checkpointID: group.checkpointKey(of: shard.name), consoleURL: shard.console.console.base,
                 filters: shard.console.filters.map { "\($0.name)=\($0.value)" }, partition: partition,
                 startAfresh: configuration.resetState, writes: configuration.storeWrites,
-                sharedRead: sharedRead, sharedProducer: clients.checkpoints
+                sharedRead: sharedRead, sharedProducer: clients.stores
             )
             // The assignment's read of the state partition, or a fresh one after a failure.
             let stateGeneration = sharedRead != nil ? SharedThreatState.generation(of: read) : (clients.state?.freshGeneration() ?? 0)

@@ -65,9 +65,10 @@ final class ShardGroup: Sendable {
 
     /// The Kafka clients the shards of the process share.
     struct SharedClients: Sendable {
-        /// The checkpoint stores' producer (at least once; exactly once, checkpoints go in the transactions).
-        var checkpoints: KafkaProducerLanes?
-        /// The shards' threat state: one local copy, one producer, one read of each partition per assignment.
+        /// The producer of the process's compacted topics — the checkpoint stores' (at least once; exactly once,
+        /// checkpoints go in the transactions) and the state stores' — one for both: their properties are equal.
+        var stores: KafkaProducerLanes?
+        /// The shards' threat state: one local copy, one read of each partition per assignment (on `stores`).
         var state: SharedThreatState?
         /// The Kafka sinks' producer (at least once; exactly once, each shard's transactions need their own).
         var sink: SharedKafkaSinkProducer?

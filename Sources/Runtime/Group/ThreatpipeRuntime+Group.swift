@@ -46,16 +46,20 @@ extension ThreatpipeRuntime {
             for shard in group.shards where sessions[shard.console.console.base] == nil {
                 sessions[shard.console.console.base] = try ConsoleSession(configuration: shard.console, logger: logger)
             }
-            // One producer per compacted topic the stores write themselves, each shared by every shard: the
-            // checkpoints' (at least once), the state's (whenever changes are tracked: its horizon records at least).
-            if configuration.delivery == .atLeastOnce {
-                clients.checkpoints = try Self.storeProducer(settings)
-                if case .kafka(let kafka)? = configuration.sinks.sinks.first {
-                    clients.sink = try SharedKafkaSinkProducer(configuration: kafka.sinkConfiguration, logger: logger)
+            // One producer for the compacted topics the stores write themselves: the checkpoints at least once,
+            // the state whenever changes are tracked (its horizon records at least).
+            if configuration.delivery == .atLeastOnce || configuration.changes != nil {
+                do throws(KafkaError) {
+                    clients.stores = try CompactedTopic.sharedProducer(settings)
+                } catch {
+                    throw KafkaCheckpointStoreError(topic: settings.topic, underlying: error)
                 }
             }
-            if let changes = configuration.changes {
-                clients.state = try SharedThreatState(settings: settings.onTopic(changes.stateTopic))
+            if configuration.delivery == .atLeastOnce, case .kafka(let kafka)? = configuration.sinks.sinks.first {
+                clients.sink = try SharedKafkaSinkProducer(configuration: kafka.sinkConfiguration, logger: logger)
+            }
+            if let changes = configuration.changes, let stores = clients.stores {
+                clients.state = SharedThreatState(settings: settings.onTopic(changes.stateTopic), lanes: stores)
             }
             let shards = ShardGroup(
                 group: group, template: configuration, store: settings, partitionCount: partitions, sessions: sessions,
@@ -90,19 +94,10 @@ extension ThreatpipeRuntime {
         for session in made?.allSessions ?? Array(sessions.values) { await session.shutdown() }
         // Every shard has stopped (or none started): the shared producers have no lane left.
         await clients.sink?.close()
-        if let checkpoints = clients.checkpoints { _ = await checkpoints.producer.close(flushTimeout: settings.timeout) }
         await clients.state?.close()
+        if let stores = clients.stores { _ = await stores.producer.close(flushTimeout: settings.timeout) }
         try result.get()
         return "threatpipe: stopped; left group \(group.name), every shard it held drained and its checkpoint saved"
-    }
-
-    /// The shared producer of a store's compacted topic; a failure to make it is the store's.
-    static func storeProducer(_ settings: CompactedTopic.Settings) throws -> KafkaProducerLanes {
-        do throws(KafkaError) {
-            return try CompactedTopic.sharedProducer(settings)
-        } catch {
-            throw KafkaCheckpointStoreError(topic: settings.topic, underlying: error)
-        }
     }
 
     /// Publishes this process's shard list for the group unless it is the newest published already (see
